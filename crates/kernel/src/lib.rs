@@ -1,0 +1,22 @@
+//! Shared vocabulary of Leadflow.
+//!
+//! Every domain crate speaks in these types: typed ids ([`ids`]), who is asking
+//! ([`Actor`]), what they may do ([`Role`], [`Permission`]), how lists are paged
+//! ([`page`]), what time it is ([`Clock`]) and how invalid input is reported
+//! ([`ValidationErrors`]). The kernel has no I/O and depends on no framework.
+
+pub mod actor;
+pub mod clock;
+pub mod ids;
+pub mod page;
+pub mod permission;
+pub mod role;
+pub mod validation;
+
+pub use actor::{Actor, Forbidden, Principal};
+pub use clock::{Clock, SystemClock};
+pub use ids::{OrganizationId, UserId};
+pub use page::{Cursor, InvalidCursor, OffsetPage, Paged};
+pub use permission::{Permission, PermissionSet};
+pub use role::Role;
+pub use validation::{FieldError, ValidationErrors};

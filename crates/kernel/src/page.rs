@@ -1,0 +1,124 @@
+//! Pagination: offset pages with a total, and opaque keyset cursors.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::validation::ValidationErrors;
+
+/// Default number of items per page.
+pub const DEFAULT_LIMIT: u64 = 20;
+/// Largest page a client may ask for.
+pub const MAX_LIMIT: u64 = 100;
+
+/// A validated `limit`/`offset` request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OffsetPage {
+    /// Items per page, 1..=[`MAX_LIMIT`].
+    pub limit: u64,
+    /// Items to skip.
+    pub offset: u64,
+}
+
+impl Default for OffsetPage {
+    fn default() -> Self {
+        Self { limit: DEFAULT_LIMIT, offset: 0 }
+    }
+}
+
+impl OffsetPage {
+    /// Validates a page request; missing values take their defaults.
+    ///
+    /// # Errors
+    /// A field error for `limit` outside 1..=100 or `offset` above 1,000,000.
+    pub fn new(limit: Option<u64>, offset: Option<u64>) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            errors.push("limit", format!("must be between 1 and {MAX_LIMIT}"));
+        }
+        let offset = offset.unwrap_or(0);
+        if offset > 1_000_000 {
+            errors.push("offset", "must be at most 1000000; narrow the filters instead");
+        }
+        errors.into_result()?;
+        Ok(Self { limit, offset })
+    }
+}
+
+/// One page of items and the total number of matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paged<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// How many items match in all.
+    pub total: u64,
+    /// The page that was asked for.
+    pub page: OffsetPage,
+}
+
+/// A position in a list sorted by (creation time, id), newest first: the
+/// next page starts strictly after it. Sent to clients as an opaque string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// Creation time of the last item seen.
+    pub at: DateTime<Utc>,
+    /// Id of the last item seen (breaks ties between equal times).
+    pub id: Uuid,
+}
+
+/// The cursor string was not produced by [`Cursor::encode`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the cursor is not valid; use the nextCursor of a previous page")]
+pub struct InvalidCursor;
+
+impl Cursor {
+    /// The opaque form given to clients.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.at.timestamp_micros(), self.id))
+    }
+
+    /// Reads a cursor produced by [`Cursor::encode`].
+    ///
+    /// # Errors
+    /// [`InvalidCursor`] for anything else.
+    pub fn decode(raw: &str) -> Result<Self, InvalidCursor> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| InvalidCursor)?;
+        let text = String::from_utf8(bytes).map_err(|_| InvalidCursor)?;
+        let (micros, id) = text.split_once('|').ok_or(InvalidCursor)?;
+        let micros: i64 = micros.parse().map_err(|_| InvalidCursor)?;
+        let at = DateTime::from_timestamp_micros(micros).ok_or(InvalidCursor)?;
+        let id = Uuid::parse_str(id).map_err(|_| InvalidCursor)?;
+        Ok(Self { at, id })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips() {
+        let c = Cursor {
+            at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+    }
+
+    #[test]
+    fn garbage_is_not_a_cursor() {
+        assert_eq!(Cursor::decode("not a cursor!"), Err(InvalidCursor));
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12|nope")), Err(InvalidCursor));
+    }
+
+    #[test]
+    fn page_limits_are_checked() {
+        assert_eq!(OffsetPage::new(None, None).unwrap(), OffsetPage::default());
+        assert!(OffsetPage::new(Some(0), None).is_err());
+        assert!(OffsetPage::new(Some(101), None).is_err());
+        assert_eq!(OffsetPage::new(Some(100), Some(5)).unwrap().offset, 5);
+    }
+}
