@@ -7,6 +7,7 @@
 
 pub mod actor;
 pub mod clock;
+pub mod email;
 pub mod ids;
 pub mod page;
 pub mod permission;
@@ -14,7 +15,10 @@ pub mod role;
 pub mod validation;
 
 pub use actor::{Actor, Forbidden, Principal};
+#[cfg(any(test, feature = "mocks"))]
+pub use clock::MockClock;
 pub use clock::{Clock, SystemClock};
+pub use email::{EmailAddress, InvalidEmail};
 pub use ids::{OrganizationId, UserId};
 pub use page::{Cursor, InvalidCursor, OffsetPage, Paged};
 pub use permission::{Permission, PermissionSet};

@@ -1,0 +1,85 @@
+//! Ports of the organizations context. Adapters live in `leadflow-storage`.
+
+use async_trait::async_trait;
+use leadflow_kernel::{OffsetPage, OrganizationId, Paged, UserId};
+
+use crate::model::{Organization, OrganizationFilter, OrganizationStats, PlatformOverview};
+
+/// What a repository call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// Another organization already has this slug.
+    #[error("an organization named {0:?} already exists")]
+    NameTaken(String),
+    /// The organization does not exist (any more).
+    #[error("the organization does not exist")]
+    NotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Which organizations a list may return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListScope {
+    /// Every organization. Only the super admin's use cases ask for this.
+    AcrossOrganizations,
+    /// Only this organization (a member's view).
+    Only(OrganizationId),
+}
+
+/// Durable store of [`Organization`]s.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OrganizationRepository: Send + Sync {
+    /// Stores a new organization and, when `owner` is given, makes that user
+    /// its owner, in one transaction.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError::NameTaken`] when the slug is in use.
+    async fn create(&self, organization: &Organization, owner: Option<UserId>)
+    -> Result<(), RepositoryError>;
+
+    /// The organization with this id, if it exists.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unexpected`] when the store fails.
+    async fn get(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError>;
+
+    /// One page of the organizations in `scope` that match `filter`, with the total.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unexpected`] when the store fails.
+    async fn list(
+        &self,
+        scope: ListScope,
+        filter: &OrganizationFilter,
+        page: OffsetPage,
+    ) -> Result<Paged<Organization>, RepositoryError>;
+
+    /// Saves every field of an existing organization. A change of
+    /// `is_active` takes effect for its tokens and keys at once in this process.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError::NameTaken`] when the new slug is in use and
+    /// [`RepositoryError::NotFound`] when the organization is gone.
+    async fn update(&self, organization: &Organization) -> Result<(), RepositoryError>;
+
+    /// Deletes the organization and every row that belongs to it.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError::NotFound`] when there is nothing to delete.
+    async fn delete_with_all_data(&self, id: OrganizationId) -> Result<(), RepositoryError>;
+
+    /// Counts about one organization.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unexpected`] when the store fails.
+    async fn stats(&self, id: OrganizationId) -> Result<OrganizationStats, RepositoryError>;
+
+    /// Totals across every organization (super admin only).
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unexpected`] when the store fails.
+    async fn overview_across_organizations(&self) -> Result<PlatformOverview, RepositoryError>;
+}

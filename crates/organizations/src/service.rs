@@ -1,0 +1,373 @@
+//! Organization use cases: who may do what to which organization.
+
+use std::sync::Arc;
+
+use leadflow_kernel::{Actor, Clock, OffsetPage, OrganizationId, Paged, Permission, ValidationErrors};
+
+use crate::error::OrganizationError;
+use crate::model::{
+    NewOrganization, Organization, OrganizationChanges, OrganizationFilter, OrganizationInput,
+    OrganizationStats, PlatformOverview,
+};
+use crate::ports::{ListScope, OrganizationRepository};
+
+/// Platform-wide rules for organizations.
+#[derive(Clone, Copy, Debug)]
+pub struct OrganizationPolicy {
+    /// Whether any signed-in user may create an organization (and own it).
+    pub self_service_signup: bool,
+}
+
+impl Default for OrganizationPolicy {
+    fn default() -> Self {
+        Self { self_service_signup: true }
+    }
+}
+
+/// The organization use cases.
+pub struct OrganizationService {
+    repo: Arc<dyn OrganizationRepository>,
+    clock: Arc<dyn Clock>,
+    policy: OrganizationPolicy,
+}
+
+impl OrganizationService {
+    /// Builds the service on its ports.
+    pub fn new(
+        repo: Arc<dyn OrganizationRepository>,
+        clock: Arc<dyn Clock>,
+        policy: OrganizationPolicy,
+    ) -> Self {
+        Self { repo, clock, policy }
+    }
+
+    /// The rules this service applies.
+    #[must_use]
+    pub fn policy(&self) -> OrganizationPolicy {
+        self.policy
+    }
+
+    /// Creates an organization. A super admin creates it without an owner; any
+    /// other signed-in user (with self-service sign-up on) becomes its owner.
+    ///
+    /// # Errors
+    /// `SignupDisabled`, `SuperAdminOnly` (API keys and the like), `Invalid`, `NameTaken`, `Unexpected`.
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        input: OrganizationInput,
+    ) -> Result<Organization, OrganizationError> {
+        let owner = if actor.is_super_admin() {
+            None
+        } else {
+            let user = actor.user_id().ok_or(OrganizationError::SuperAdminOnly)?;
+            if !self.policy.self_service_signup {
+                return Err(OrganizationError::SignupDisabled);
+            }
+            Some(user)
+        };
+        let organization =
+            NewOrganization::parse(input)?.into_organization(actor.user_id(), self.clock.now());
+        self.repo.create(&organization, owner).await?;
+        Ok(organization)
+    }
+
+    /// One organization: the actor's own, or any for a super admin.
+    ///
+    /// # Errors
+    /// `NotFound` (also for another tenant's organization), `Unexpected`.
+    pub async fn get(&self, actor: &Actor, id: OrganizationId) -> Result<Organization, OrganizationError> {
+        if !actor.can_access(id) {
+            return Err(OrganizationError::NotFound);
+        }
+        self.repo.get(id).await?.ok_or(OrganizationError::NotFound)
+    }
+
+    /// A page of organizations: all of them for a super admin, the actor's own otherwise.
+    ///
+    /// # Errors
+    /// `Invalid` for an overlong search, `Unexpected`.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        filter: OrganizationFilter,
+        page: OffsetPage,
+    ) -> Result<Paged<Organization>, OrganizationError> {
+        if filter.search.as_ref().is_some_and(|s| s.chars().count() > 100) {
+            return Err(ValidationErrors::single("search", "must be at most 100 characters").into());
+        }
+        let scope = match (actor.is_super_admin(), actor.organization()) {
+            (true, _) => ListScope::AcrossOrganizations,
+            (false, Some(own)) => ListScope::Only(own),
+            (false, None) => return Ok(Paged { items: Vec::new(), total: 0, page }),
+        };
+        Ok(self.repo.list(scope, &filter, page).await?)
+    }
+
+    /// Changes an organization's fields (`settings:manage`).
+    ///
+    /// # Errors
+    /// `NotFound`, `Forbidden`, `Invalid`, `NameTaken`, `Unexpected`.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+        changes: OrganizationChanges,
+    ) -> Result<Organization, OrganizationError> {
+        let mut organization = self.get(actor, id).await?;
+        actor.require(Permission::SettingsManage)?;
+        organization.apply(changes, self.clock.now())?;
+        self.repo.update(&organization).await?;
+        Ok(organization)
+    }
+
+    /// Deactivates (soft-deletes) an organization (`org:delete`): its data is
+    /// kept, its members' tokens and its keys are refused. Idempotent.
+    ///
+    /// # Errors
+    /// `NotFound`, `Forbidden`, `Unexpected`.
+    pub async fn deactivate(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+    ) -> Result<Organization, OrganizationError> {
+        let organization = self.get(actor, id).await?;
+        actor.require(Permission::OrgDelete)?;
+        self.set_active(organization, false).await
+    }
+
+    /// Reactivates an organization (super admin only). Idempotent.
+    ///
+    /// # Errors
+    /// `NotFound`, `SuperAdminOnly`, `Unexpected`.
+    pub async fn activate(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+    ) -> Result<Organization, OrganizationError> {
+        let organization = self.get(actor, id).await?;
+        if !actor.is_super_admin() {
+            return Err(OrganizationError::SuperAdminOnly);
+        }
+        self.set_active(organization, true).await
+    }
+
+    async fn set_active(
+        &self,
+        mut organization: Organization,
+        active: bool,
+    ) -> Result<Organization, OrganizationError> {
+        if organization.is_active != active {
+            organization.is_active = active;
+            organization.updated_at = self.clock.now();
+            self.repo.update(&organization).await?;
+        }
+        Ok(organization)
+    }
+
+    /// Deletes an organization and all its data for good (super admin only).
+    /// `confirm` must repeat the organization's slug.
+    ///
+    /// # Errors
+    /// `NotFound`, `SuperAdminOnly`, `Invalid` (confirmation missing or wrong), `Unexpected`.
+    pub async fn hard_delete(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+        confirm: Option<&str>,
+    ) -> Result<(), OrganizationError> {
+        let organization = self.get(actor, id).await?;
+        if !actor.is_super_admin() {
+            return Err(OrganizationError::SuperAdminOnly);
+        }
+        if confirm != Some(organization.name.as_ref()) {
+            return Err(ValidationErrors::single(
+                "confirm",
+                "must equal the organization's name to delete it for good",
+            )
+            .into());
+        }
+        Ok(self.repo.delete_with_all_data(id).await?)
+    }
+
+    /// An organization with its counts (`analytics:view_all`).
+    ///
+    /// # Errors
+    /// `NotFound`, `Forbidden`, `Unexpected`.
+    pub async fn stats(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+    ) -> Result<(Organization, OrganizationStats), OrganizationError> {
+        let organization = self.get(actor, id).await?;
+        actor.require(Permission::AnalyticsViewAll)?;
+        let stats = self.repo.stats(id).await?;
+        Ok((organization, stats))
+    }
+
+    /// Totals across every organization (super admin only).
+    ///
+    /// # Errors
+    /// `SuperAdminOnly`, `Unexpected`.
+    pub async fn overview(&self, actor: &Actor) -> Result<PlatformOverview, OrganizationError> {
+        if !actor.is_super_admin() {
+            return Err(OrganizationError::SuperAdminOnly);
+        }
+        Ok(self.repo.overview_across_organizations().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::MockOrganizationRepository;
+    use chrono::Utc;
+    use leadflow_kernel::{MockClock, Role, UserId};
+
+    fn clock() -> Arc<dyn Clock> {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(Utc::now);
+        Arc::new(clock)
+    }
+
+    fn service(repo: MockOrganizationRepository, self_service_signup: bool) -> OrganizationService {
+        OrganizationService::new(Arc::new(repo), clock(), OrganizationPolicy { self_service_signup })
+    }
+
+    fn existing(name: &str) -> Organization {
+        NewOrganization::parse(OrganizationInput { name: name.into(), ..Default::default() })
+            .unwrap()
+            .into_organization(None, Utc::now())
+    }
+
+    fn member_of(org: OrganizationId, role: Role) -> Actor {
+        Actor::user(UserId::new(), "someone@example.com", Some(org), Some(role), false)
+    }
+
+    fn super_admin() -> Actor {
+        Actor::user(UserId::new(), "root@example.com", None, None, true)
+    }
+
+    #[tokio::test]
+    async fn a_self_service_creator_becomes_the_owner() {
+        let user = UserId::new();
+        let mut repo = MockOrganizationRepository::new();
+        repo.expect_create().withf(move |_, owner| *owner == Some(user)).times(1).returning(|_, _| Ok(()));
+        let actor = Actor::user(user, "u@example.com", None, None, false);
+
+        let org = service(repo, true)
+            .create(&actor, OrganizationInput { name: "acme".into(), ..Default::default() })
+            .await
+            .unwrap();
+
+        assert_eq!(org.created_by, Some(user));
+    }
+
+    #[tokio::test]
+    async fn without_self_service_only_a_super_admin_creates_organizations() {
+        let mut repo = MockOrganizationRepository::new();
+        repo.expect_create().withf(|_, owner| owner.is_none()).times(1).returning(|_, _| Ok(()));
+        let svc = service(repo, false);
+        let user = Actor::user(UserId::new(), "u@example.com", None, None, false);
+        let input = OrganizationInput { name: "acme".into(), ..Default::default() };
+
+        assert!(matches!(svc.create(&user, input.clone()).await, Err(OrganizationError::SignupDisabled)));
+        assert!(svc.create(&super_admin(), input).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn invalid_input_never_reaches_the_repository() {
+        let mut repo = MockOrganizationRepository::new();
+        repo.expect_create().never();
+        let actor = Actor::user(UserId::new(), "u@example.com", None, None, false);
+        let result = service(repo, true)
+            .create(&actor, OrganizationInput { name: "NO".into(), ..Default::default() })
+            .await;
+        assert!(matches!(result, Err(OrganizationError::Invalid(_))));
+    }
+
+    #[tokio::test]
+    async fn another_tenants_organization_is_not_found_without_asking_the_store() {
+        let mut repo = MockOrganizationRepository::new();
+        repo.expect_get().never();
+        let actor = member_of(OrganizationId::new(), Role::Owner);
+        let result = service(repo, true).get(&actor, OrganizationId::new()).await;
+        assert!(matches!(result, Err(OrganizationError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn a_manager_may_not_change_settings() {
+        let org = existing("acme");
+        let id = org.id;
+        let mut repo = MockOrganizationRepository::new();
+        repo.expect_get().returning(move |_| Ok(Some(org.clone())));
+        repo.expect_update().never();
+        let result = service(repo, true)
+            .update(&member_of(id, Role::Manager), id, OrganizationChanges::default())
+            .await;
+        assert!(matches!(result, Err(OrganizationError::Forbidden(Permission::SettingsManage))));
+    }
+
+    #[tokio::test]
+    async fn only_an_owner_deactivates_and_deactivating_twice_writes_once() {
+        let org = existing("acme");
+        let id = org.id;
+        let mut repo = MockOrganizationRepository::new();
+        let stored = std::sync::Arc::new(std::sync::Mutex::new(org));
+        let read = stored.clone();
+        repo.expect_get().returning(move |_| Ok(Some(read.lock().unwrap().clone())));
+        let write = stored.clone();
+        repo.expect_update().times(1).returning(move |o| {
+            *write.lock().unwrap() = o.clone();
+            Ok(())
+        });
+        let svc = service(repo, true);
+
+        let admin = svc.deactivate(&member_of(id, Role::Admin), id).await;
+        assert!(matches!(admin, Err(OrganizationError::Forbidden(Permission::OrgDelete))));
+        assert!(!svc.deactivate(&member_of(id, Role::Owner), id).await.unwrap().is_active);
+        assert!(!svc.deactivate(&member_of(id, Role::Owner), id).await.unwrap().is_active);
+    }
+
+    #[tokio::test]
+    async fn a_hard_delete_needs_the_super_admin_and_the_exact_name() {
+        let org = existing("acme");
+        let id = org.id;
+        let mut repo = MockOrganizationRepository::new();
+        repo.expect_get().returning(move |_| Ok(Some(org.clone())));
+        repo.expect_delete_with_all_data().times(1).returning(|_| Ok(()));
+        let svc = service(repo, true);
+
+        let owner = svc.hard_delete(&member_of(id, Role::Owner), id, Some("acme")).await;
+        assert!(matches!(owner, Err(OrganizationError::SuperAdminOnly)));
+        let wrong = svc.hard_delete(&super_admin(), id, Some("acme2")).await;
+        assert!(matches!(wrong, Err(OrganizationError::Invalid(_))));
+        let missing = svc.hard_delete(&super_admin(), id, None).await;
+        assert!(matches!(missing, Err(OrganizationError::Invalid(_))));
+        svc.hard_delete(&super_admin(), id, Some("acme")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn members_list_only_their_own_organization() {
+        let own = OrganizationId::new();
+        let mut repo = MockOrganizationRepository::new();
+        repo.expect_list()
+            .withf(move |scope, _, _| *scope == ListScope::Only(own))
+            .times(1)
+            .returning(|_, _, page| Ok(Paged { items: vec![], total: 0, page }));
+        service(repo, true)
+            .list(&member_of(own, Role::Member), OrganizationFilter::default(), OffsetPage::default())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_overview_is_for_the_super_admin_only() {
+        let mut repo = MockOrganizationRepository::new();
+        repo.expect_overview_across_organizations().times(1).returning(|| Ok(PlatformOverview::default()));
+        let svc = service(repo, true);
+        let owner = member_of(OrganizationId::new(), Role::Owner);
+        assert!(matches!(svc.overview(&owner).await, Err(OrganizationError::SuperAdminOnly)));
+        assert!(svc.overview(&super_admin()).await.is_ok());
+    }
+}
