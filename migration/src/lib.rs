@@ -1,1 +1,20 @@
-//! placeholder
+//! Database schema of Leadflow, as sea-orm migrations.
+//!
+//! Rules every migration keeps: each tenant table carries `organization_id`
+//! with a foreign key that cascades from `organizations` and indexes that lead
+//! with it; an applied migration is never edited (add a new one). Run them with
+//! `leadflow migrate up|down|status`, or let `leadflow serve` apply them.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_identity_and_organizations;
+
+/// Every migration of Leadflow, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_identity_and_organizations::Migration)]
+    }
+}

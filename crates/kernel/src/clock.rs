@@ -1,6 +1,6 @@
 //! Time as a port, so that services never read the system clock themselves.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 
 /// Tells the current time.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -9,12 +9,13 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The real clock.
+/// The real clock, at microsecond precision: the precision both supported
+/// databases store, so a time reads back exactly as it was written.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }

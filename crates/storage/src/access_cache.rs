@@ -1,0 +1,98 @@
+//! A short-lived cache of "may this user act in this organization", read on
+//! every authenticated request.
+//!
+//! Changes made through this process's adapters invalidate it at once; a
+//! change made by another process is seen after at most the TTL.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use leadflow_kernel::{OrganizationId, Role, UserId};
+
+/// What the cache holds for one (user, organization) pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CachedAccess {
+    /// Whether the user is a super admin.
+    pub super_admin: bool,
+    /// `None`: no such organization; else whether it is active.
+    pub organization_active: Option<bool>,
+    /// The user's role there.
+    pub role: Option<Role>,
+}
+
+type Key = (UserId, Option<OrganizationId>);
+
+/// The cache. Bounded: it is cleared when it grows past `capacity` entries.
+pub struct AccessCache {
+    ttl: Duration,
+    capacity: usize,
+    entries: Mutex<HashMap<Key, (Instant, Option<CachedAccess>)>>,
+}
+
+impl AccessCache {
+    /// A cache whose entries live for `ttl` (zero disables caching).
+    #[must_use]
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, capacity: 100_000, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// The cached value, if fresh. `Some(None)` caches "no such user".
+    pub fn get(&self, user: UserId, organization: Option<OrganizationId>) -> Option<Option<CachedAccess>> {
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.get(&(user, organization)).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| *v)
+    }
+
+    /// Remembers a value.
+    pub fn put(&self, user: UserId, organization: Option<OrganizationId>, value: Option<CachedAccess>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= self.capacity {
+            entries.clear();
+        }
+        entries.insert((user, organization), (Instant::now(), value));
+    }
+
+    /// Forgets everything about an organization (activated, deactivated, deleted, members changed).
+    pub fn invalidate_organization(&self, organization: OrganizationId) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.retain(|(_, org), _| *org != Some(organization));
+    }
+
+    /// Forgets everything about a user.
+    pub fn invalidate_user(&self, user: UserId) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.retain(|(u, _), _| *u != user);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCESS: CachedAccess =
+        CachedAccess { super_admin: false, organization_active: Some(true), role: None };
+
+    #[test]
+    fn invalidation_drops_only_the_organization_concerned() {
+        let cache = AccessCache::new(Duration::from_secs(60));
+        let (u, a, b) = (UserId::new(), OrganizationId::new(), OrganizationId::new());
+        cache.put(u, Some(a), Some(ACCESS));
+        cache.put(u, Some(b), Some(ACCESS));
+        cache.invalidate_organization(a);
+        assert_eq!(cache.get(u, Some(a)), None);
+        assert_eq!(cache.get(u, Some(b)), Some(Some(ACCESS)));
+        cache.invalidate_user(u);
+        assert_eq!(cache.get(u, Some(b)), None);
+    }
+
+    #[test]
+    fn a_zero_ttl_caches_nothing() {
+        let cache = AccessCache::new(Duration::ZERO);
+        let u = UserId::new();
+        cache.put(u, None, Some(ACCESS));
+        assert_eq!(cache.get(u, None), None);
+    }
+}

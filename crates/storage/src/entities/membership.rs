@@ -1,0 +1,40 @@
+//! `memberships` table.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `memberships`: one per organization and user.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "memberships")]
+pub struct Model {
+    /// Organization.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub organization_id: Uuid,
+    /// User.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: Uuid,
+    /// Role name.
+    pub role: String,
+    /// When the user joined.
+    pub created_at: DateTimeUtc,
+}
+
+/// Relations of `memberships`.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// The organization.
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Organization,
+}
+
+impl Related<super::organization::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Organization.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

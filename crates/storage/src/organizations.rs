@@ -1,0 +1,230 @@
+//! Adapter of the organizations context: [`SeaOrmOrganizations`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use leadflow_kernel::{EmailAddress, OffsetPage, OrganizationId, Paged, Role, UserId};
+use leadflow_organizations::model::{DisplayName, Phone};
+use leadflow_organizations::{
+    ListScope, Organization, OrganizationFilter, OrganizationName, OrganizationRepository, OrganizationSort,
+    OrganizationStats, PlatformOverview, RepositoryError, Settings,
+};
+use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+};
+
+use crate::entities::{membership, organization, user};
+use crate::{AccessCache, Storage, unexpected, unique_violation};
+
+/// [`OrganizationRepository`] on SeaORM.
+pub struct SeaOrmOrganizations {
+    db: DatabaseConnection,
+    cache: Arc<AccessCache>,
+}
+
+impl Storage {
+    /// The organizations adapter.
+    #[must_use]
+    pub fn organizations(&self) -> SeaOrmOrganizations {
+        SeaOrmOrganizations { db: self.db.clone(), cache: self.cache.clone() }
+    }
+}
+
+fn to_row(org: &Organization) -> organization::ActiveModel {
+    organization::ActiveModel {
+        id: Set(org.id.as_uuid()),
+        name: Set(org.name.as_ref().to_owned()),
+        display_name: Set(org.display_name.as_ref().to_owned()),
+        email: Set(org.email.as_ref().map(|e| e.as_ref().to_owned())),
+        phone: Set(org.phone.as_ref().map(|p| p.as_ref().to_owned())),
+        is_active: Set(org.is_active),
+        settings: Set(org.settings.to_value()),
+        created_by: Set(org.created_by.map(|u| u.as_uuid())),
+        created_at: Set(org.created_at),
+        updated_at: Set(org.updated_at),
+    }
+}
+
+/// Reads a stored row back into the domain type, re-checking its invariants.
+pub(crate) fn to_domain(row: organization::Model) -> anyhow::Result<Organization> {
+    Ok(Organization {
+        id: OrganizationId::from_uuid(row.id),
+        name: OrganizationName::parse(&row.name).context("stored organization name")?,
+        display_name: DisplayName::parse(&row.display_name).context("stored display name")?,
+        email: row.email.as_deref().map(EmailAddress::parse).transpose().context("stored email")?,
+        phone: row.phone.as_deref().map(Phone::parse).transpose().context("stored phone")?,
+        is_active: row.is_active,
+        settings: Settings::parse(row.settings).context("stored settings")?,
+        created_by: row.created_by.map(UserId::from_uuid),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// Inserts an organization and, with `owner`, its owner membership, on `conn`
+/// (a pool or an open transaction). Every way of creating an organization
+/// goes through here.
+pub(crate) async fn insert_organization<C: ConnectionTrait>(
+    conn: &C,
+    org: &Organization,
+    owner: Option<UserId>,
+) -> Result<(), RepositoryError> {
+    organization::Entity::insert(to_row(org)).exec_without_returning(conn).await.map_err(|e| {
+        match unique_violation(&e) {
+            Some(_) => RepositoryError::NameTaken(org.name.as_ref().to_owned()),
+            None => unexpected(e, "inserting organization").into(),
+        }
+    })?;
+    if let Some(owner) = owner {
+        membership::Entity::insert(membership::ActiveModel {
+            organization_id: Set(org.id.as_uuid()),
+            user_id: Set(owner.as_uuid()),
+            role: Set(Role::Owner.as_str().to_owned()),
+            created_at: Set(org.created_at),
+        })
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| unexpected(e, "inserting owner membership"))?;
+    }
+    Ok(())
+}
+
+fn filtered(scope: ListScope, filter: &OrganizationFilter) -> Select<organization::Entity> {
+    let mut query = organization::Entity::find();
+    if let ListScope::Only(id) = scope {
+        query = query.filter(organization::Column::Id.eq(id.as_uuid()));
+    }
+    if let Some(active) = filter.is_active {
+        query = query.filter(organization::Column::IsActive.eq(active));
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let like = |col: organization::Column| {
+            Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        query = query.filter(like(organization::Column::Name).or(like(organization::Column::DisplayName)));
+    }
+    query
+}
+
+#[async_trait]
+impl OrganizationRepository for SeaOrmOrganizations {
+    async fn create(&self, org: &Organization, owner: Option<UserId>) -> Result<(), RepositoryError> {
+        let txn = self.db.begin().await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        insert_organization(&txn, org, owner).await?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing organization"))?;
+        Ok(())
+    }
+
+    async fn get(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError> {
+        let row = organization::Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading organization"))?;
+        Ok(row.map(to_domain).transpose()?)
+    }
+
+    async fn list(
+        &self,
+        scope: ListScope,
+        filter: &OrganizationFilter,
+        page: OffsetPage,
+    ) -> Result<Paged<Organization>, RepositoryError> {
+        let total = filtered(scope, filter)
+            .count(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "counting organizations"))?;
+        let (column, order) = match filter.sort {
+            OrganizationSort::CreatedDesc => (organization::Column::CreatedAt, sea_orm::Order::Desc),
+            OrganizationSort::CreatedAsc => (organization::Column::CreatedAt, sea_orm::Order::Asc),
+            OrganizationSort::NameAsc => (organization::Column::Name, sea_orm::Order::Asc),
+            OrganizationSort::NameDesc => (organization::Column::Name, sea_orm::Order::Desc),
+        };
+        let rows = filtered(scope, filter)
+            .order_by(column, order.clone())
+            .order_by(organization::Column::Id, order)
+            .limit(page.limit)
+            .offset(page.offset)
+            .all(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "listing organizations"))?;
+        let items = rows.into_iter().map(to_domain).collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Paged { items, total, page })
+    }
+
+    async fn update(&self, org: &Organization) -> Result<(), RepositoryError> {
+        let mut row = to_row(org);
+        row.id = sea_orm::ActiveValue::Unchanged(org.id.as_uuid());
+        row.created_at = sea_orm::ActiveValue::NotSet;
+        row.created_by = sea_orm::ActiveValue::NotSet;
+        let result = row.update(&self.db).await;
+        self.cache.invalidate_organization(org.id);
+        match result {
+            Ok(_) => Ok(()),
+            Err(sea_orm::DbErr::RecordNotUpdated) => Err(RepositoryError::NotFound),
+            Err(e) => match unique_violation(&e) {
+                Some(_) => Err(RepositoryError::NameTaken(org.name.as_ref().to_owned())),
+                None => Err(unexpected(e, "updating organization").into()),
+            },
+        }
+    }
+
+    async fn delete_with_all_data(&self, id: OrganizationId) -> Result<(), RepositoryError> {
+        // Every tenant table references organizations with ON DELETE CASCADE,
+        // so one statement removes the organization and all its rows atomically.
+        let result = organization::Entity::delete_by_id(id.as_uuid())
+            .exec(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "deleting organization"))?;
+        self.cache.invalidate_organization(id);
+        if result.rows_affected == 0 { Err(RepositoryError::NotFound) } else { Ok(()) }
+    }
+
+    async fn stats(&self, id: OrganizationId) -> Result<OrganizationStats, RepositoryError> {
+        let rows: Vec<(String, i64)> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::Role)
+            .column_as(membership::Column::UserId.count(), "count")
+            .filter(membership::Column::OrganizationId.eq(id.as_uuid()))
+            .group_by(membership::Column::Role)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "counting members"))?;
+        let members_by_role: BTreeMap<String, u64> =
+            rows.into_iter().map(|(role, n)| (role, u64::try_from(n).unwrap_or(0))).collect();
+        Ok(OrganizationStats { total_members: members_by_role.values().sum(), members_by_role })
+    }
+
+    async fn overview_across_organizations(&self) -> Result<PlatformOverview, RepositoryError> {
+        let by_active: Vec<(bool, i64)> = organization::Entity::find()
+            .select_only()
+            .column(organization::Column::IsActive)
+            .column_as(organization::Column::Id.count(), "count")
+            .group_by(organization::Column::IsActive)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "counting organizations"))?;
+        let count_of = |active: bool| {
+            by_active.iter().find(|(a, _)| *a == active).map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0))
+        };
+        let total_users =
+            user::Entity::find().count(&self.db).await.map_err(|e| unexpected(e, "counting users"))?;
+        let total_memberships = membership::Entity::find()
+            .count(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "counting memberships"))?;
+        Ok(PlatformOverview {
+            active_organizations: count_of(true),
+            inactive_organizations: count_of(false),
+            total_users,
+            total_memberships,
+        })
+    }
+}

@@ -1,0 +1,221 @@
+//! Contract of the auth ports.
+
+use chrono::{Duration, Utc};
+use leadflow_auth::model::{PersonName, Username};
+use leadflow_auth::ports::{
+    AccessRepository, MembershipRepository, RefreshTokenRecord, RefreshTokenRepository, RegistrationError,
+    RegistrationUnits, UserRepository,
+};
+use leadflow_auth::{OrganizationDraft, PasswordHash, User};
+use leadflow_kernel::{Clock as _, EmailAddress, OrganizationId, Role, UserId};
+use leadflow_organizations::OrganizationRepository;
+use leadflow_storage::Storage;
+use uuid::Uuid;
+
+use crate::contract_tests;
+use crate::organizations::an_org;
+
+pub fn new_user(email: &str, username: Option<&str>) -> User {
+    let now = Utc::now();
+    User {
+        id: UserId::new(),
+        email: EmailAddress::parse(email).unwrap(),
+        name: PersonName::parse("Test User").unwrap(),
+        username: username.map(|u| Username::parse(u).unwrap()),
+        is_super_admin: false,
+        last_login_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn hash() -> PasswordHash {
+    PasswordHash::from_phc("$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into())
+}
+
+/// A committed user.
+pub async fn a_user(storage: &Storage, email: &str) -> User {
+    let user = new_user(email, None);
+    let mut unit = storage.auth().begin().await.unwrap();
+    unit.insert_user(&user, &hash()).await.unwrap();
+    unit.commit().await.unwrap();
+    user
+}
+
+fn token(user: UserId, org: Option<OrganizationId>, family: Uuid) -> RefreshTokenRecord {
+    let now = leadflow_kernel::SystemClock.now();
+    RefreshTokenRecord {
+        id: Uuid::now_v7(),
+        family_id: family,
+        user_id: user,
+        organization_id: org,
+        token_hash: format!("{:x}", Uuid::now_v7().as_u128()),
+        created_at: now,
+        expires_at: now + Duration::days(30),
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+contract_tests! {
+    async fn a_committed_registration_stores_user_organization_and_ownership(storage: Storage) {
+        let auth = storage.auth();
+        let user = new_user("Ada@Example.com", Some("ada"));
+        let mut unit = auth.begin().await.unwrap();
+        unit.insert_user(&user, &hash()).await.unwrap();
+        let org = unit.create_organization(&OrganizationDraft { name: "acme".into(), display_name: Some("Acme".into()) }, user.id, Utc::now()).await.unwrap();
+        unit.commit().await.unwrap();
+
+        let stored = auth.by_email(&EmailAddress::parse("ADA@example.com").unwrap()).await.unwrap().unwrap();
+        assert_eq!(stored.user.id, user.id);
+        assert_eq!(stored.password_hash, hash());
+        assert_eq!(stored.user.username.as_ref().map(AsRef::as_ref), Some("ada"));
+        let memberships = auth.memberships_of(user.id).await.unwrap();
+        assert_eq!((memberships[0].organization_id, memberships[0].role), (org, Role::Owner));
+        assert_eq!(memberships[0].organization_display_name, "Acme");
+    }
+
+    async fn an_uncommitted_registration_leaves_nothing(storage: Storage) {
+        let auth = storage.auth();
+        let user = new_user("ada@example.com", None);
+        {
+            let mut unit = auth.begin().await.unwrap();
+            unit.insert_user(&user, &hash()).await.unwrap();
+            unit.create_organization(&OrganizationDraft { name: "acme".into(), display_name: None }, user.id, Utc::now()).await.unwrap();
+        }
+        assert!(auth.by_id(user.id).await.unwrap().is_none());
+        let all = storage.organizations().overview_across_organizations().await.unwrap();
+        assert_eq!(all.active_organizations, 0);
+    }
+
+    async fn registration_conflicts_and_invalid_organizations_are_reported(storage: Storage) {
+        let auth = storage.auth();
+        let first = new_user("ada@example.com", Some("ada"));
+        let mut unit = auth.begin().await.unwrap();
+        unit.insert_user(&first, &hash()).await.unwrap();
+        unit.create_organization(&OrganizationDraft { name: "acme".into(), display_name: None }, first.id, Utc::now()).await.unwrap();
+        unit.commit().await.unwrap();
+
+        let mut unit = auth.begin().await.unwrap();
+        let err = unit.insert_user(&new_user("ADA@example.com", None), &hash()).await.unwrap_err();
+        assert!(matches!(err, RegistrationError::EmailTaken), "{err:?}");
+        drop(unit);
+
+        let mut unit = auth.begin().await.unwrap();
+        let err = unit.insert_user(&new_user("bob@example.com", Some("ada")), &hash()).await.unwrap_err();
+        assert!(matches!(err, RegistrationError::UsernameTaken), "{err:?}");
+        drop(unit);
+
+        let bob = new_user("bob@example.com", None);
+        let mut unit = auth.begin().await.unwrap();
+        unit.insert_user(&bob, &hash()).await.unwrap();
+        let err = unit.create_organization(&OrganizationDraft { name: "Not A Slug".into(), display_name: None }, bob.id, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, RegistrationError::InvalidOrganization(_)), "{err:?}");
+        let err = unit.create_organization(&OrganizationDraft { name: "acme".into(), display_name: None }, bob.id, Utc::now()).await.unwrap_err();
+        assert!(matches!(err, RegistrationError::OrganizationNameTaken(_)), "{err:?}");
+    }
+
+    async fn logins_are_recorded(storage: Storage) {
+        let user = a_user(&storage, "ada@example.com").await;
+        let at = Utc::now();
+        storage.auth().record_login(user.id, at).await.unwrap();
+        let stored = storage.auth().by_id(user.id).await.unwrap().unwrap();
+        assert_eq!(stored.user.last_login_at.map(|t| t.timestamp_micros()), Some(at.timestamp_micros()));
+    }
+
+    async fn a_password_change_revokes_every_refresh_token(storage: Storage) {
+        let auth = storage.auth();
+        let user = a_user(&storage, "ada@example.com").await;
+        let (a, b) = (token(user.id, None, Uuid::now_v7()), token(user.id, None, Uuid::now_v7()));
+        auth.insert(&a).await.unwrap();
+        auth.insert(&b).await.unwrap();
+        let new_hash = PasswordHash::from_phc("$argon2id$new".into());
+
+        auth.change_password(user.id, &new_hash, Utc::now()).await.unwrap();
+
+        assert_eq!(auth.by_id(user.id).await.unwrap().unwrap().password_hash, new_hash);
+        for t in [a, b] {
+            assert!(auth.find_by_hash(&t.token_hash).await.unwrap().unwrap().revoked_at.is_some());
+        }
+    }
+
+    async fn super_admins_are_created_or_promoted(storage: Storage) {
+        let auth = storage.auth();
+        assert!(!auth.super_admin_exists().await.unwrap());
+        let existing = a_user(&storage, "ada@example.com").await;
+        let mut promoted = new_user("ada@example.com", None);
+        promoted.is_super_admin = true;
+        let stored = auth.upsert_super_admin(&promoted, &PasswordHash::from_phc("$other".into())).await.unwrap();
+        assert_eq!(stored.id, existing.id);
+        assert!(stored.is_super_admin);
+        assert_eq!(auth.by_id(existing.id).await.unwrap().unwrap().password_hash, hash());
+        assert!(auth.super_admin_exists().await.unwrap());
+
+        let mut fresh = new_user("root@example.com", None);
+        fresh.is_super_admin = true;
+        let created = auth.upsert_super_admin(&fresh, &hash()).await.unwrap();
+        assert_eq!(created.id, fresh.id);
+    }
+
+    async fn a_refresh_token_rotates_exactly_once(storage: Storage) {
+        let auth = storage.auth();
+        let user = a_user(&storage, "ada@example.com").await;
+        let family = Uuid::now_v7();
+        let first = token(user.id, None, family);
+        auth.insert(&first).await.unwrap();
+        assert_eq!(auth.find_by_hash(&first.token_hash).await.unwrap().unwrap(), first);
+
+        let second = token(user.id, None, family);
+        assert!(auth.rotate(first.id, &second, Utc::now()).await.unwrap());
+        let third = token(user.id, None, family);
+        assert!(!auth.rotate(first.id, &third, Utc::now()).await.unwrap());
+        assert!(auth.find_by_hash(&third.token_hash).await.unwrap().is_none());
+        assert!(auth.find_by_hash(&first.token_hash).await.unwrap().unwrap().used_at.is_some());
+
+        auth.revoke_family(family, Utc::now()).await.unwrap();
+        assert!(auth.find_by_hash(&second.token_hash).await.unwrap().unwrap().revoked_at.is_some());
+        let fourth = token(user.id, None, family);
+        assert!(!auth.rotate(second.id, &fourth, Utc::now()).await.unwrap());
+    }
+
+    async fn concurrent_rotations_of_one_token_have_one_winner(storage: Storage) {
+        let auth = storage.auth();
+        let user = a_user(&storage, "ada@example.com").await;
+        let family = Uuid::now_v7();
+        let first = token(user.id, None, family);
+        auth.insert(&first).await.unwrap();
+        let attempts = (0..8).map(|_| {
+            let auth = auth.clone();
+            let next = token(user.id, None, family);
+            tokio::spawn(async move { auth.rotate(first.id, &next, Utc::now()).await })
+        });
+        let mut winners = 0;
+        for attempt in attempts {
+            if let Ok(true) = attempt.await.unwrap() {
+                winners += 1;
+            }
+        }
+        assert_eq!(winners, 1);
+    }
+
+    async fn access_reflects_membership_and_activation_at_once(storage: Storage) {
+        let auth = storage.auth();
+        let user = a_user(&storage, "ada@example.com").await;
+        let mut org = an_org("acme");
+        storage.organizations().create(&org, Some(user.id)).await.unwrap();
+
+        let state = auth.access(user.id, Some(org.id)).await.unwrap().unwrap();
+        assert_eq!((state.organization_active, state.role, state.super_admin), (Some(true), Some(Role::Owner), false));
+
+        org.is_active = false;
+        storage.organizations().update(&org).await.unwrap();
+        assert_eq!(auth.access(user.id, Some(org.id)).await.unwrap().unwrap().organization_active, Some(false));
+
+        let stranger = auth.access(user.id, Some(OrganizationId::new())).await.unwrap().unwrap();
+        assert_eq!((stranger.organization_active, stranger.role), (None, None));
+        assert!(auth.access(UserId::new(), None).await.unwrap().is_none());
+
+        storage.organizations().delete_with_all_data(org.id).await.unwrap();
+        assert_eq!(auth.access(user.id, Some(org.id)).await.unwrap().unwrap().organization_active, None);
+    }
+}

@@ -1,0 +1,48 @@
+//! Port-contract tests: every adapter of `leadflow-storage` against the
+//! contract its port documents, on SQLite always and on PostgreSQL when
+//! `LEADFLOW_TEST_POSTGRES_URL` is set. Each test runs on a fresh database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod auth;
+mod organizations;
+
+use leadflow_storage::testing::{Engine, TestDatabase};
+use leadflow_storage::{PoolSettings, Storage};
+
+/// A migrated, empty store on `engine`, with the database that backs it.
+pub async fn store(engine: Engine) -> Option<(Storage, TestDatabase)> {
+    let db = TestDatabase::fresh(engine).await?;
+    let storage = Storage::connect(&db.url, &PoolSettings::default()).await.unwrap();
+    storage.migrate().await.unwrap();
+    Some((storage, db))
+}
+
+/// Declares each test once per engine: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! contract_tests {
+    ($(async fn $name:ident($storage:ident: Storage) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($storage: leadflow_storage::Storage) $body
+
+                #[tokio::test]
+                async fn sqlite() {
+                    let (storage, _db) = $crate::store(leadflow_storage::testing::Engine::Sqlite).await.unwrap();
+                    run(storage).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    let Some((storage, _db)) = $crate::store(leadflow_storage::testing::Engine::Postgres).await else {
+                        return;
+                    };
+                    run(storage).await;
+                }
+            }
+        )*
+    };
+}
