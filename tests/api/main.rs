@@ -1,1 +1,13 @@
-fn main() {}
+//! Black-box tests of Leadflow: a real server on an ephemeral port, a fresh
+//! database per test, requests over HTTP. Every test runs on SQLite, and on
+//! PostgreSQL when `LEADFLOW_TEST_POSTGRES_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod isolation;
+mod organizations;
+mod system;

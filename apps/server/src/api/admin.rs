@@ -1,0 +1,56 @@
+//! `/api/v1/admin`: platform-wide views for the super admin.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use crate::api::ApiTags;
+use crate::problem::ApiResult;
+use crate::security::BearerAuth;
+use crate::state::AppState;
+
+/// Operations of the Admin tag.
+pub struct AdminApi;
+
+/// Organizations by state.
+#[derive(Object)]
+pub struct OrganizationTotals {
+    /// Active organizations.
+    pub active: u64,
+    /// Deactivated organizations.
+    pub inactive: u64,
+    /// All organizations.
+    pub total: u64,
+}
+
+/// Totals across every organization.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct OverviewDto {
+    /// Organizations.
+    pub organizations: OrganizationTotals,
+    /// Users on the platform.
+    pub total_users: u64,
+    /// Memberships across organizations.
+    pub total_memberships: u64,
+}
+
+#[OpenApi(prefix_path = "/api/v1/admin", tag = "ApiTags::Admin")]
+impl AdminApi {
+    /// Totals across every organization (super admin)
+    #[oai(path = "/overview", method = "get", operation_id = "adminOverview")]
+    async fn overview(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> ApiResult<Json<OverviewDto>> {
+        let o = state.organizations.overview(&auth.0).await?;
+        Ok(Json(OverviewDto {
+            organizations: OrganizationTotals {
+                active: o.active_organizations,
+                inactive: o.inactive_organizations,
+                total: o.active_organizations + o.inactive_organizations,
+            },
+            total_users: o.total_users,
+            total_memberships: o.total_memberships,
+        }))
+    }
+}

@@ -1,0 +1,45 @@
+//! The OpenAPI operations, one module per tag.
+
+pub mod admin;
+pub mod auth;
+pub mod dto;
+pub mod organizations;
+pub mod system;
+
+use poem_openapi::{OpenApiService, Tags};
+
+/// The tags that group operations in the document and in Swagger UI.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Registration, sign-in and sessions.
+    Auth,
+    /// Organizations (tenants).
+    Organizations,
+    /// Platform administration (super admin only).
+    Admin,
+    /// Liveness and readiness.
+    System,
+}
+
+/// Every API of Leadflow, as one OpenAPI service.
+pub type Apis = (system::SystemApi, auth::AuthApi, organizations::OrganizationsApi, admin::AdminApi);
+
+/// The OpenAPI service: every operation, with the document's metadata.
+#[must_use]
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (system::SystemApi, auth::AuthApi, organizations::OrganizationsApi, admin::AdminApi),
+        "Leadflow",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Multi-tenant lead management. Every error is an `application/problem+json` document. \
+         Sign in with `POST /api/v1/auth/login` and send the access token as `Authorization: Bearer <token>`.",
+    )
+}
+
+/// The OpenAPI document as served at `/openapi.json` (and committed as `docs/openapi.json`).
+#[must_use]
+pub fn document() -> String {
+    service().spec()
+}

@@ -1,0 +1,258 @@
+//! `/api/v1/organizations`: the tenants.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use leadflow_kernel::{OffsetPage, OrganizationId, ValidationErrors};
+use leadflow_organizations::{OrganizationChanges, OrganizationFilter, OrganizationInput, OrganizationSort};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use crate::api::ApiTags;
+use crate::api::dto::{OffsetPagination, OrganizationDto};
+use crate::problem::ApiResult;
+use crate::security::BearerAuth;
+use crate::state::AppState;
+
+/// Operations of the Organizations tag.
+pub struct OrganizationsApi;
+
+/// A new organization.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CreateOrganizationBody {
+    /// Unique slug, `[a-z0-9-]`, 3–63 characters, not starting or ending with `-`.
+    #[oai(validator(max_length = 63))]
+    pub name: String,
+    /// Name shown to people (defaults to the slug).
+    #[oai(validator(max_length = 200))]
+    pub display_name: Option<String>,
+    /// Contact email.
+    #[oai(validator(max_length = 254))]
+    pub email: Option<String>,
+    /// Contact phone.
+    #[oai(validator(max_length = 32))]
+    pub phone: Option<String>,
+    /// Free-form settings object (at most 16 KiB as JSON).
+    pub settings: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// Changes to an organization; absent fields stay as they are, `null` clears `email` or `phone`.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UpdateOrganizationBody {
+    /// New slug.
+    #[oai(validator(max_length = 63))]
+    pub name: Option<String>,
+    /// New display name.
+    #[oai(validator(max_length = 200))]
+    pub display_name: Option<String>,
+    /// New contact email, or `null` to clear it.
+    #[oai(validator(max_length = 254))]
+    pub email: MaybeUndefined<String>,
+    /// New contact phone, or `null` to clear it.
+    #[oai(validator(max_length = 32))]
+    pub phone: MaybeUndefined<String>,
+    /// New settings (replaces the whole object).
+    pub settings: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// A page of organizations.
+#[derive(Object)]
+pub struct OrganizationPage {
+    /// The organizations.
+    pub data: Vec<OrganizationDto>,
+    /// Where this page sits.
+    pub pagination: OffsetPagination,
+}
+
+/// Counts about an organization.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct OrganizationCounts {
+    /// Members.
+    pub total_members: u64,
+    /// Members per role.
+    pub members_by_role: BTreeMap<String, u64>,
+}
+
+/// An organization with its counts.
+#[derive(Object)]
+pub struct OrganizationStatsDto {
+    /// The organization.
+    pub organization: OrganizationDto,
+    /// Its counts.
+    pub stats: OrganizationCounts,
+}
+
+#[derive(ApiResponse)]
+enum CreateResponse {
+    /// The organization was created (the caller owns it unless a super admin).
+    #[oai(status = 201)]
+    Created(Json<OrganizationDto>),
+}
+
+#[derive(ApiResponse)]
+enum DeleteResponse {
+    /// Deactivated (soft delete): the organization, now inactive. Its data is kept.
+    #[oai(status = 200)]
+    Deactivated(Json<OrganizationDto>),
+    /// Deleted for good with all its data (`hard=true`).
+    #[oai(status = 204)]
+    Deleted,
+}
+
+fn map_value(map: BTreeMap<String, serde_json::Value>) -> serde_json::Value {
+    serde_json::Value::Object(map.into_iter().collect())
+}
+
+fn maybe(value: MaybeUndefined<String>) -> Option<Option<String>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1/organizations", tag = "ApiTags::Organizations")]
+impl OrganizationsApi {
+    /// List organizations
+    ///
+    /// A super admin sees every organization; anyone else sees their own.
+    /// `sort` is one of `createdAt`, `-createdAt` (default), `name`, `-name`.
+    #[oai(path = "/", method = "get", operation_id = "listOrganizations")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        #[oai(name = "isActive")] is_active: Query<Option<bool>>,
+        /// Case-insensitive part of the slug or display name.
+        search: Query<Option<String>>,
+        sort: Query<Option<String>>,
+        /// 1 to 100 (default 20).
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+    ) -> ApiResult<Json<OrganizationPage>> {
+        let mut errors = ValidationErrors::new();
+        let sort = sort.0.map_or(Some(OrganizationSort::default()), |s| errors.check("sort", s.parse()));
+        let page = errors.check("limit", OffsetPage::new(limit.0, offset.0).map_err(|e| e.to_string()));
+        let (Some(sort), Some(page)) = (sort, page) else { return Err(errors.into()) };
+        let filter = OrganizationFilter { is_active: is_active.0, search: search.0, sort };
+        let result = state.organizations.list(&auth.0, filter, page).await?;
+        let pagination = OffsetPagination::from(&result);
+        Ok(Json(OrganizationPage { data: result.items.into_iter().map(Into::into).collect(), pagination }))
+    }
+
+    /// Create an organization
+    ///
+    /// A super admin creates it without an owner. Any other signed-in user may
+    /// when self-service sign-up is on, and becomes its owner.
+    #[oai(path = "/", method = "post", operation_id = "createOrganization")]
+    async fn create(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        body: Json<CreateOrganizationBody>,
+    ) -> ApiResult<CreateResponse> {
+        let body = body.0;
+        let input = OrganizationInput {
+            name: body.name,
+            display_name: body.display_name,
+            email: body.email,
+            phone: body.phone,
+            settings: body.settings.map(map_value),
+        };
+        Ok(CreateResponse::Created(Json(state.organizations.create(&auth.0, input).await?.into())))
+    }
+
+    /// Get an organization
+    #[oai(path = "/:id", method = "get", operation_id = "getOrganization")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<OrganizationDto>> {
+        Ok(Json(state.organizations.get(&auth.0, OrganizationId::from_uuid(id.0)).await?.into()))
+    }
+
+    /// Update an organization (`settings:manage`)
+    #[oai(path = "/:id", method = "patch", operation_id = "updateOrganization")]
+    async fn update(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<UpdateOrganizationBody>,
+    ) -> ApiResult<Json<OrganizationDto>> {
+        let body = body.0;
+        let changes = OrganizationChanges {
+            name: body.name,
+            display_name: body.display_name,
+            email: maybe(body.email),
+            phone: maybe(body.phone),
+            settings: body.settings.map(map_value),
+        };
+        Ok(Json(state.organizations.update(&auth.0, OrganizationId::from_uuid(id.0), changes).await?.into()))
+    }
+
+    /// Deactivate or delete an organization
+    ///
+    /// Without `hard`: deactivates it (`org:delete`); its data is kept and its
+    /// members' tokens get 403 `org_inactive`. With `hard=true&confirm=<name>`
+    /// (super admin only): deletes it and every row of its data, for good.
+    #[oai(path = "/:id", method = "delete", operation_id = "deleteOrganization")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Delete for good instead of deactivating.
+        hard: Query<Option<bool>>,
+        /// The organization's slug, required with `hard=true`.
+        confirm: Query<Option<String>>,
+    ) -> ApiResult<DeleteResponse> {
+        let id = OrganizationId::from_uuid(id.0);
+        if hard.0.unwrap_or(false) {
+            state.organizations.hard_delete(&auth.0, id, confirm.0.as_deref()).await?;
+            Ok(DeleteResponse::Deleted)
+        } else {
+            Ok(DeleteResponse::Deactivated(Json(state.organizations.deactivate(&auth.0, id).await?.into())))
+        }
+    }
+
+    /// Reactivate an organization (super admin)
+    #[oai(path = "/:id/activate", method = "post", operation_id = "activateOrganization")]
+    async fn activate(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<OrganizationDto>> {
+        Ok(Json(state.organizations.activate(&auth.0, OrganizationId::from_uuid(id.0)).await?.into()))
+    }
+
+    /// An organization with its counts (`analytics:view_all`)
+    #[oai(path = "/:id/stats", method = "get", operation_id = "getOrganizationStats")]
+    async fn stats(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<OrganizationStatsDto>> {
+        let (organization, stats) =
+            state.organizations.stats(&auth.0, OrganizationId::from_uuid(id.0)).await?;
+        Ok(Json(OrganizationStatsDto {
+            organization: organization.into(),
+            stats: OrganizationCounts {
+                total_members: stats.total_members,
+                members_by_role: stats.members_by_role,
+            },
+        }))
+    }
+}

@@ -1,0 +1,158 @@
+//! Building and running the HTTP application. `main` and the black-box tests
+//! both go through [`Application`], so the tests serve exactly what ships.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::CatchPanic;
+use poem::{Endpoint, EndpointExt, Route, Server};
+use rand::RngCore as _;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::{api, edge};
+
+/// The application: its configuration and wired services.
+pub struct Application {
+    config: Config,
+    state: Arc<AppState>,
+}
+
+/// The email used for the generated super admin when none is configured.
+pub const DEFAULT_SUPER_ADMIN_EMAIL: &str = "admin@leadflow.local";
+
+impl Application {
+    /// Connects, migrates and wires everything.
+    ///
+    /// # Errors
+    /// When the database, the migrations or the key file fail.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let state = AppState::build(&config).await?;
+        Ok(Self { config, state })
+    }
+
+    /// The wired services.
+    #[must_use]
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Every route: the API under `/api/v1`, `/openapi.json`, Swagger UI at
+    /// `/docs`, `/health` and `/ready`, behind the [`edge`] middleware.
+    #[must_use]
+    pub fn endpoint(&self) -> impl Endpoint + 'static {
+        let service = api::service();
+        let docs = service.swagger_ui();
+        let spec = service.spec_endpoint();
+        Route::new()
+            .nest("/docs", docs)
+            .at("/openapi.json", spec)
+            .nest("/", service)
+            .with(CatchPanic::new())
+            .data(self.state.clone())
+            .around(edge::edge)
+    }
+
+    /// On a database without a super admin, creates one from
+    /// `LEADFLOW_SUPER_ADMIN_EMAIL`/`LEADFLOW_SUPER_ADMIN_PASSWORD`; without a
+    /// password, generates one and prints it once on stdout (never in the logs).
+    ///
+    /// # Errors
+    /// When the configured credentials are invalid or the store fails.
+    pub async fn bootstrap_super_admin(&self) -> anyhow::Result<()> {
+        if self.state.auth.super_admin_exists().await? {
+            return Ok(());
+        }
+        let email = self.config.super_admin_email.clone().unwrap_or_else(|| DEFAULT_SUPER_ADMIN_EMAIL.into());
+        let (password, generated) = match &self.config.super_admin_password {
+            Some(p) => (p.clone(), false),
+            None => (generate_password(), true),
+        };
+        let user = self
+            .state
+            .auth
+            .create_super_admin(&email, &password, "Super Admin")
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the super admin {email}: {e}"))?;
+        tracing::info!(email = %user.email, "super admin created");
+        if generated {
+            println!("Created the super admin {email} with the generated password: {password}");
+            println!("(shown once; change it with POST /api/v1/auth/change-password)");
+        }
+        Ok(())
+    }
+
+    /// Serves on the configured address until Ctrl-C or SIGTERM, then drains
+    /// in-flight requests for up to 10 seconds.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn serve(self) -> anyhow::Result<()> {
+        let acceptor = TcpListener::bind(self.config.bind)
+            .into_acceptor()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", self.config.bind))?;
+        let addr = local_addr(&acceptor)?;
+        tracing::info!(%addr, "listening");
+        println!("Leadflow is serving on http://{addr} — Swagger UI: http://{addr}/docs");
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(self.endpoint(), shutdown_signal(), Some(Duration::from_secs(10)))
+            .await?;
+        Ok(())
+    }
+
+    /// Serves on an ephemeral port of 127.0.0.1 in the background (for tests).
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn spawn(self) -> anyhow::Result<SocketAddr> {
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
+        let addr = local_addr(&acceptor)?;
+        let endpoint = self.endpoint();
+        tokio::spawn(async move {
+            let _ = Server::new_with_acceptor(acceptor).run(endpoint).await;
+        });
+        Ok(addr)
+    }
+}
+
+fn local_addr(acceptor: &impl Acceptor) -> anyhow::Result<SocketAddr> {
+    acceptor
+        .local_addr()
+        .into_iter()
+        .find_map(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| anyhow::anyhow!("the listener has no socket address"))
+}
+
+/// A random 24-character password.
+#[must_use]
+pub fn generate_password() -> String {
+    let mut bytes = [0u8; 18];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

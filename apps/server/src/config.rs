@@ -1,0 +1,311 @@
+//! Configuration from the environment (and `.env`), validated at start-up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use leadflow_auth::HashCost;
+use rand::RngCore as _;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Where the JWT signing key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum JwtSecret {
+    /// Given in `LEADFLOW_JWT_SECRET`.
+    Given(Vec<u8>),
+    /// Generated once and kept in this file beside the SQLite database.
+    KeptIn(PathBuf),
+    /// Generated for this process only (in-memory SQLite).
+    Ephemeral,
+}
+
+impl std::fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Given(_) => f.write_str("Given(<redacted>)"),
+            Self::KeptIn(p) => write!(f, "KeptIn({})", p.display()),
+            Self::Ephemeral => f.write_str("Ephemeral"),
+        }
+    }
+}
+
+/// Everything Leadflow reads from its environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `LEADFLOW_DATABASE_URL` (default `sqlite://leadflow.db?mode=rwc`).
+    pub database_url: String,
+    /// `LEADFLOW_DATABASE_MAX_CONNECTIONS` (default 4 on SQLite, 16 on PostgreSQL).
+    pub database_max_connections: Option<u32>,
+    /// `LEADFLOW_BIND` (default `127.0.0.1:8080`).
+    pub bind: SocketAddr,
+    /// `LEADFLOW_JWT_SECRET` (at least 32 bytes; required with PostgreSQL).
+    pub jwt_secret: JwtSecret,
+    /// `LEADFLOW_JWT_ISSUER` (default `leadflow`).
+    pub jwt_issuer: String,
+    /// `LEADFLOW_JWT_AUDIENCE` (default `leadflow-api`).
+    pub jwt_audience: String,
+    /// `LEADFLOW_ACCESS_TOKEN_TTL_SECS` (default 3600).
+    pub access_token_ttl_secs: i64,
+    /// `LEADFLOW_REFRESH_TOKEN_TTL_SECS` (default 2592000, 30 days).
+    pub refresh_token_ttl_secs: i64,
+    /// `LEADFLOW_SELF_SERVICE_SIGNUP` (default true).
+    pub self_service_signup: bool,
+    /// `LEADFLOW_LOG_FORMAT`: `pretty` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `LEADFLOW_LOG` (default `info`): a tracing filter.
+    pub log_filter: String,
+    /// `LEADFLOW_PASSWORD_HASH_MEMORY_KIB` / `_ITERATIONS` / `_PARALLELISM` (default: OWASP argon2id).
+    pub password_hash_cost: HashCost,
+    /// `LEADFLOW_ACCESS_CACHE_TTL_SECS` (default 5): how long another process may
+    /// take to see a deactivation or a role change.
+    pub access_cache_ttl: Duration,
+    /// `LEADFLOW_SUPER_ADMIN_EMAIL`, for the first-start bootstrap.
+    pub super_admin_email: Option<String>,
+    /// `LEADFLOW_SUPER_ADMIN_PASSWORD`, for the first-start bootstrap.
+    pub super_admin_password: Option<String>,
+}
+
+/// A configuration value is wrong; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+fn parse<T: FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match lookup(key) {
+        None => Ok(default),
+        Some(raw) => {
+            raw.trim().parse().map_err(|_| ConfigError(format!("{key}={raw:?} is not a valid value")))
+        }
+    }
+}
+
+fn parse_bool(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match lookup(key).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(ConfigError(format!("{key}={v:?} must be true or false"))),
+    }
+}
+
+impl Config {
+    /// Reads `.env` (if present) and the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds the configuration from any key lookup (tests pass a map).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database_url =
+            lookup("LEADFLOW_DATABASE_URL").unwrap_or_else(|| "sqlite://leadflow.db?mode=rwc".into());
+        let is_sqlite = database_url.starts_with("sqlite:");
+        if !is_sqlite
+            && !database_url.starts_with("postgres://")
+            && !database_url.starts_with("postgresql://")
+        {
+            return Err(ConfigError(
+                "LEADFLOW_DATABASE_URL must start with sqlite: or postgres:// (for example sqlite://leadflow.db?mode=rwc)"
+                    .into(),
+            ));
+        }
+        let jwt_secret = match lookup("LEADFLOW_JWT_SECRET") {
+            Some(s) if s.len() >= 32 => JwtSecret::Given(s.into_bytes()),
+            Some(_) => return Err(ConfigError("LEADFLOW_JWT_SECRET must be at least 32 bytes long".into())),
+            None if !is_sqlite => {
+                return Err(ConfigError(
+                    "LEADFLOW_JWT_SECRET is required with PostgreSQL (at least 32 bytes)".into(),
+                ));
+            }
+            None => match sqlite_path(&database_url) {
+                Some(path) => {
+                    let mut file = path.into_os_string();
+                    file.push(".jwt-secret");
+                    JwtSecret::KeptIn(file.into())
+                }
+                None => JwtSecret::Ephemeral,
+            },
+        };
+        let log_format = match lookup("LEADFLOW_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError(format!("LEADFLOW_LOG_FORMAT={other:?} must be pretty or json")));
+            }
+        };
+        let defaults = HashCost::default();
+        let access_token_ttl_secs = parse(&lookup, "LEADFLOW_ACCESS_TOKEN_TTL_SECS", 3600_i64)?;
+        let refresh_token_ttl_secs = parse(&lookup, "LEADFLOW_REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600_i64)?;
+        if access_token_ttl_secs < 60 || refresh_token_ttl_secs < access_token_ttl_secs {
+            return Err(ConfigError(
+                "LEADFLOW_ACCESS_TOKEN_TTL_SECS must be at least 60 and at most LEADFLOW_REFRESH_TOKEN_TTL_SECS".into(),
+            ));
+        }
+        Ok(Self {
+            database_url,
+            database_max_connections: lookup("LEADFLOW_DATABASE_MAX_CONNECTIONS")
+                .map(|v| {
+                    v.parse().map_err(|_| {
+                        ConfigError(format!("LEADFLOW_DATABASE_MAX_CONNECTIONS={v:?} is not a number"))
+                    })
+                })
+                .transpose()?,
+            bind: parse(&lookup, "LEADFLOW_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            jwt_secret,
+            jwt_issuer: lookup("LEADFLOW_JWT_ISSUER").unwrap_or_else(|| "leadflow".into()),
+            jwt_audience: lookup("LEADFLOW_JWT_AUDIENCE").unwrap_or_else(|| "leadflow-api".into()),
+            access_token_ttl_secs,
+            refresh_token_ttl_secs,
+            self_service_signup: parse_bool(&lookup, "LEADFLOW_SELF_SERVICE_SIGNUP", true)?,
+            log_format,
+            log_filter: lookup("LEADFLOW_LOG").unwrap_or_else(|| "info".into()),
+            password_hash_cost: HashCost {
+                memory_kib: parse(&lookup, "LEADFLOW_PASSWORD_HASH_MEMORY_KIB", defaults.memory_kib)?,
+                iterations: parse(&lookup, "LEADFLOW_PASSWORD_HASH_ITERATIONS", defaults.iterations)?,
+                parallelism: parse(&lookup, "LEADFLOW_PASSWORD_HASH_PARALLELISM", defaults.parallelism)?,
+            },
+            access_cache_ttl: Duration::from_secs(parse(&lookup, "LEADFLOW_ACCESS_CACHE_TTL_SECS", 5_u64)?),
+            super_admin_email: lookup("LEADFLOW_SUPER_ADMIN_EMAIL"),
+            super_admin_password: lookup("LEADFLOW_SUPER_ADMIN_PASSWORD"),
+        })
+    }
+
+    /// The signing key: given, read from its file, or generated (and, for a
+    /// SQLite file database, written beside it with owner-only permissions).
+    ///
+    /// # Errors
+    /// When the key file cannot be read or written.
+    pub fn load_jwt_secret(&self) -> anyhow::Result<Vec<u8>> {
+        match &self.jwt_secret {
+            JwtSecret::Given(bytes) => Ok(bytes.clone()),
+            JwtSecret::Ephemeral => Ok(generate_secret().into_bytes()),
+            JwtSecret::KeptIn(path) => {
+                if let Ok(existing) = std::fs::read_to_string(path) {
+                    let existing = existing.trim().to_owned();
+                    anyhow::ensure!(
+                        existing.len() >= 32,
+                        "{} holds a key shorter than 32 bytes",
+                        path.display()
+                    );
+                    return Ok(existing.into_bytes());
+                }
+                let secret = generate_secret();
+                write_private(path, &secret)?;
+                Ok(secret.into_bytes())
+            }
+        }
+    }
+}
+
+fn generate_secret() -> String {
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create the JWT key file {}: {e}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+/// The file of a SQLite URL, or `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost_with_a_key_beside_the_database() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://leadflow.db?mode=rwc");
+        assert_eq!(c.jwt_secret, JwtSecret::KeptIn(PathBuf::from("leadflow.db.jwt-secret")));
+        assert_eq!(c.access_token_ttl_secs, 3600);
+        assert!(c.self_service_signup);
+    }
+
+    #[test]
+    fn postgres_requires_a_long_enough_secret() {
+        let err = config(&[("LEADFLOW_DATABASE_URL", "postgres://localhost/lf")]).unwrap_err();
+        assert!(err.to_string().contains("LEADFLOW_JWT_SECRET is required"));
+        let err = config(&[("LEADFLOW_JWT_SECRET", "short")]).unwrap_err();
+        assert!(err.to_string().contains("at least 32 bytes"));
+        assert!(
+            config(&[
+                ("LEADFLOW_DATABASE_URL", "postgres://localhost/lf"),
+                ("LEADFLOW_JWT_SECRET", &"k".repeat(32))
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (key, value) in [
+            ("LEADFLOW_BIND", "nowhere"),
+            ("LEADFLOW_LOG_FORMAT", "xml"),
+            ("LEADFLOW_SELF_SERVICE_SIGNUP", "maybe"),
+            ("LEADFLOW_ACCESS_TOKEN_TTL_SECS", "soon"),
+            ("LEADFLOW_DATABASE_URL", "mysql://x"),
+        ] {
+            let err = config(&[(key, value)]).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+            assert_eq!(err.lines().count(), 1);
+        }
+    }
+
+    #[test]
+    fn in_memory_sqlite_uses_an_ephemeral_key() {
+        assert_eq!(
+            config(&[("LEADFLOW_DATABASE_URL", "sqlite::memory:")]).unwrap().jwt_secret,
+            JwtSecret::Ephemeral
+        );
+    }
+}

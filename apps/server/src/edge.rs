@@ -1,0 +1,109 @@
+//! What every request passes through: a request id, a tracing span, the body
+//! size limit, panic capture, and the rule that every error is a problem
+//! document — including poem's own (unknown route, wrong method, unparsable
+//! body, missing credentials).
+
+use std::time::Instant;
+
+use poem::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use poem::http::{HeaderValue, Method, StatusCode};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use tracing::Instrument as _;
+
+use crate::problem::{PROBLEM_JSON, Problem};
+
+/// Largest request body accepted (1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The request id header, read from the client when sane and always returned.
+pub const REQUEST_ID: &str = "x-request-id";
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
+}
+
+/// The middleware, for `EndpointExt::around`.
+pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let id = request_id(&req);
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    async move {
+        let started = Instant::now();
+        let mut response = match limit_body(&mut req).await {
+            Err(problem) => problem.into_response(),
+            Ok(()) => match next.call(req).await {
+                Ok(output) => as_problem_if_error(output.into_response(), None),
+                Err(e) => {
+                    let status = e.status();
+                    let message = e.to_string();
+                    as_problem_if_error(e.into_response(), Some((status, message)))
+                }
+            },
+        };
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        let status = response.status().as_u16();
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, elapsed_ms, "request failed");
+        } else {
+            tracing::info!(status, elapsed_ms, "request");
+        }
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Refuses bodies over [`MAX_BODY_BYTES`] (413), whether announced by
+/// `Content-Length` or sent chunked.
+async fn limit_body(req: &mut Request) -> Result<(), Problem> {
+    let too_large = || {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The body must be at most {MAX_BODY_BYTES} bytes."),
+        )
+    };
+    if let Some(length) = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    {
+        return if length > MAX_BODY_BYTES as u64 { Err(too_large()) } else { Ok(()) };
+    }
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
+        return Ok(());
+    }
+    let body = req.take_body().into_bytes_limit(MAX_BODY_BYTES).await.map_err(|_| too_large())?;
+    req.set_body(body);
+    Ok(())
+}
+
+fn is_problem(response: &Response) -> bool {
+    response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+}
+
+/// Rewrites any error response that is not yet a problem document.
+fn as_problem_if_error(response: Response, error: Option<(StatusCode, String)>) -> Response {
+    let status = response.status();
+    if status.as_u16() < 400 || is_problem(&response) {
+        return response;
+    }
+    let detail = match (status.as_u16(), error) {
+        (500.., _) => "An internal error occurred; it has been logged.".to_owned(),
+        (404, _) => "No such resource.".to_owned(),
+        (405, _) => "This method is not allowed on this resource.".to_owned(),
+        (401, _) => "Send a valid access token as `Authorization: Bearer <token>`.".to_owned(),
+        (_, Some((_, message))) => message,
+        (_, None) => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut rewritten = Problem::new(status, detail).into_response();
+    for (name, value) in response.headers() {
+        if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
+}

@@ -1,0 +1,270 @@
+//! Problem responses (`application/problem+json`, RFC 9457) and the one place
+//! where domain errors become HTTP statuses.
+
+use leadflow_auth::AuthError;
+use leadflow_kernel::ValidationErrors;
+use leadflow_organizations::OrganizationError;
+use poem::http::StatusCode;
+use poem::http::header::CONTENT_TYPE;
+use poem::{IntoResponse, Response};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::{ApiResponse, Object};
+
+/// The media type of every error response.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request.
+#[derive(Clone, Debug, Object)]
+pub struct FieldProblem {
+    /// The field, as named in the request (`organization.name`).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// An error, described for people and for programs.
+#[derive(Clone, Debug, Object)]
+pub struct Problem {
+    /// The HTTP status.
+    pub status: u16,
+    /// A stable, machine-readable code: `validation_failed`, `unauthorized`,
+    /// `forbidden`, `org_inactive`, `not_found`, `conflict`, `payload_too_large`,
+    /// `plan_limit_reached`, `rate_limited`, `unavailable`, `internal`, …
+    pub code: String,
+    /// A short summary of the code.
+    pub title: String,
+    /// What happened in this case.
+    #[oai(skip_serializing_if_is_none)]
+    pub detail: Option<String>,
+    /// Field-level errors (for `validation_failed`).
+    pub errors: Vec<FieldProblem>,
+}
+
+impl Problem {
+    /// A problem with the standard code and title of `status`.
+    #[must_use]
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        let (code, title) = code_and_title(status);
+        Self {
+            status: status.as_u16(),
+            code: code.into(),
+            title: title.into(),
+            detail: Some(detail.into()),
+            errors: vec![],
+        }
+    }
+
+    /// Overrides the code (e.g. `org_inactive` on a 403).
+    #[must_use]
+    pub fn with_code(mut self, code: &str, title: &str) -> Self {
+        self.code = code.into();
+        self.title = title.into();
+        self
+    }
+
+    /// The HTTP status as a typed value.
+    #[must_use]
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// The standard code and title of a status.
+#[must_use]
+pub fn code_and_title(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => ("validation_failed", "The request is invalid"),
+        401 => ("unauthorized", "Authentication is required"),
+        402 => ("plan_limit_reached", "The plan's limit is reached"),
+        403 => ("forbidden", "Not allowed"),
+        404 => ("not_found", "Not found"),
+        405 => ("method_not_allowed", "Method not allowed"),
+        406 => ("not_acceptable", "Not acceptable"),
+        409 => ("conflict", "Conflict"),
+        411 => ("length_required", "Length required"),
+        413 => ("payload_too_large", "The request body is too large"),
+        415 => ("unsupported_media_type", "Unsupported media type"),
+        429 => ("rate_limited", "Too many requests"),
+        503 => ("unavailable", "Service unavailable"),
+        s if s >= 500 => ("internal", "Internal error"),
+        _ => ("bad_request", "Bad request"),
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let body = self.to_json_string();
+        Response::builder().status(status).header(CONTENT_TYPE, PROBLEM_JSON).body(body)
+    }
+}
+
+/// An error answer of any operation: a [`Problem`] with its status.
+///
+/// Every operation documents the same set of error statuses, each as
+/// `application/problem+json`, so generated clients get one error type.
+#[derive(Debug)]
+pub struct ApiError(pub Problem);
+
+/// The result type of every handler.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// An error with `status` and a detail.
+    #[must_use]
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self(Problem::new(status, detail))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+impl From<ApiError> for poem::Error {
+    fn from(e: ApiError) -> Self {
+        let message = format!("{}: {}", e.0.code, e.0.detail.clone().unwrap_or_default());
+        let mut err = poem::Error::from_response(e.into_response());
+        err.set_error_message(message);
+        err
+    }
+}
+
+const DOCUMENTED: [(u16, &str); 10] = [
+    (400, "The request is invalid (`validation_failed`); nothing was changed."),
+    (401, "Missing, invalid or expired credentials (`unauthorized`)."),
+    (403, "Not allowed (`forbidden`), or the organization is deactivated (`org_inactive`)."),
+    (404, "No such resource, or one of another organization (`not_found`)."),
+    (409, "Conflicts with the current state (`conflict`)."),
+    (413, "The body is over 1 MiB (`payload_too_large`)."),
+    (415, "The body is not JSON (`unsupported_media_type`)."),
+    (429, "Too many requests (`rate_limited`); see `Retry-After`."),
+    (500, "An internal error (`internal`); details are logged, never returned."),
+    (503, "A dependency is unavailable (`unavailable`)."),
+];
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: DOCUMENTED
+                .iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: PROBLEM_JSON,
+                        schema: Problem::schema_ref(),
+                    }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        Problem::register(registry);
+    }
+}
+
+/// The schema reference of [`Problem`], for hand-written responses.
+#[must_use]
+pub fn problem_schema() -> MetaSchemaRef {
+    Problem::schema_ref()
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        let mut problem = Problem::new(StatusCode::BAD_REQUEST, errors.to_string());
+        problem.errors = errors
+            .errors()
+            .iter()
+            .map(|e| FieldProblem { field: e.field.clone(), message: e.message.clone() })
+            .collect();
+        Self(problem)
+    }
+}
+
+/// Logs an unexpected error with its chain and answers 500 without details.
+fn internal(e: &anyhow::Error) -> ApiError {
+    tracing::error!(error = format!("{e:#}"), "internal error");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "An internal error occurred; it has been logged.")
+}
+
+fn forbidden(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, detail)
+}
+
+/// The answer for a deactivated organization.
+#[must_use]
+pub fn org_inactive() -> ApiError {
+    ApiError(
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "This organization is deactivated; ask the platform administrator.",
+        )
+        .with_code("org_inactive", "The organization is deactivated"),
+    )
+}
+
+impl From<OrganizationError> for ApiError {
+    fn from(e: OrganizationError) -> Self {
+        match e {
+            OrganizationError::Invalid(errors) => errors.into(),
+            OrganizationError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "No such organization."),
+            OrganizationError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
+            OrganizationError::SuperAdminOnly => forbidden("Only a platform super admin may do this."),
+            e @ OrganizationError::SignupDisabled => forbidden(e.to_string()),
+            e @ OrganizationError::NameTaken(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            OrganizationError::Unexpected(e) => internal(&e),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Invalid(errors) => errors.into(),
+            e @ (AuthError::InvalidCredentials | AuthError::Unauthorized) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, e.to_string())
+            }
+            AuthError::OrganizationInactive => org_inactive(),
+            AuthError::OrganizationNotFound => ApiError::new(StatusCode::NOT_FOUND, "No such organization."),
+            e @ (AuthError::SignupDisabled | AuthError::UsersOnly) => forbidden(e.to_string()),
+            AuthError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
+            AuthError::Unexpected(e) => internal(&e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_errors_become_a_400_with_fields() {
+        let mut errors = ValidationErrors::single("name", "too short");
+        errors.push("email", "invalid");
+        let ApiError(problem) = errors.into();
+        assert_eq!((problem.status, problem.code.as_str()), (400, "validation_failed"));
+        assert_eq!(problem.errors.len(), 2);
+        assert_eq!(problem.errors[0].field, "name");
+    }
+
+    #[test]
+    fn unexpected_errors_do_not_leak() {
+        let ApiError(problem) =
+            OrganizationError::Unexpected(anyhow::anyhow!("password=hunter2 at db")).into();
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.unwrap_or_default().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_deactivated_organization_has_its_own_code() {
+        let ApiError(problem) = AuthError::OrganizationInactive.into();
+        assert_eq!((problem.status, problem.code.as_str()), (403, "org_inactive"));
+    }
+}

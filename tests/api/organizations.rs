@@ -1,0 +1,128 @@
+//! Organization CRUD and who may do what.
+
+use serde_json::json;
+
+use crate::http_tests;
+
+http_tests! {
+    async fn an_owner_reads_and_updates_their_organization(app: TestApp) {
+        // Arrange
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let path = format!("/api/v1/organizations/{}", ada.org_id.as_ref().unwrap());
+
+        // Act
+        let updated = app.patch(&path, &ada.access, json!({
+            "displayName": "ACME Corporation", "email": "hello@acme.io", "phone": "+1 555 0100",
+            "settings": { "timezone": "Europe/Paris", "scoring": { "threshold": 70 } }
+        })).await.expect(200);
+
+        // Assert
+        assert_eq!(updated.body["displayName"], "ACME Corporation");
+        assert_eq!(updated.body["settings"]["scoring"]["threshold"], 70);
+        let read = app.get(&path, &ada.access).await.expect(200);
+        assert_eq!(read.body["email"], "hello@acme.io");
+        assert_eq!(read.body["phone"], "+1 555 0100");
+        assert_eq!(read.body["createdBy"].as_str(), Some(ada.user_id.as_str()));
+
+        let cleared = app.patch(&path, &ada.access, json!({ "email": null })).await.expect(200);
+        assert!(cleared.body["email"].is_null());
+        assert_eq!(cleared.body["phone"], "+1 555 0100");
+
+        let list = app.get("/api/v1/organizations", &ada.access).await.expect(200);
+        assert_eq!(list.body["pagination"]["total"], 1);
+        assert_eq!(list.body["pagination"]["limit"], 20);
+        assert_eq!(list.body["data"][0]["name"], "acme");
+    }
+
+    async fn renaming_to_a_taken_slug_is_a_conflict(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        app.register("bob@example.com", Some("globex")).await;
+        let path = format!("/api/v1/organizations/{}", ada.org_id.as_ref().unwrap());
+        app.patch(&path, &ada.access, json!({ "name": "globex" })).await.expect_problem(409, "conflict");
+        app.patch(&path, &ada.access, json!({ "name": "acme-2" })).await.expect(200);
+        assert_eq!(app.get(&path, &ada.access).await.body["name"], "acme-2");
+    }
+
+    async fn the_super_admin_lists_filters_and_pages_every_organization(app: TestApp) {
+        for (email, org) in [("a@x.io", "alpha"), ("b@x.io", "bravo"), ("c@x.io", "charlie")] {
+            app.register(email, Some(org)).await;
+        }
+        let root = app.super_admin().await;
+        let all = app.get("/api/v1/organizations?sort=name&limit=2", &root.access).await.expect(200);
+        assert_eq!(all.body["pagination"]["total"], 3);
+        let names: Vec<&str> = all.body["data"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["alpha", "bravo"]);
+        let next = app.get("/api/v1/organizations?sort=name&limit=2&offset=2", &root.access).await.expect(200);
+        assert_eq!(next.body["data"][0]["name"], "charlie");
+        let search = app.get("/api/v1/organizations?search=RAV", &root.access).await.expect(200);
+        assert_eq!(search.body["pagination"]["total"], 1);
+        let inactive = app.get("/api/v1/organizations?isActive=false", &root.access).await.expect(200);
+        assert_eq!(inactive.body["pagination"]["total"], 0);
+    }
+
+    async fn the_super_admin_creates_organizations_without_an_owner(app: TestApp) {
+        let root = app.super_admin().await;
+        let created = app.post("/api/v1/organizations", Some(&root.access), json!({
+            "name": "managed", "displayName": "Managed Co", "settings": { "a": 1 }
+        })).await.expect(201);
+        let id = created.body["id"].as_str().unwrap();
+        let stats = app.get(&format!("/api/v1/organizations/{id}/stats"), &root.access).await.expect(200);
+        assert_eq!(stats.body["stats"]["totalMembers"], 0);
+        assert_eq!(stats.body["organization"]["name"], "managed");
+    }
+
+    async fn stats_count_members_by_role(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let org = ada.org_id.clone().unwrap();
+        app.member(&org, "m@example.com", "manager").await;
+        app.member(&org, "n@example.com", "member").await;
+        let stats = app.get(&format!("/api/v1/organizations/{org}/stats"), &ada.access).await.expect(200);
+        assert_eq!(stats.body["stats"]["totalMembers"], 3);
+        assert_eq!(stats.body["stats"]["membersByRole"]["owner"], 1);
+        assert_eq!(stats.body["stats"]["membersByRole"]["manager"], 1);
+    }
+
+    async fn members_without_the_permission_get_403(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let org = ada.org_id.clone().unwrap();
+        let path = format!("/api/v1/organizations/{org}");
+        let admin = app.member(&org, "admin@example.com", "admin").await;
+        let manager = app.member(&org, "manager@example.com", "manager").await;
+        let member = app.member(&org, "member@example.com", "member").await;
+
+        // Everyone may read their organization.
+        for s in [&admin, &manager, &member] {
+            app.get(&path, &s.access).await.expect(200);
+        }
+        // settings:manage
+        app.patch(&path, &manager.access, json!({ "displayName": "Nope" })).await.expect_problem(403, "forbidden");
+        app.patch(&path, &admin.access, json!({ "displayName": "Admins may" })).await.expect(200);
+        // analytics:view_all
+        app.get(&format!("{path}/stats"), &member.access).await.expect_problem(403, "forbidden");
+        app.get(&format!("{path}/stats"), &manager.access).await.expect(200);
+        // org:delete is the owner's alone
+        app.delete(&path, &admin.access).await.expect_problem(403, "forbidden");
+        // activation and hard delete are the super admin's alone
+        app.post(&format!("{path}/activate"), Some(&ada.access), json!({})).await.expect_problem(403, "forbidden");
+        app.delete(&format!("{path}?hard=true&confirm=acme"), &ada.access).await.expect_problem(403, "forbidden");
+        app.get("/api/v1/admin/overview", &ada.access).await.expect_problem(403, "forbidden");
+
+        // Nothing changed but the admin's rename.
+        let read = app.get(&path, &ada.access).await.expect(200);
+        assert_eq!(read.body["displayName"], "Admins may");
+        assert_eq!(read.body["isActive"], true);
+    }
+
+    async fn the_admin_overview_counts_across_organizations(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        app.register("bob@example.com", Some("globex")).await;
+        app.delete(&format!("/api/v1/organizations/{}", ada.org_id.unwrap()), &ada.access).await.expect(200);
+        let root = app.super_admin().await;
+        let overview = app.get("/api/v1/admin/overview", &root.access).await.expect(200);
+        assert_eq!(overview.body["organizations"]["active"], 1);
+        assert_eq!(overview.body["organizations"]["inactive"], 1);
+        assert_eq!(overview.body["organizations"]["total"], 2);
+        assert_eq!(overview.body["totalUsers"], 3);
+        assert_eq!(overview.body["totalMemberships"], 2);
+    }
+}
