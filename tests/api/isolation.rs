@@ -119,10 +119,24 @@ http_tests! {
         app.get(&path, &bob.access).await.expect_problem(401, "unauthorized");
         let db = app.state.storage.connection();
         let backend = db.get_database_backend();
+        let sqlite = backend == sea_orm::DatabaseBackend::Sqlite;
+        // Every table with an organization_id column, found in the schema so
+        // that tables added by later migrations are covered too.
+        let tables_sql = if sqlite {
+            "SELECT m.name AS t FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND p.name = 'organization_id'"
+        } else {
+            "SELECT table_name::text AS t FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND column_name = 'organization_id'"
+        };
+        let tables = db.query_all_raw(Statement::from_string(backend, tables_sql)).await.unwrap();
+        let mut checked: Vec<(String, &str)> = tables.iter().map(|r| (r.try_get::<String>("", "t").unwrap(), "organization_id")).collect();
+        assert!(checked.len() >= 2, "expected tenant tables, found {checked:?}");
+        checked.push(("organizations".into(), "id"));
         let id = uuid::Uuid::parse_str(&globex).unwrap();
-        for (table, column) in [("organizations", "id"), ("memberships", "organization_id"), ("refresh_tokens", "organization_id")] {
-            let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1");
-            let sql = if backend == sea_orm::DatabaseBackend::Sqlite { sql.replace("$1", "?") } else { sql };
+        for (table, column) in checked {
+            let placeholder = if sqlite { "?" } else { "$1" };
+            let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = {placeholder}");
             let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [id.into()])).await.unwrap().unwrap();
             let n: i64 = row.try_get("", "n").unwrap();
             assert_eq!(n, 0, "rows of the deleted organization left in {table}");
