@@ -8,6 +8,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_identity_and_organizations;
+mod m20261126_000002_access_management;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -15,6 +16,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_identity_and_organizations::Migration)]
+        vec![
+            Box::new(m20261126_000001_identity_and_organizations::Migration),
+            Box::new(m20261126_000002_access_management::Migration),
+        ]
     }
 }

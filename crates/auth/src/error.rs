@@ -1,6 +1,6 @@
 //! Failures of the auth use cases.
 
-use leadflow_kernel::ValidationErrors;
+use leadflow_kernel::{Forbidden, ValidationErrors};
 
 use crate::ports::RegistrationError;
 
@@ -29,9 +29,25 @@ pub enum AuthError {
     /// Only a signed-in user (not an API key) may do this.
     #[error("only a signed-in user may do this")]
     UsersOnly,
-    /// Email, username or organization name already in use.
+    /// Email, username or organization name already in use; an invitation
+    /// already used, revoked or expired; the last owner would be lost.
     #[error("{0}")]
     Conflict(String),
+    /// No such resource in the actor's organization (or one they may not know about).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The actor may see the resource but not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The actor acts in no organization.
+    #[error("act in an organization first (POST /auth/switch-organization)")]
+    NoOrganization,
+    /// Too many failed logins; try again after this many seconds.
+    #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
+    Throttled {
+        /// Seconds until the next attempt may succeed.
+        retry_after_secs: u64,
+    },
     /// The store or a hasher failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -54,5 +70,11 @@ impl From<RegistrationError> for AuthError {
             RegistrationError::Unexpected(e) => Self::Unexpected(e),
             other => Self::Conflict(other.to_string()),
         }
+    }
+}
+
+impl From<Forbidden> for AuthError {
+    fn from(e: Forbidden) -> Self {
+        Self::Forbidden(format!("This needs the permission {}.", e.0))
     }
 }

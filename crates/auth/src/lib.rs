@@ -9,11 +9,15 @@
 //! It never depends on the organizations crate: registration creates an
 //! organization through the [`ports::RegistrationUnit`] port, in its own words.
 
+pub mod api_keys;
 pub mod error;
+pub mod invitations;
+pub mod members;
 pub mod model;
 pub mod password;
 pub mod ports;
 pub mod service;
+pub mod throttle;
 pub mod tokens;
 
 pub use error::AuthError;

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{EmailAddress, OrganizationId, UserId, ValidationErrors};
+use leadflow_kernel::{AuditEntry, EmailAddress, OrganizationId, UserId, ValidationErrors};
 use uuid::Uuid;
 
+use crate::invitations::Invitation;
 use crate::model::{AccessState, Membership, OrganizationDraft, PasswordHash, User};
 
 /// A user with the hash of their password.
@@ -38,13 +39,18 @@ pub trait UserRepository: Send + Sync {
     /// When the store fails.
     async fn record_login(&self, id: UserId, at: DateTime<Utc>) -> anyhow::Result<()>;
 
-    /// Stores a new password hash and revokes every refresh token of the user,
-    /// in one transaction.
+    /// Stores a new password hash, revokes every refresh token of the user and
+    /// writes `audit`, in one transaction.
     ///
     /// # Errors
     /// When the store fails; then nothing changed.
-    async fn change_password(&self, id: UserId, hash: &PasswordHash, at: DateTime<Utc>)
-    -> anyhow::Result<()>;
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()>;
 
     /// Whether any super admin exists.
     ///
@@ -157,6 +163,9 @@ pub enum RegistrationError {
     /// The organization's slug is taken.
     #[error("an organization named {0:?} already exists")]
     OrganizationNameTaken(String),
+    /// The invitation was used or revoked meanwhile.
+    #[error("this invitation is no longer pending")]
+    InvitationNotPending,
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -186,6 +195,24 @@ pub trait RegistrationUnit: Send {
         at: DateTime<Utc>,
     ) -> Result<OrganizationId, RegistrationError>;
 
+    /// Marks a pending invitation accepted by `user` and makes them a member
+    /// with the invited role.
+    ///
+    /// # Errors
+    /// MUST return `InvitationNotPending` when it is no longer pending.
+    async fn accept_invitation(
+        &mut self,
+        invitation: &Invitation,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RegistrationError>;
+
+    /// Writes an audit entry.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn record(&mut self, entry: &AuditEntry) -> anyhow::Result<()>;
+
     /// Makes every change above visible at once.
     ///
     /// # Errors
@@ -202,4 +229,17 @@ pub trait RegistrationUnits: Send + Sync {
     /// # Errors
     /// When the store fails.
     async fn begin(&self) -> anyhow::Result<Box<dyn RegistrationUnit>>;
+}
+
+/// Writes audit entries for events that are themselves the change (a super
+/// admin entering an organization). Changes to stored data write their entry
+/// through their own port, in their own transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditRecorder: Send + Sync {
+    /// Appends `entry`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn record(&self, entry: &AuditEntry) -> anyhow::Result<()>;
 }

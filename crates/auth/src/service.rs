@@ -4,18 +4,21 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use leadflow_kernel::{
-    Actor, Clock, EmailAddress, OrganizationId, Permission, Role, UserId, ValidationErrors,
+    Actor, AuditEntry, Clock, EmailAddress, OrganizationId, Permission, Role, UserId, ValidationErrors,
 };
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::AuthError;
+use crate::invitations::{Invitation, InvitationRepository, ensure_pending};
 use crate::model::{Membership, OrganizationDraft, Password, PersonName, User, Username};
 use crate::password::PasswordHasher;
 use crate::ports::{
-    AccessRepository, Credentials, MembershipRepository, RefreshTokenRecord, RefreshTokenRepository,
-    RegistrationUnits, UserRepository,
+    AccessRepository, AuditRecorder, Credentials, MembershipRepository, RefreshTokenRecord,
+    RefreshTokenRepository, RegistrationError, RegistrationUnits, UserRepository,
 };
-use crate::tokens::{IssuedTokens, TokenIssuer, hash_refresh_token, new_refresh_token};
+use crate::throttle::LoginThrottle;
+use crate::tokens::{IssuedTokens, TokenIssuer, hash_opaque_token, new_opaque_token};
 
 /// Platform rules for sessions and sign-up.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +40,10 @@ pub struct RegisterInput {
     pub username: Option<String>,
     /// The organization to create and own.
     pub organization: Option<OrganizationDraft>,
+    /// An invitation to accept (the email must be the invited one).
+    pub invitation_token: Option<String>,
+    /// The client's address, for the audit log.
+    pub ip: Option<String>,
 }
 
 /// A login request.
@@ -48,6 +55,8 @@ pub struct LoginInput {
     pub password: String,
     /// The organization to act in; defaults to the user's oldest active membership.
     pub organization_id: Option<OrganizationId>,
+    /// The client's address, for throttling.
+    pub ip: Option<String>,
 }
 
 /// A signed-in session: who, where, and the tokens.
@@ -100,6 +109,12 @@ pub struct AuthPorts {
     pub registrations: Arc<dyn RegistrationUnits>,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
+    /// Invitations (registration with an invitation token).
+    pub invitations: Arc<dyn InvitationRepository>,
+    /// Failed-login throttling.
+    pub throttle: Arc<dyn LoginThrottle>,
+    /// Audit entries that are themselves the change.
+    pub audit: Arc<dyn AuditRecorder>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -117,27 +132,48 @@ impl AuthService {
         Self { ports, tokens, config }
     }
 
-    /// Registers a user; with an organization draft, creates that organization
-    /// with the user as its owner, all in one transaction. Signs the user in.
+    /// Registers a user and signs them in. With an organization draft, creates
+    /// that organization with the user as its owner; with an invitation token,
+    /// joins the inviting organization with the invited role (allowed even when
+    /// self-service sign-up is off). All in one transaction.
     ///
     /// # Errors
-    /// `SignupDisabled`, `Invalid`, `Conflict`, `Unexpected`.
+    /// `SignupDisabled`, `Invalid`, `NotFound` (unknown invitation), `Conflict`, `Unexpected`.
     pub async fn register(&self, input: RegisterInput) -> Result<Registered, AuthError> {
-        if !self.config.self_service_signup {
-            return Err(AuthError::SignupDisabled);
-        }
+        let now = self.ports.clock.now();
+        let invitation = match input.invitation_token.as_deref() {
+            Some(token) => {
+                let invitation = self
+                    .ports
+                    .invitations
+                    .find_by_token(&hash_opaque_token(token))
+                    .await?
+                    .ok_or(AuthError::NotFound("No such invitation."))?;
+                ensure_pending(&invitation, now)?;
+                Some(invitation)
+            }
+            None if !self.config.self_service_signup => return Err(AuthError::SignupDisabled),
+            None => None,
+        };
         let mut errors = ValidationErrors::new();
         let email = errors.check("email", EmailAddress::parse(&input.email));
         let password = errors.check("password", Password::parse(&input.password));
         let name = errors.check("name", PersonName::parse(&input.name));
         let username = input.username.as_deref().map(|u| errors.check("username", Username::parse(u)));
+        if let (Some(email), Some(invitation)) = (&email, &invitation)
+            && *email != invitation.email
+        {
+            errors.push("email", "must be the invited address");
+        }
+        if invitation.is_some() && input.organization.is_some() {
+            errors.push("organization", "cannot be created while accepting an invitation");
+        }
         let (Some(email), Some(password), Some(name)) = (email, password, name) else {
             return Err(errors.into());
         };
         errors.into_result()?;
 
         let hash = self.ports.hasher.hash(&password).await?;
-        let now = self.ports.clock.now();
         let user = User {
             id: UserId::new(),
             email,
@@ -150,23 +186,48 @@ impl AuthService {
         };
         let mut unit = self.ports.registrations.begin().await?;
         unit.insert_user(&user, &hash).await?;
-        let organization = match &input.organization {
-            Some(draft) => Some(unit.create_organization(draft, user.id, now).await?),
-            None => None,
+        let (organization, role) = match (&input.organization, &invitation) {
+            (Some(draft), _) => {
+                let org = unit.create_organization(draft, user.id, now).await?;
+                let actor = Actor::user(user.id, user.email.as_ref(), Some(org), Some(Role::Owner), false)
+                    .with_ip(input.ip.clone());
+                let entry =
+                    AuditEntry::new(&actor, Some(org), "organization.created", "organization", org, now)
+                        .with_details(json!({ "name": draft.name }));
+                unit.record(&entry).await?;
+                (Some(org), Some(Role::Owner))
+            }
+            (None, Some(invitation)) => {
+                unit.accept_invitation(invitation, user.id, now).await.map_err(|e| match e {
+                    RegistrationError::InvitationNotPending => {
+                        AuthError::Conflict("This invitation is no longer pending.".into())
+                    }
+                    other => other.into(),
+                })?;
+                unit.record(&accepted_entry(&user, invitation, input.ip.clone(), now)).await?;
+                (Some(invitation.organization_id), Some(invitation.role))
+            }
+            (None, None) => (None, None),
         };
         unit.commit().await?;
 
-        let role = organization.map(|_| Role::Owner);
         let tokens = self.start_session(&user, organization, role).await?;
         Ok(Registered { session: Session { user, organization_id: organization, role, tokens } })
     }
 
     /// Checks email and password and opens a session in the requested
-    /// organization, or in the user's oldest active membership.
+    /// organization, or in the user's oldest active membership. Repeated
+    /// failures for an account or an address are throttled; a throttled
+    /// attempt is refused even with the right password, and whether the
+    /// account exists makes no difference.
     ///
     /// # Errors
-    /// `InvalidCredentials`, `OrganizationNotFound`, `OrganizationInactive`, `Unexpected`.
+    /// `Throttled`, `InvalidCredentials`, `OrganizationNotFound`, `OrganizationInactive`, `Unexpected`.
     pub async fn login(&self, input: LoginInput) -> Result<Session, AuthError> {
+        let account = input.email.trim().to_lowercase();
+        if let Err(wait) = self.ports.throttle.check(&account, input.ip.clone()).await {
+            return Err(AuthError::Throttled { retry_after_secs: wait.as_secs().max(1) });
+        }
         let password = Password::presented(&input.password);
         let credentials = match EmailAddress::parse(&input.email) {
             Ok(email) => self.ports.users.by_email(&email).await?,
@@ -178,8 +239,10 @@ impl AuthService {
             .verify(&password, credentials.as_ref().map(|c| c.password_hash.clone()))
             .await?;
         let Some(Credentials { user, .. }) = credentials.filter(|_| verified) else {
+            self.ports.throttle.failure(&account, input.ip).await;
             return Err(AuthError::InvalidCredentials);
         };
+        self.ports.throttle.success(&account).await;
         let (organization_id, role) = self.choose_organization(&user, input.organization_id).await?;
         let now = self.ports.clock.now();
         self.ports.users.record_login(user.id, now).await?;
@@ -243,7 +306,7 @@ impl AuthService {
             role,
             now,
         )?;
-        let (refresh_token, token_hash) = new_refresh_token();
+        let (refresh_token, token_hash) = new_opaque_token();
         let record = RefreshTokenRecord {
             id: Uuid::now_v7(),
             family_id,
@@ -278,7 +341,7 @@ impl AuthService {
         let record = self
             .ports
             .refresh_tokens
-            .find_by_hash(&hash_refresh_token(refresh_token))
+            .find_by_hash(&hash_opaque_token(refresh_token))
             .await?
             .ok_or(AuthError::Unauthorized)?;
         if record.used_at.is_some() {
@@ -324,7 +387,7 @@ impl AuthService {
     /// `Unexpected`.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), AuthError> {
         if let Some(record) =
-            self.ports.refresh_tokens.find_by_hash(&hash_refresh_token(refresh_token)).await?
+            self.ports.refresh_tokens.find_by_hash(&hash_opaque_token(refresh_token)).await?
         {
             self.ports.refresh_tokens.revoke_family(record.family_id, self.ports.clock.now()).await?;
         }
@@ -387,6 +450,18 @@ impl AuthService {
         let id = actor.user_id().ok_or(AuthError::UsersOnly)?;
         let user = self.ports.users.by_id(id).await?.ok_or(AuthError::Unauthorized)?.user;
         let (organization_id, role) = self.choose_organization(&user, Some(target)).await?;
+        if user.is_super_admin && role.is_none() {
+            // A super admin entering an organization they do not belong to is audited there.
+            let entry = AuditEntry::new(
+                actor,
+                Some(target),
+                "organization.entered",
+                "organization",
+                target,
+                self.ports.clock.now(),
+            );
+            self.ports.audit.record(&entry).await?;
+        }
         let tokens = self.start_session(&user, organization_id, role).await?;
         Ok(Session { user, organization_id, role, tokens })
     }
@@ -403,7 +478,9 @@ impl AuthService {
             return Err(ValidationErrors::single("currentPassword", "is not your current password").into());
         }
         let hash = self.ports.hasher.hash(&new).await?;
-        self.ports.users.change_password(id, &hash, self.ports.clock.now()).await?;
+        let now = self.ports.clock.now();
+        let entry = AuditEntry::new(actor, actor.organization(), "user.password_changed", "user", id, now);
+        self.ports.users.change_password(id, &hash, now, &entry).await?;
         Ok(())
     }
 
@@ -449,15 +526,43 @@ impl AuthService {
     }
 }
 
+fn accepted_entry(
+    user: &User,
+    invitation: &Invitation,
+    ip: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AuditEntry {
+    let actor = Actor::user(
+        user.id,
+        user.email.as_ref(),
+        Some(invitation.organization_id),
+        Some(invitation.role),
+        false,
+    )
+    .with_ip(ip);
+    AuditEntry::new(
+        &actor,
+        Some(invitation.organization_id),
+        "invitation.accepted",
+        "invitation",
+        invitation.id,
+        at,
+    )
+    .with_details(json!({ "email": invitation.email.as_ref(), "role": invitation.role.as_str() }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invitations::MockInvitationRepository;
     use crate::model::{AccessState, PasswordHash};
     use crate::password::MockPasswordHasher;
+    use crate::ports::MockAuditRecorder;
     use crate::ports::{
         MockAccessRepository, MockMembershipRepository, MockRefreshTokenRepository, MockRegistrationUnit,
         MockRegistrationUnits, MockUserRepository,
     };
+    use crate::throttle::MockLoginThrottle;
     use crate::tokens::TokenSettings;
     use chrono::Utc;
     use leadflow_kernel::MockClock;
@@ -469,6 +574,7 @@ mod tests {
         refresh_tokens: MockRefreshTokenRepository,
         registrations: MockRegistrationUnits,
         hasher: MockPasswordHasher,
+        throttle: MockLoginThrottle,
     }
 
     impl Mocks {
@@ -480,6 +586,13 @@ mod tests {
                 refresh_tokens: MockRefreshTokenRepository::new(),
                 registrations: MockRegistrationUnits::new(),
                 hasher: MockPasswordHasher::new(),
+                throttle: {
+                    let mut t = MockLoginThrottle::new();
+                    t.expect_check().returning(|_, _| Ok(()));
+                    t.expect_failure().returning(|_, _| ());
+                    t.expect_success().returning(|_| ());
+                    t
+                },
             }
         }
 
@@ -493,6 +606,9 @@ mod tests {
                 refresh_tokens: Arc::new(self.refresh_tokens),
                 registrations: Arc::new(self.registrations),
                 hasher: Arc::new(self.hasher),
+                invitations: Arc::new(MockInvitationRepository::new()),
+                throttle: Arc::new(self.throttle),
+                audit: Arc::new(MockAuditRecorder::new()),
                 clock: Arc::new(clock),
             };
             AuthService::new(ports, Arc::new(issuer()), SessionConfig { self_service_signup: true })
@@ -549,6 +665,8 @@ mod tests {
             name: "Ada".into(),
             username: None,
             organization: organization.map(|n| OrganizationDraft { name: n.into(), display_name: None }),
+            invitation_token: None,
+            ip: None,
         }
     }
 
@@ -569,6 +687,11 @@ mod tests {
                 .times(1)
                 .in_sequence(&mut seq)
                 .returning(move |_, _, _| Ok(org));
+            unit.expect_record()
+                .withf(|e| e.action == "organization.created")
+                .times(1)
+                .in_sequence(&mut seq)
+                .returning(|_| Ok(()));
             unit.expect_commit().times(1).in_sequence(&mut seq).returning(|| Ok(()));
             Ok(Box::new(unit))
         });
@@ -633,6 +756,7 @@ mod tests {
                 email: "who@example.com".into(),
                 password: "whatever12".into(),
                 organization_id: None,
+                ip: None,
             })
             .await;
 
@@ -666,6 +790,7 @@ mod tests {
                 email: "ada@example.com".into(),
                 password: "right-password".into(),
                 organization_id: None,
+                ip: None,
             })
             .await
             .unwrap();
@@ -771,5 +896,26 @@ mod tests {
         let result = m.service().change_password(&actor, "wrong-password", "a new long password").await;
 
         assert!(matches!(result, Err(AuthError::Invalid(_))));
+    }
+
+    #[tokio::test]
+    async fn a_throttled_login_is_refused_before_the_password_is_checked() {
+        let mut m = Mocks::new();
+        m.throttle = MockLoginThrottle::new();
+        m.throttle.expect_check().returning(|_, _| Err(std::time::Duration::from_secs(90)));
+        m.hasher.expect_verify().never();
+        m.users.expect_by_email().never();
+
+        let result = m
+            .service()
+            .login(LoginInput {
+                email: "ada@example.com".into(),
+                password: "the right password".into(),
+                organization_id: None,
+                ip: Some("10.1.2.3".into()),
+            })
+            .await;
+
+        assert!(matches!(result, Err(AuthError::Throttled { retry_after_secs: 90 })));
     }
 }

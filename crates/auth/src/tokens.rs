@@ -163,21 +163,22 @@ impl TokenIssuer {
     }
 }
 
-/// A new refresh token: 256 random bits, URL-safe base64. Returns the token
-/// (for the client) and its hash (for storage).
+/// A new opaque token (refresh tokens, invitation tokens, key secrets): 256
+/// random bits, URL-safe base64. Returns the token (for the client) and its
+/// hash (for storage).
 #[must_use]
-pub fn new_refresh_token() -> (String, String) {
+pub fn new_opaque_token() -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = hash_refresh_token(&token);
+    let hash = hash_opaque_token(&token);
     (token, hash)
 }
 
-/// The stored form of a refresh token: hex SHA-256. A high-entropy token
+/// The stored form of an opaque token: hex SHA-256. A high-entropy token
 /// needs no salt or slow hash; lookups by hash stay a single index probe.
 #[must_use]
-pub fn hash_refresh_token(token: &str) -> String {
+pub fn hash_opaque_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -232,11 +233,11 @@ mod tests {
 
     #[test]
     fn refresh_tokens_are_random_and_stored_hashed() {
-        let (a, hash_a) = new_refresh_token();
-        let (b, _) = new_refresh_token();
+        let (a, hash_a) = new_opaque_token();
+        let (b, _) = new_opaque_token();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert_eq!(hash_refresh_token(&a), hash_a);
+        assert_eq!(hash_opaque_token(&a), hash_a);
         assert_eq!(hash_a.len(), 64);
     }
 }

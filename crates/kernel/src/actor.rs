@@ -18,6 +18,8 @@ pub enum Principal {
     ApiKey {
         /// The key's id.
         id: uuid::Uuid,
+        /// The key's name, kept for audit entries.
+        name: String,
     },
     /// Leadflow itself (workers, bootstrap).
     System,
@@ -34,6 +36,7 @@ pub struct Actor {
     role: Option<Role>,
     permissions: PermissionSet,
     super_admin: bool,
+    ip: Option<String>,
 }
 
 /// The actor lacks a permission.
@@ -65,18 +68,25 @@ impl Actor {
             role,
             permissions,
             super_admin,
+            ip: None,
         }
     }
 
     /// An API key of `organization` limited to `scopes`.
     #[must_use]
-    pub fn api_key(id: uuid::Uuid, organization: OrganizationId, scopes: PermissionSet) -> Self {
+    pub fn api_key(
+        id: uuid::Uuid,
+        name: impl Into<String>,
+        organization: OrganizationId,
+        scopes: PermissionSet,
+    ) -> Self {
         Self {
-            principal: Principal::ApiKey { id },
+            principal: Principal::ApiKey { id, name: name.into() },
             organization: Some(organization),
             role: None,
             permissions: scopes,
             super_admin: false,
+            ip: None,
         }
     }
 
@@ -89,7 +99,21 @@ impl Actor {
             role: None,
             permissions: PermissionSet::all(),
             super_admin: true,
+            ip: None,
         }
+    }
+
+    /// The same actor, seen from the client address `ip`.
+    #[must_use]
+    pub fn with_ip(mut self, ip: Option<String>) -> Self {
+        self.ip = ip;
+        self
+    }
+
+    /// The client address the request came from, if known.
+    #[must_use]
+    pub fn ip(&self) -> Option<&str> {
+        self.ip.as_deref()
     }
 
     /// The identity behind the request.
@@ -182,7 +206,7 @@ mod tests {
 
     #[test]
     fn an_api_key_never_is_a_super_admin() {
-        let actor = Actor::api_key(uuid::Uuid::now_v7(), OrganizationId::new(), PermissionSet::all());
+        let actor = Actor::api_key(uuid::Uuid::now_v7(), "ci", OrganizationId::new(), PermissionSet::all());
         assert!(!actor.is_super_admin());
         assert!(!actor.can_access(OrganizationId::new()));
     }

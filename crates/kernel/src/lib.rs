@@ -6,6 +6,7 @@
 //! ([`ValidationErrors`]). The kernel has no I/O and depends on no framework.
 
 pub mod actor;
+pub mod audit;
 pub mod clock;
 pub mod email;
 pub mod ids;
@@ -15,12 +16,13 @@ pub mod role;
 pub mod validation;
 
 pub use actor::{Actor, Forbidden, Principal};
+pub use audit::{AuditActorKind, AuditEntry};
 #[cfg(any(test, feature = "mocks"))]
 pub use clock::MockClock;
 pub use clock::{Clock, SystemClock};
 pub use email::{EmailAddress, InvalidEmail};
 pub use ids::{OrganizationId, UserId};
-pub use page::{Cursor, InvalidCursor, OffsetPage, Paged};
+pub use page::{Cursor, InvalidCursor, KeysetPage, KeysetPaged, OffsetPage, Paged};
 pub use permission::{Permission, PermissionSet};
 pub use role::Role;
 pub use validation::{FieldError, ValidationErrors};

@@ -95,6 +95,41 @@ impl Cursor {
     }
 }
 
+/// A validated keyset page request: newest first, strictly after `after`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeysetPage {
+    /// Items per page, 1..=[`MAX_LIMIT`].
+    pub limit: u64,
+    /// Where the previous page ended.
+    pub after: Option<Cursor>,
+}
+
+impl KeysetPage {
+    /// Validates `limit` and decodes `cursor`.
+    ///
+    /// # Errors
+    /// Field errors for `limit` or `cursor`.
+    pub fn new(limit: Option<u64>, cursor: Option<&str>) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            errors.push("limit", format!("must be between 1 and {MAX_LIMIT}"));
+        }
+        let after = cursor.map(|c| errors.check("cursor", Cursor::decode(c))).unwrap_or(None);
+        errors.into_result()?;
+        Ok(Self { limit, after })
+    }
+}
+
+/// One keyset page and where the next one starts (`None` at the end).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeysetPaged<T> {
+    /// The items, newest first.
+    pub items: Vec<T>,
+    /// The cursor of the next page.
+    pub next: Option<Cursor>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +147,15 @@ mod tests {
     fn garbage_is_not_a_cursor() {
         assert_eq!(Cursor::decode("not a cursor!"), Err(InvalidCursor));
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12|nope")), Err(InvalidCursor));
+    }
+
+    #[test]
+    fn keyset_pages_check_limit_and_cursor() {
+        assert_eq!(KeysetPage::new(None, None).unwrap().limit, DEFAULT_LIMIT);
+        assert!(KeysetPage::new(Some(500), None).is_err());
+        assert!(KeysetPage::new(None, Some("??")).is_err());
+        let c = Cursor { at: Utc::now(), id: Uuid::now_v7() };
+        assert!(KeysetPage::new(Some(5), Some(&c.encode())).unwrap().after.is_some());
     }
 
     #[test]

@@ -267,6 +267,30 @@ pub struct OrganizationChanges {
     pub settings: Option<Value>,
 }
 
+impl OrganizationChanges {
+    /// The API names of the fields this change touches (for the audit log).
+    #[must_use]
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        if self.name.is_some() {
+            fields.push("name");
+        }
+        if self.display_name.is_some() {
+            fields.push("displayName");
+        }
+        if self.email.is_some() {
+            fields.push("email");
+        }
+        if self.phone.is_some() {
+            fields.push("phone");
+        }
+        if self.settings.is_some() {
+            fields.push("settings");
+        }
+        fields
+    }
+}
+
 impl Organization {
     /// Applies `changes` if every changed field is valid; otherwise changes nothing.
     ///
@@ -354,6 +378,12 @@ pub struct OrganizationStats {
     pub total_members: u64,
     /// Members per role name.
     pub members_by_role: BTreeMap<String, u64>,
+    /// Invitations waiting for an answer (not expired).
+    pub pending_invitations: u64,
+    /// API keys neither revoked nor expired.
+    pub active_api_keys: u64,
+    /// Teams.
+    pub total_teams: u64,
 }
 
 /// Totals across every organization (super admin only).
@@ -367,6 +397,12 @@ pub struct PlatformOverview {
     pub total_users: u64,
     /// Memberships across organizations.
     pub total_memberships: u64,
+    /// Pending invitations across organizations.
+    pub pending_invitations: u64,
+    /// Active API keys across organizations.
+    pub active_api_keys: u64,
+    /// Teams across organizations.
+    pub total_teams: u64,
 }
 
 #[cfg(test)]

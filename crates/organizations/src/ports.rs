@@ -1,7 +1,7 @@
 //! Ports of the organizations context. Adapters live in `leadflow-storage`.
 
 use async_trait::async_trait;
-use leadflow_kernel::{OffsetPage, OrganizationId, Paged, UserId};
+use leadflow_kernel::{AuditEntry, OffsetPage, OrganizationId, Paged, UserId};
 
 use crate::model::{Organization, OrganizationFilter, OrganizationStats, PlatformOverview};
 
@@ -33,12 +33,16 @@ pub enum ListScope {
 #[async_trait]
 pub trait OrganizationRepository: Send + Sync {
     /// Stores a new organization and, when `owner` is given, makes that user
-    /// its owner, in one transaction.
+    /// its owner, and writes `audit`, in one transaction.
     ///
     /// # Errors
     /// MUST return [`RepositoryError::NameTaken`] when the slug is in use.
-    async fn create(&self, organization: &Organization, owner: Option<UserId>)
-    -> Result<(), RepositoryError>;
+    async fn create(
+        &self,
+        organization: &Organization,
+        owner: Option<UserId>,
+        audit: &AuditEntry,
+    ) -> Result<(), RepositoryError>;
 
     /// The organization with this id, if it exists.
     ///
@@ -57,19 +61,26 @@ pub trait OrganizationRepository: Send + Sync {
         page: OffsetPage,
     ) -> Result<Paged<Organization>, RepositoryError>;
 
-    /// Saves every field of an existing organization. A change of
-    /// `is_active` takes effect for its tokens and keys at once in this process.
+    /// Saves every field of an existing organization and writes `audit`, in
+    /// one transaction. A change of `is_active` takes effect for its tokens and
+    /// keys at once in this process.
     ///
     /// # Errors
     /// MUST return [`RepositoryError::NameTaken`] when the new slug is in use and
-    /// [`RepositoryError::NotFound`] when the organization is gone.
-    async fn update(&self, organization: &Organization) -> Result<(), RepositoryError>;
+    /// [`RepositoryError::NotFound`] when the organization is gone; then nothing is written.
+    async fn update(&self, organization: &Organization, audit: &AuditEntry) -> Result<(), RepositoryError>;
 
-    /// Deletes the organization and every row that belongs to it.
+    /// Deletes the organization and every row that belongs to it (its audit
+    /// entries included) and writes `audit`, a platform-level entry that
+    /// outlives it, in one transaction.
     ///
     /// # Errors
     /// MUST return [`RepositoryError::NotFound`] when there is nothing to delete.
-    async fn delete_with_all_data(&self, id: OrganizationId) -> Result<(), RepositoryError>;
+    async fn delete_with_all_data(
+        &self,
+        id: OrganizationId,
+        audit: &AuditEntry,
+    ) -> Result<(), RepositoryError>;
 
     /// Counts about one organization.
     ///

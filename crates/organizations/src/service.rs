@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use leadflow_kernel::{Actor, Clock, OffsetPage, OrganizationId, Paged, Permission, ValidationErrors};
+use leadflow_kernel::{
+    Actor, AuditEntry, Clock, OffsetPage, OrganizationId, Paged, Permission, ValidationErrors,
+};
+use serde_json::json;
 
 use crate::error::OrganizationError;
 use crate::model::{
@@ -66,9 +69,18 @@ impl OrganizationService {
             }
             Some(user)
         };
-        let organization =
-            NewOrganization::parse(input)?.into_organization(actor.user_id(), self.clock.now());
-        self.repo.create(&organization, owner).await?;
+        let now = self.clock.now();
+        let organization = NewOrganization::parse(input)?.into_organization(actor.user_id(), now);
+        let audit = AuditEntry::new(
+            actor,
+            Some(organization.id),
+            "organization.created",
+            "organization",
+            organization.id,
+            now,
+        )
+        .with_details(json!({ "name": organization.name.as_ref() }));
+        self.repo.create(&organization, owner, &audit).await?;
         Ok(organization)
     }
 
@@ -116,8 +128,12 @@ impl OrganizationService {
     ) -> Result<Organization, OrganizationError> {
         let mut organization = self.get(actor, id).await?;
         actor.require(Permission::SettingsManage)?;
-        organization.apply(changes, self.clock.now())?;
-        self.repo.update(&organization).await?;
+        let changed = changes.changed_fields();
+        let now = self.clock.now();
+        organization.apply(changes, now)?;
+        let audit = AuditEntry::new(actor, Some(id), "organization.updated", "organization", id, now)
+            .with_details(json!({ "changed": changed }));
+        self.repo.update(&organization, &audit).await?;
         Ok(organization)
     }
 
@@ -133,7 +149,7 @@ impl OrganizationService {
     ) -> Result<Organization, OrganizationError> {
         let organization = self.get(actor, id).await?;
         actor.require(Permission::OrgDelete)?;
-        self.set_active(organization, false).await
+        self.set_active(actor, organization, false).await
     }
 
     /// Reactivates an organization (super admin only). Idempotent.
@@ -149,18 +165,23 @@ impl OrganizationService {
         if !actor.is_super_admin() {
             return Err(OrganizationError::SuperAdminOnly);
         }
-        self.set_active(organization, true).await
+        self.set_active(actor, organization, true).await
     }
 
     async fn set_active(
         &self,
+        actor: &Actor,
         mut organization: Organization,
         active: bool,
     ) -> Result<Organization, OrganizationError> {
         if organization.is_active != active {
+            let now = self.clock.now();
             organization.is_active = active;
-            organization.updated_at = self.clock.now();
-            self.repo.update(&organization).await?;
+            organization.updated_at = now;
+            let action = if active { "organization.activated" } else { "organization.deactivated" };
+            let audit =
+                AuditEntry::new(actor, Some(organization.id), action, "organization", organization.id, now);
+            self.repo.update(&organization, &audit).await?;
         }
         Ok(organization)
     }
@@ -187,7 +208,11 @@ impl OrganizationService {
             )
             .into());
         }
-        Ok(self.repo.delete_with_all_data(id).await?)
+        // A platform-level entry: the organization's own entries go with it.
+        let audit =
+            AuditEntry::new(actor, None, "organization.deleted", "organization", id, self.clock.now())
+                .with_details(json!({ "name": organization.name.as_ref() }));
+        Ok(self.repo.delete_with_all_data(id, &audit).await?)
     }
 
     /// An organization with its counts (`analytics:view_all`).
@@ -252,7 +277,10 @@ mod tests {
     async fn a_self_service_creator_becomes_the_owner() {
         let user = UserId::new();
         let mut repo = MockOrganizationRepository::new();
-        repo.expect_create().withf(move |_, owner| *owner == Some(user)).times(1).returning(|_, _| Ok(()));
+        repo.expect_create()
+            .withf(move |_, owner, audit| *owner == Some(user) && audit.action == "organization.created")
+            .times(1)
+            .returning(|_, _, _| Ok(()));
         let actor = Actor::user(user, "u@example.com", None, None, false);
 
         let org = service(repo, true)
@@ -266,7 +294,7 @@ mod tests {
     #[tokio::test]
     async fn without_self_service_only_a_super_admin_creates_organizations() {
         let mut repo = MockOrganizationRepository::new();
-        repo.expect_create().withf(|_, owner| owner.is_none()).times(1).returning(|_, _| Ok(()));
+        repo.expect_create().withf(|_, owner, _| owner.is_none()).times(1).returning(|_, _, _| Ok(()));
         let svc = service(repo, false);
         let user = Actor::user(UserId::new(), "u@example.com", None, None, false);
         let input = OrganizationInput { name: "acme".into(), ..Default::default() };
@@ -317,10 +345,12 @@ mod tests {
         let read = stored.clone();
         repo.expect_get().returning(move |_| Ok(Some(read.lock().unwrap().clone())));
         let write = stored.clone();
-        repo.expect_update().times(1).returning(move |o| {
-            *write.lock().unwrap() = o.clone();
-            Ok(())
-        });
+        repo.expect_update().withf(|_, audit| audit.action == "organization.deactivated").times(1).returning(
+            move |o, _| {
+                *write.lock().unwrap() = o.clone();
+                Ok(())
+            },
+        );
         let svc = service(repo, true);
 
         let admin = svc.deactivate(&member_of(id, Role::Admin), id).await;
@@ -335,7 +365,10 @@ mod tests {
         let id = org.id;
         let mut repo = MockOrganizationRepository::new();
         repo.expect_get().returning(move |_| Ok(Some(org.clone())));
-        repo.expect_delete_with_all_data().times(1).returning(|_| Ok(()));
+        repo.expect_delete_with_all_data()
+            .withf(|_, audit| audit.organization_id.is_none() && audit.action == "organization.deleted")
+            .times(1)
+            .returning(|_, _| Ok(()));
         let svc = service(repo, true);
 
         let owner = svc.hard_delete(&member_of(id, Role::Owner), id, Some("acme")).await;
