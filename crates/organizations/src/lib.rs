@@ -13,6 +13,7 @@ pub mod ports;
 pub mod service;
 pub mod teams;
 
+pub use audit_log::{AuditFilter, AuditLogRepository, AuditScope, AuditService};
 pub use error::OrganizationError;
 pub use model::{
     NewOrganization, Organization, OrganizationChanges, OrganizationFilter, OrganizationInput,

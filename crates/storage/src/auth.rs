@@ -6,31 +6,34 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use leadflow_auth::invitations::{Invitation, InvitationStoreError};
 use leadflow_auth::model::{AccessState, PersonName, Username};
 use leadflow_auth::ports::{
     AccessRepository, Credentials, MembershipRepository, RefreshTokenRecord, RefreshTokenRepository,
     RegistrationError, RegistrationUnit, RegistrationUnits, UserRepository,
 };
 use leadflow_auth::{Membership, OrganizationDraft, PasswordHash, User};
-use leadflow_kernel::{EmailAddress, OrganizationId, Role, UserId};
+use leadflow_kernel::{AuditEntry, EmailAddress, OrganizationId, Role, UserId};
 use leadflow_organizations::{NewOrganization, OrganizationInput, RepositoryError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
+use crate::access::accept_invitation_in;
 use crate::access_cache::CachedAccess;
+use crate::audit::insert_audit;
 use crate::entities::{membership, organization, refresh_token, user};
 use crate::organizations::insert_organization;
-use crate::{AccessCache, Storage, unexpected, unique_violation};
+use crate::{AccessCache, Storage, begin_write, unexpected, unique_violation};
 
 /// The auth adapters, all on one pool.
 #[derive(Clone)]
 pub struct SeaOrmAuth {
-    db: DatabaseConnection,
-    cache: Arc<AccessCache>,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) cache: Arc<AccessCache>,
 }
 
 impl Storage {
@@ -69,7 +72,7 @@ fn user_row(user: &User, hash: &PasswordHash) -> user::ActiveModel {
     }
 }
 
-fn parse_role(raw: &str) -> anyhow::Result<Role> {
+pub(crate) fn parse_role(raw: &str) -> anyhow::Result<Role> {
     raw.parse::<Role>().context("stored role")
 }
 
@@ -121,8 +124,9 @@ impl UserRepository for SeaOrmAuth {
         id: UserId,
         hash: &PasswordHash,
         at: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> anyhow::Result<()> {
-        let txn = self.db.begin().await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash.as_phc()))
             .col_expr(user::Column::UpdatedAt, Expr::value(at))
@@ -131,6 +135,7 @@ impl UserRepository for SeaOrmAuth {
             .await
             .map_err(|e| unexpected(e, "storing password hash"))?;
         revoke_all_of_user(&txn, id, at).await.map_err(|e| unexpected(e, "revoking refresh tokens"))?;
+        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing password change"))?;
         Ok(())
     }
@@ -145,7 +150,7 @@ impl UserRepository for SeaOrmAuth {
     }
 
     async fn upsert_super_admin(&self, new: &User, hash: &PasswordHash) -> anyhow::Result<User> {
-        let txn = self.db.begin().await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         let existing = user::Entity::find()
             .filter(user::Column::Email.eq(new.email.as_ref()))
             .one(&txn)
@@ -303,7 +308,7 @@ impl RefreshTokenRepository for SeaOrmAuth {
     }
 
     async fn rotate(&self, used: Uuid, next: &RefreshTokenRecord, at: DateTime<Utc>) -> anyhow::Result<bool> {
-        let txn = self.db.begin().await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         // The conditional update is the race arbiter: of two concurrent
         // rotations of one token, exactly one sees rows_affected = 1.
         let marked = refresh_token::Entity::update_many()
@@ -345,7 +350,7 @@ pub struct SeaOrmRegistrationUnit {
 #[async_trait]
 impl RegistrationUnits for SeaOrmAuth {
     async fn begin(&self) -> anyhow::Result<Box<dyn RegistrationUnit>> {
-        let txn = self.db.begin().await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         Ok(Box::new(SeaOrmRegistrationUnit { txn }))
     }
 }
@@ -386,6 +391,24 @@ impl RegistrationUnit for SeaOrmRegistrationUnit {
             RepositoryError::Unexpected(e) => RegistrationError::Unexpected(e),
         })?;
         Ok(org.id)
+    }
+
+    async fn accept_invitation(
+        &mut self,
+        invitation: &Invitation,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RegistrationError> {
+        accept_invitation_in(&self.txn, invitation, user, at).await.map_err(|e| match e {
+            InvitationStoreError::NotPending | InvitationStoreError::AlreadyMember => {
+                RegistrationError::InvitationNotPending
+            }
+            InvitationStoreError::Unexpected(e) => RegistrationError::Unexpected(e),
+        })
+    }
+
+    async fn record(&mut self, entry: &AuditEntry) -> anyhow::Result<()> {
+        insert_audit(&self.txn, entry).await.map_err(|e| unexpected(e, "writing audit entry"))
     }
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {

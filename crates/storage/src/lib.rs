@@ -5,12 +5,17 @@
 //! embedder takes only what it uses. Driver errors are translated into port
 //! errors here and nowhere else.
 
+#[cfg(feature = "auth")]
+pub mod access;
 pub mod access_cache;
+pub mod audit;
 #[cfg(feature = "auth")]
 pub mod auth;
 pub mod entities;
 #[cfg(feature = "organizations")]
 pub mod organizations;
+#[cfg(feature = "organizations")]
+pub mod teams;
 pub mod testing;
 
 use std::sync::Arc;
@@ -21,6 +26,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, SqlErr,
+    TransactionTrait as _,
 };
 
 pub use access_cache::AccessCache;
@@ -116,6 +122,18 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Opens a transaction that will write. On SQLite it starts `IMMEDIATE`, taking
+/// the write lock up front (waiting up to the busy timeout), so a transaction
+/// that reads before it writes never fails with a stale-snapshot `SQLITE_BUSY`;
+/// PostgreSQL ignores the option.
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// Whether a driver error is a unique-constraint violation.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use leadflow_kernel::{EmailAddress, OffsetPage, OrganizationId, Paged, Role, UserId};
+use leadflow_kernel::{AuditEntry, EmailAddress, OffsetPage, OrganizationId, Paged, Role, UserId};
 use leadflow_organizations::model::{DisplayName, Phone};
 use leadflow_organizations::{
     ListScope, Organization, OrganizationFilter, OrganizationName, OrganizationRepository, OrganizationSort,
@@ -14,11 +14,12 @@ use leadflow_organizations::{
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
-use crate::entities::{membership, organization, user};
-use crate::{AccessCache, Storage, unexpected, unique_violation};
+use crate::audit::insert_audit;
+use crate::entities::{api_key, invitation, membership, organization, team, user};
+use crate::{AccessCache, Storage, begin_write, unexpected, unique_violation};
 
 /// [`OrganizationRepository`] on SeaORM.
 pub struct SeaOrmOrganizations {
@@ -112,11 +113,30 @@ fn filtered(scope: ListScope, filter: &OrganizationFilter) -> Select<organizatio
     query
 }
 
+/// Counts rows of a tenant table, grouped or not, for statistics.
+async fn count<E>(
+    db: &DatabaseConnection,
+    query: Select<E>,
+    what: &'static str,
+) -> Result<u64, RepositoryError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    query.count(db).await.map_err(|e| unexpected(e, what).into())
+}
+
 #[async_trait]
 impl OrganizationRepository for SeaOrmOrganizations {
-    async fn create(&self, org: &Organization, owner: Option<UserId>) -> Result<(), RepositoryError> {
-        let txn = self.db.begin().await.map_err(|e| unexpected(e, "beginning transaction"))?;
+    async fn create(
+        &self,
+        org: &Organization,
+        owner: Option<UserId>,
+        audit: &AuditEntry,
+    ) -> Result<(), RepositoryError> {
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         insert_organization(&txn, org, owner).await?;
+        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing organization"))?;
         Ok(())
     }
@@ -135,10 +155,7 @@ impl OrganizationRepository for SeaOrmOrganizations {
         filter: &OrganizationFilter,
         page: OffsetPage,
     ) -> Result<Paged<Organization>, RepositoryError> {
-        let total = filtered(scope, filter)
-            .count(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "counting organizations"))?;
+        let total = count(&self.db, filtered(scope, filter), "counting organizations").await?;
         let (column, order) = match filter.sort {
             OrganizationSort::CreatedDesc => (organization::Column::CreatedAt, sea_orm::Order::Desc),
             OrganizationSort::CreatedAsc => (organization::Column::CreatedAt, sea_orm::Order::Asc),
@@ -157,40 +174,58 @@ impl OrganizationRepository for SeaOrmOrganizations {
         Ok(Paged { items, total, page })
     }
 
-    async fn update(&self, org: &Organization) -> Result<(), RepositoryError> {
+    async fn update(&self, org: &Organization, audit: &AuditEntry) -> Result<(), RepositoryError> {
         let mut row = to_row(org);
         row.id = sea_orm::ActiveValue::Unchanged(org.id.as_uuid());
         row.created_at = sea_orm::ActiveValue::NotSet;
         row.created_by = sea_orm::ActiveValue::NotSet;
-        let result = row.update(&self.db).await;
-        self.cache.invalidate_organization(org.id);
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let result = row.update(&txn).await;
         match result {
-            Ok(_) => Ok(()),
-            Err(sea_orm::DbErr::RecordNotUpdated) => Err(RepositoryError::NotFound),
-            Err(e) => match unique_violation(&e) {
-                Some(_) => Err(RepositoryError::NameTaken(org.name.as_ref().to_owned())),
-                None => Err(unexpected(e, "updating organization").into()),
-            },
+            Ok(_) => {}
+            Err(sea_orm::DbErr::RecordNotUpdated) => return Err(RepositoryError::NotFound),
+            Err(e) => {
+                return match unique_violation(&e) {
+                    Some(_) => Err(RepositoryError::NameTaken(org.name.as_ref().to_owned())),
+                    None => Err(unexpected(e, "updating organization").into()),
+                };
+            }
         }
+        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing organization update"))?;
+        self.cache.invalidate_organization(org.id);
+        Ok(())
     }
 
-    async fn delete_with_all_data(&self, id: OrganizationId) -> Result<(), RepositoryError> {
+    async fn delete_with_all_data(
+        &self,
+        id: OrganizationId,
+        audit: &AuditEntry,
+    ) -> Result<(), RepositoryError> {
         // Every tenant table references organizations with ON DELETE CASCADE,
-        // so one statement removes the organization and all its rows atomically.
+        // so one statement removes the organization and all its rows; the
+        // platform-level entry that records it is written in the same transaction.
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         let result = organization::Entity::delete_by_id(id.as_uuid())
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(|e| unexpected(e, "deleting organization"))?;
+        if result.rows_affected == 0 {
+            return Err(RepositoryError::NotFound);
+        }
+        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing organization deletion"))?;
         self.cache.invalidate_organization(id);
-        if result.rows_affected == 0 { Err(RepositoryError::NotFound) } else { Ok(()) }
+        Ok(())
     }
 
     async fn stats(&self, id: OrganizationId) -> Result<OrganizationStats, RepositoryError> {
+        let org = id.as_uuid();
         let rows: Vec<(String, i64)> = membership::Entity::find()
             .select_only()
             .column(membership::Column::Role)
             .column_as(membership::Column::UserId.count(), "count")
-            .filter(membership::Column::OrganizationId.eq(id.as_uuid()))
+            .filter(membership::Column::OrganizationId.eq(org))
             .group_by(membership::Column::Role)
             .into_tuple()
             .all(&self.db)
@@ -198,7 +233,38 @@ impl OrganizationRepository for SeaOrmOrganizations {
             .map_err(|e| unexpected(e, "counting members"))?;
         let members_by_role: BTreeMap<String, u64> =
             rows.into_iter().map(|(role, n)| (role, u64::try_from(n).unwrap_or(0))).collect();
-        Ok(OrganizationStats { total_members: members_by_role.values().sum(), members_by_role })
+        let now = chrono::Utc::now();
+        let pending_invitations = count(
+            &self.db,
+            invitation::Entity::find()
+                .filter(invitation::Column::OrganizationId.eq(org))
+                .filter(invitation::Column::Status.eq("pending"))
+                .filter(invitation::Column::ExpiresAt.gt(now)),
+            "counting invitations",
+        )
+        .await?;
+        let active_api_keys = count(
+            &self.db,
+            api_key::Entity::find()
+                .filter(api_key::Column::OrganizationId.eq(org))
+                .filter(api_key::Column::RevokedAt.is_null())
+                .filter(api_key::Column::ExpiresAt.is_null().or(api_key::Column::ExpiresAt.gt(now))),
+            "counting API keys",
+        )
+        .await?;
+        let total_teams = count(
+            &self.db,
+            team::Entity::find().filter(team::Column::OrganizationId.eq(org)),
+            "counting teams",
+        )
+        .await?;
+        Ok(OrganizationStats {
+            total_members: members_by_role.values().sum(),
+            members_by_role,
+            pending_invitations,
+            active_api_keys,
+            total_teams,
+        })
     }
 
     async fn overview_across_organizations(&self) -> Result<PlatformOverview, RepositoryError> {
@@ -214,17 +280,29 @@ impl OrganizationRepository for SeaOrmOrganizations {
         let count_of = |active: bool| {
             by_active.iter().find(|(a, _)| *a == active).map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0))
         };
-        let total_users =
-            user::Entity::find().count(&self.db).await.map_err(|e| unexpected(e, "counting users"))?;
-        let total_memberships = membership::Entity::find()
-            .count(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "counting memberships"))?;
+        let now = chrono::Utc::now();
         Ok(PlatformOverview {
             active_organizations: count_of(true),
             inactive_organizations: count_of(false),
-            total_users,
-            total_memberships,
+            total_users: count(&self.db, user::Entity::find(), "counting users").await?,
+            total_memberships: count(&self.db, membership::Entity::find(), "counting memberships").await?,
+            pending_invitations: count(
+                &self.db,
+                invitation::Entity::find()
+                    .filter(invitation::Column::Status.eq("pending"))
+                    .filter(invitation::Column::ExpiresAt.gt(now)),
+                "counting invitations",
+            )
+            .await?,
+            active_api_keys: count(
+                &self.db,
+                api_key::Entity::find()
+                    .filter(api_key::Column::RevokedAt.is_null())
+                    .filter(api_key::Column::ExpiresAt.is_null().or(api_key::Column::ExpiresAt.gt(now))),
+                "counting API keys",
+            )
+            .await?,
+            total_teams: count(&self.db, team::Entity::find(), "counting teams").await?,
         })
     }
 }

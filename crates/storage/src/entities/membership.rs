@@ -29,6 +29,15 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Organization,
+    /// The user.
+    #[sea_orm(belongs_to = "super::user::Entity", from = "Column::UserId", to = "super::user::Column::Id")]
+    User,
+}
+
+impl Related<super::user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::User.def()
+    }
 }
 
 impl Related<super::organization::Entity> for Entity {

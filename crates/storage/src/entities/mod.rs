@@ -1,7 +1,13 @@
 //! SeaORM entities: one module per table. Rows only; conversions to domain
 //! types live in the adapter modules.
 
+pub mod api_key;
+pub mod audit_log;
+pub mod email_outbox;
+pub mod invitation;
 pub mod membership;
 pub mod organization;
 pub mod refresh_token;
+pub mod team;
+pub mod team_member;
 pub mod user;

@@ -131,7 +131,7 @@ contract_tests! {
         auth.insert(&b).await.unwrap();
         let new_hash = PasswordHash::from_phc("$argon2id$new".into());
 
-        auth.change_password(user.id, &new_hash, Utc::now()).await.unwrap();
+        auth.change_password(user.id, &new_hash, Utc::now(), &crate::entry(None)).await.unwrap();
 
         assert_eq!(auth.by_id(user.id).await.unwrap().unwrap().password_hash, new_hash);
         for t in [a, b] {
@@ -202,20 +202,20 @@ contract_tests! {
         let auth = storage.auth();
         let user = a_user(&storage, "ada@example.com").await;
         let mut org = an_org("acme");
-        storage.organizations().create(&org, Some(user.id)).await.unwrap();
+        storage.organizations().create(&org, Some(user.id), &crate::entry(None)).await.unwrap();
 
         let state = auth.access(user.id, Some(org.id)).await.unwrap().unwrap();
         assert_eq!((state.organization_active, state.role, state.super_admin), (Some(true), Some(Role::Owner), false));
 
         org.is_active = false;
-        storage.organizations().update(&org).await.unwrap();
+        storage.organizations().update(&org, &crate::entry(None)).await.unwrap();
         assert_eq!(auth.access(user.id, Some(org.id)).await.unwrap().unwrap().organization_active, Some(false));
 
         let stranger = auth.access(user.id, Some(OrganizationId::new())).await.unwrap().unwrap();
         assert_eq!((stranger.organization_active, stranger.role), (None, None));
         assert!(auth.access(UserId::new(), None).await.unwrap().is_none());
 
-        storage.organizations().delete_with_all_data(org.id).await.unwrap();
+        storage.organizations().delete_with_all_data(org.id, &crate::entry(None)).await.unwrap();
         assert_eq!(auth.access(user.id, Some(org.id)).await.unwrap().unwrap().organization_active, None);
     }
 }

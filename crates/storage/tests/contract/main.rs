@@ -4,8 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod access;
+mod audit;
 mod auth;
 mod organizations;
+mod teams;
 
 use leadflow_storage::testing::{Engine, TestDatabase};
 use leadflow_storage::{PoolSettings, Storage};
@@ -16,6 +19,18 @@ pub async fn store(engine: Engine) -> Option<(Storage, TestDatabase)> {
     let storage = Storage::connect(&db.url, &PoolSettings::default()).await.unwrap();
     storage.migrate().await.unwrap();
     Some((storage, db))
+}
+
+/// A throwaway audit entry by the system.
+pub fn entry(org: Option<leadflow_kernel::OrganizationId>) -> leadflow_kernel::AuditEntry {
+    leadflow_kernel::AuditEntry::new(
+        &leadflow_kernel::Actor::system(),
+        org,
+        "test.change",
+        "test",
+        "x",
+        chrono::Utc::now(),
+    )
 }
 
 /// Declares each test once per engine: `name::sqlite` and `name::postgres`.

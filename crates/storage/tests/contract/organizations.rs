@@ -31,7 +31,7 @@ contract_tests! {
     async fn a_created_organization_reads_back_with_its_owner(storage: Storage) {
         let owner = a_user(&storage, "owner@acme.io").await;
         let org = an_org("acme");
-        storage.organizations().create(&org, Some(owner.id)).await.unwrap();
+        storage.organizations().create(&org, Some(owner.id), &crate::entry(None)).await.unwrap();
 
         let read = storage.organizations().get(org.id).await.unwrap().unwrap();
         assert_eq!(read.name, org.name);
@@ -46,10 +46,10 @@ contract_tests! {
 
     async fn a_taken_slug_is_refused_and_nothing_is_written(storage: Storage) {
         let repo = storage.organizations();
-        repo.create(&an_org("acme"), None).await.unwrap();
+        repo.create(&an_org("acme"), None, &crate::entry(None)).await.unwrap();
         let owner = a_user(&storage, "x@acme.io").await;
         let again = an_org("acme");
-        let err = repo.create(&again, Some(owner.id)).await.unwrap_err();
+        let err = repo.create(&again, Some(owner.id), &crate::entry(None)).await.unwrap_err();
         assert!(matches!(err, RepositoryError::NameTaken(n) if n == "acme"));
         assert!(repo.get(again.id).await.unwrap().is_none());
         assert!(storage.auth().memberships_of(owner.id).await.unwrap().is_empty());
@@ -62,13 +62,13 @@ contract_tests! {
     async fn lists_filter_sort_page_and_count(storage: Storage) {
         let repo = storage.organizations();
         for name in ["alpha", "bravo", "charlie", "delta"] {
-            repo.create(&an_org(name), None).await.unwrap();
+            repo.create(&an_org(name), None, &crate::entry(None)).await.unwrap();
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
         let mut delta = repo.list(ListScope::AcrossOrganizations, &OrganizationFilter::default(), OffsetPage::default())
             .await.unwrap().items.into_iter().find(|o| o.name.as_ref() == "delta").unwrap();
         delta.is_active = false;
-        repo.update(&delta).await.unwrap();
+        repo.update(&delta, &crate::entry(None)).await.unwrap();
 
         let newest_first = repo.list(ListScope::AcrossOrganizations, &OrganizationFilter::default(), OffsetPage::new(Some(2), Some(1)).unwrap()).await.unwrap();
         assert_eq!(newest_first.total, 4);
@@ -91,26 +91,26 @@ contract_tests! {
     async fn updates_persist_and_respect_unique_slugs(storage: Storage) {
         let repo = storage.organizations();
         let mut acme = an_org("acme");
-        repo.create(&acme, None).await.unwrap();
-        repo.create(&an_org("globex"), None).await.unwrap();
+        repo.create(&acme, None, &crate::entry(None)).await.unwrap();
+        repo.create(&an_org("globex"), None, &crate::entry(None)).await.unwrap();
 
         acme.apply(OrganizationChanges { display_name: Some("ACME Corp".into()), phone: Some(Some("+1 555 0100".into())), ..Default::default() }, Utc::now()).unwrap();
-        repo.update(&acme).await.unwrap();
+        repo.update(&acme, &crate::entry(None)).await.unwrap();
         let read = repo.get(acme.id).await.unwrap().unwrap();
         assert_eq!(read.display_name.as_ref(), "ACME Corp");
         assert_eq!(read.phone.as_ref().map(AsRef::as_ref), Some("+1 555 0100"));
 
         acme.apply(OrganizationChanges { name: Some("globex".into()), ..Default::default() }, Utc::now()).unwrap();
-        assert!(matches!(repo.update(&acme).await, Err(RepositoryError::NameTaken(_))));
-        assert!(matches!(repo.update(&an_org("ghost")).await, Err(RepositoryError::NotFound)));
+        assert!(matches!(repo.update(&acme, &crate::entry(None)).await, Err(RepositoryError::NameTaken(_))));
+        assert!(matches!(repo.update(&an_org("ghost"), &crate::entry(None)).await, Err(RepositoryError::NotFound)));
     }
 
     async fn a_hard_delete_removes_every_row_of_the_organization_only(storage: Storage) {
         let repo = storage.organizations();
         let owner = a_user(&storage, "owner@acme.io").await;
         let (doomed, kept) = (an_org("doomed"), an_org("kept"));
-        repo.create(&doomed, Some(owner.id)).await.unwrap();
-        repo.create(&kept, Some(owner.id)).await.unwrap();
+        repo.create(&doomed, Some(owner.id), &crate::entry(None)).await.unwrap();
+        repo.create(&kept, Some(owner.id), &crate::entry(None)).await.unwrap();
         let now = Utc::now();
         for org in [doomed.id, kept.id] {
             storage.auth().insert(&RefreshTokenRecord {
@@ -120,23 +120,23 @@ contract_tests! {
             }).await.unwrap();
         }
 
-        repo.delete_with_all_data(doomed.id).await.unwrap();
+        repo.delete_with_all_data(doomed.id, &crate::entry(None)).await.unwrap();
 
         assert!(repo.get(doomed.id).await.unwrap().is_none());
         let left: Vec<OrganizationId> = storage.auth().memberships_of(owner.id).await.unwrap().iter().map(|m| m.organization_id).collect();
         assert_eq!(left, [kept.id]);
-        assert!(matches!(repo.delete_with_all_data(doomed.id).await, Err(RepositoryError::NotFound)));
+        assert!(matches!(repo.delete_with_all_data(doomed.id, &crate::entry(None)).await, Err(RepositoryError::NotFound)));
     }
 
     async fn stats_and_overview_count_what_exists(storage: Storage) {
         let repo = storage.organizations();
         let owner = a_user(&storage, "owner@acme.io").await;
         let acme = an_org("acme");
-        repo.create(&acme, Some(owner.id)).await.unwrap();
+        repo.create(&acme, Some(owner.id), &crate::entry(None)).await.unwrap();
         let mut other = an_org("other");
-        repo.create(&other, None).await.unwrap();
+        repo.create(&other, None, &crate::entry(None)).await.unwrap();
         other.is_active = false;
-        repo.update(&other).await.unwrap();
+        repo.update(&other, &crate::entry(None)).await.unwrap();
 
         let stats = repo.stats(acme.id).await.unwrap();
         assert_eq!(stats.total_members, 1);

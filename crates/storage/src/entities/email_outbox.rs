@@ -1,0 +1,35 @@
+//! `email_outbox` table: emails waiting to be sent.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `email_outbox`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "email_outbox")]
+pub struct Model {
+    /// Id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Organization concerned.
+    pub organization_id: Option<Uuid>,
+    /// Kind (`invitation`, …).
+    pub kind: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    #[sea_orm(column_type = "Text")]
+    pub body: String,
+    /// `pending` or `sent`.
+    pub status: String,
+    /// Queued at.
+    pub created_at: DateTimeUtc,
+    /// Sent at.
+    pub sent_at: Option<DateTimeUtc>,
+}
+
+/// Relations of `email_outbox`.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

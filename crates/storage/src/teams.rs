@@ -1,0 +1,215 @@
+//! Adapter of teams: [`SeaOrmTeams`] (also the organizations context's [`MemberDirectory`]).
+
+use async_trait::async_trait;
+use leadflow_kernel::{AuditEntry, OrganizationId, UserId};
+use leadflow_organizations::teams::{
+    MemberDirectory, Team, TeamId, TeamMember, TeamRepository, TeamStoreError,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+
+use crate::audit::insert_audit;
+use crate::entities::{membership, team, team_member, user};
+use crate::{Storage, begin_write, unexpected, unique_violation};
+
+/// [`TeamRepository`] and [`MemberDirectory`] on SeaORM.
+#[derive(Clone)]
+pub struct SeaOrmTeams {
+    db: DatabaseConnection,
+}
+
+impl Storage {
+    /// The teams adapter.
+    #[must_use]
+    pub fn teams(&self) -> SeaOrmTeams {
+        SeaOrmTeams { db: self.db.clone() }
+    }
+}
+
+fn to_row(t: &Team) -> team::ActiveModel {
+    team::ActiveModel {
+        id: Set(t.id.as_uuid()),
+        organization_id: Set(t.organization_id.as_uuid()),
+        name: Set(t.name.clone()),
+        description: Set(t.description.clone()),
+        leader_id: Set(t.leader_id.map(|u| u.as_uuid())),
+        created_at: Set(t.created_at),
+        updated_at: Set(t.updated_at),
+    }
+}
+
+fn to_domain(r: team::Model) -> Team {
+    Team {
+        id: TeamId::from_uuid(r.id),
+        organization_id: OrganizationId::from_uuid(r.organization_id),
+        name: r.name,
+        description: r.description,
+        leader_id: r.leader_id.map(UserId::from_uuid),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+fn store_error(e: DbErr, doing: &'static str) -> TeamStoreError {
+    match unique_violation(&e) {
+        Some(_) => TeamStoreError::NameTaken,
+        None => unexpected(e, doing).into(),
+    }
+}
+
+fn audit_error(e: DbErr) -> TeamStoreError {
+    unexpected(e, "writing audit entry").into()
+}
+
+#[async_trait]
+impl TeamRepository for SeaOrmTeams {
+    async fn create(&self, t: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError> {
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        team::Entity::insert(to_row(t))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| store_error(e, "inserting team"))?;
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team"))?;
+        Ok(())
+    }
+
+    async fn get(&self, org: OrganizationId, id: TeamId) -> Result<Option<Team>, TeamStoreError> {
+        let row = team::Entity::find_by_id(id.as_uuid())
+            .filter(team::Column::OrganizationId.eq(org.as_uuid()))
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading team"))?;
+        Ok(row.map(to_domain))
+    }
+
+    async fn list(&self, org: OrganizationId) -> Result<Vec<Team>, TeamStoreError> {
+        let rows = team::Entity::find()
+            .filter(team::Column::OrganizationId.eq(org.as_uuid()))
+            .order_by_asc(team::Column::Name)
+            .all(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "listing teams"))?;
+        Ok(rows.into_iter().map(to_domain).collect())
+    }
+
+    async fn members(&self, org: OrganizationId, id: TeamId) -> Result<Vec<TeamMember>, TeamStoreError> {
+        let rows = team_member::Entity::find()
+            .filter(team_member::Column::OrganizationId.eq(org.as_uuid()))
+            .filter(team_member::Column::TeamId.eq(id.as_uuid()))
+            .find_also_related(user::Entity)
+            .order_by_asc(team_member::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "listing team members"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(m, u)| {
+                u.map(|u| TeamMember {
+                    user_id: UserId::from_uuid(u.id),
+                    email: u.email,
+                    name: u.name,
+                    added_at: m.created_at,
+                })
+            })
+            .collect())
+    }
+
+    async fn update(&self, t: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError> {
+        let mut row = to_row(t);
+        row.id = sea_orm::ActiveValue::Unchanged(t.id.as_uuid());
+        row.organization_id = sea_orm::ActiveValue::Unchanged(t.organization_id.as_uuid());
+        row.created_at = sea_orm::ActiveValue::NotSet;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        match row.update(&txn).await {
+            Ok(_) => {}
+            Err(DbErr::RecordNotUpdated) => return Err(TeamStoreError::NotFound),
+            Err(e) => return Err(store_error(e, "updating team")),
+        }
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team"))?;
+        Ok(())
+    }
+
+    async fn delete(
+        &self,
+        org: OrganizationId,
+        id: TeamId,
+        audit: &AuditEntry,
+    ) -> Result<(), TeamStoreError> {
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let deleted = team::Entity::delete_many()
+            .filter(team::Column::OrganizationId.eq(org.as_uuid()))
+            .filter(team::Column::Id.eq(id.as_uuid()))
+            .exec(&txn)
+            .await
+            .map_err(|e| unexpected(e, "deleting team"))?;
+        if deleted.rows_affected == 0 {
+            return Err(TeamStoreError::NotFound);
+        }
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team deletion"))?;
+        Ok(())
+    }
+
+    async fn add_member(
+        &self,
+        org: OrganizationId,
+        id: TeamId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> Result<bool, TeamStoreError> {
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let inserted = team_member::Entity::insert(team_member::ActiveModel {
+            organization_id: Set(org.as_uuid()),
+            team_id: Set(id.as_uuid()),
+            user_id: Set(user.as_uuid()),
+            created_at: Set(audit.created_at),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(&txn)
+        .await
+        .map_err(|e| unexpected(e, "adding team member"))?;
+        if !matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+            return Ok(false);
+        }
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team member"))?;
+        Ok(true)
+    }
+
+    async fn remove_member(
+        &self,
+        org: OrganizationId,
+        id: TeamId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> Result<bool, TeamStoreError> {
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let deleted = team_member::Entity::delete_many()
+            .filter(team_member::Column::OrganizationId.eq(org.as_uuid()))
+            .filter(team_member::Column::TeamId.eq(id.as_uuid()))
+            .filter(team_member::Column::UserId.eq(user.as_uuid()))
+            .exec(&txn)
+            .await
+            .map_err(|e| unexpected(e, "removing team member"))?;
+        if deleted.rows_affected == 0 {
+            return Ok(false);
+        }
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team member removal"))?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl MemberDirectory for SeaOrmTeams {
+    async fn is_member(&self, org: OrganizationId, user: UserId) -> anyhow::Result<bool> {
+        let found = membership::Entity::find_by_id((org.as_uuid(), user.as_uuid()))
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading membership"))?;
+        Ok(found.is_some())
+    }
+}
