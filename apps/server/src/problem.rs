@@ -4,6 +4,7 @@
 use leadflow_auth::AuthError;
 use leadflow_kernel::ValidationErrors;
 use leadflow_organizations::OrganizationError;
+use leadflow_organizations::teams::TeamError;
 use poem::http::StatusCode;
 use poem::http::header::CONTENT_TYPE;
 use poem::{IntoResponse, Response};
@@ -39,6 +40,9 @@ pub struct Problem {
     pub detail: Option<String>,
     /// Field-level errors (for `validation_failed`).
     pub errors: Vec<FieldProblem>,
+    /// Seconds to wait, sent as the `Retry-After` header (for `rate_limited`).
+    #[oai(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -52,6 +56,7 @@ impl Problem {
             title: title.into(),
             detail: Some(detail.into()),
             errors: vec![],
+            retry_after: None,
         }
     }
 
@@ -96,7 +101,11 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
         let body = self.to_json_string();
-        Response::builder().status(status).header(CONTENT_TYPE, PROBLEM_JSON).body(body)
+        let mut builder = Response::builder().status(status).header(CONTENT_TYPE, PROBLEM_JSON);
+        if let Some(secs) = self.retry_after {
+            builder = builder.header(poem::http::header::RETRY_AFTER, secs.to_string());
+        }
+        builder.body(body)
     }
 }
 
@@ -233,9 +242,33 @@ impl From<AuthError> for ApiError {
             }
             AuthError::OrganizationInactive => org_inactive(),
             AuthError::OrganizationNotFound => ApiError::new(StatusCode::NOT_FOUND, "No such organization."),
-            e @ (AuthError::SignupDisabled | AuthError::UsersOnly) => forbidden(e.to_string()),
+            e @ (AuthError::SignupDisabled | AuthError::UsersOnly | AuthError::NoOrganization) => {
+                forbidden(e.to_string())
+            }
+            AuthError::Forbidden(detail) => forbidden(detail),
+            AuthError::NotFound(detail) => ApiError::new(StatusCode::NOT_FOUND, detail),
             AuthError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
+            e @ AuthError::Throttled { retry_after_secs } => {
+                let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, e.to_string());
+                problem.retry_after = Some(retry_after_secs);
+                ApiError(problem)
+            }
             AuthError::Unexpected(e) => internal(&e),
+        }
+    }
+}
+
+impl From<TeamError> for ApiError {
+    fn from(e: TeamError) -> Self {
+        match e {
+            TeamError::Invalid(errors) => errors.into(),
+            e @ (TeamError::NotFound | TeamError::MemberNotFound) => {
+                ApiError::new(StatusCode::NOT_FOUND, e.to_string())
+            }
+            e @ TeamError::NoOrganization => forbidden(e.to_string()),
+            TeamError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
+            e @ TeamError::NameTaken => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            TeamError::Unexpected(e) => internal(&e),
         }
     }
 }

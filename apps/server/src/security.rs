@@ -1,12 +1,18 @@
 //! Security schemes: how a request proves who it is.
+//!
+//! `bearerAuth` is a JWT access token of a signed-in user; `apiKey` is an
+//! organization's API key in `X-Api-Key`. Operations that accept both say so
+//! in the OpenAPI document. Either way the result is an [`Actor`] carrying
+//! the client's address for the audit log.
 
 use std::sync::Arc;
 
 use leadflow_kernel::Actor;
-use poem::Request;
 use poem::http::StatusCode;
-use poem_openapi::SecurityScheme;
-use poem_openapi::auth::Bearer;
+use poem::{Request, RequestBody};
+use poem_openapi::auth::{ApiKey, Bearer};
+use poem_openapi::registry::Registry;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme};
 
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -24,15 +30,84 @@ pub struct BearerAuth(pub Actor);
 #[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "any_actor")]
 pub struct BearerAuthAnyOrganization(pub Actor);
 
+/// An organization's API key in `X-Api-Key` (`lf_<prefix>_<secret>`), acting
+/// with exactly its scopes.
+#[derive(SecurityScheme)]
+#[oai(rename = "apiKey", ty = "api_key", key_name = "X-Api-Key", key_in = "header", checker = "key_actor")]
+pub struct ApiKeyAuth(pub Actor);
+
+/// A signed-in user or an API key. Which one is decided by the headers sent:
+/// with `X-Api-Key` the key is checked, otherwise the bearer token, so the
+/// answer (401, or 403 `org_inactive`) is about the credential the client sent.
+pub enum TenantAuth {
+    /// A user's access token.
+    Bearer(BearerAuth),
+    /// An API key.
+    ApiKey(ApiKeyAuth),
+}
+
+impl<'a> ApiExtractor<'a> for TenantAuth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        BearerAuth::register(registry);
+        ApiKeyAuth::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        let mut schemes = BearerAuth::security_schemes();
+        schemes.extend(ApiKeyAuth::security_schemes());
+        schemes
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        if req.headers().contains_key("x-api-key") {
+            ApiKeyAuth::from_request(req, body, param_opts).await.map(Self::ApiKey)
+        } else {
+            BearerAuth::from_request(req, body, param_opts).await.map(Self::Bearer)
+        }
+    }
+}
+
+impl TenantAuth {
+    /// The acting [`Actor`], whichever way it authenticated.
+    #[must_use]
+    pub fn actor(&self) -> &Actor {
+        match self {
+            Self::Bearer(b) => &b.0,
+            Self::ApiKey(k) => &k.0,
+        }
+    }
+}
+
+/// The client's address as seen on the connection.
+#[must_use]
+pub fn client_ip(req: &Request) -> Option<String> {
+    req.remote_addr().as_socket_addr().map(|a| a.ip().to_string())
+}
+
 fn state(req: &Request) -> poem::Result<&Arc<AppState>> {
     req.data::<Arc<AppState>>()
         .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "application state missing").into())
 }
 
 async fn active_actor(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
-    Ok(state(req)?.auth.authenticate(&bearer.token, false).await.map_err(ApiError::from)?)
+    let actor = state(req)?.auth.authenticate(&bearer.token, false).await.map_err(ApiError::from)?;
+    Ok(actor.with_ip(client_ip(req)))
 }
 
 async fn any_actor(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
-    Ok(state(req)?.auth.authenticate(&bearer.token, true).await.map_err(ApiError::from)?)
+    let actor = state(req)?.auth.authenticate(&bearer.token, true).await.map_err(ApiError::from)?;
+    Ok(actor.with_ip(client_ip(req)))
+}
+
+async fn key_actor(req: &Request, key: ApiKey) -> poem::Result<Actor> {
+    let actor = state(req)?.api_keys.authenticate(&key.key).await.map_err(ApiError::from)?;
+    Ok(actor.with_ip(client_ip(req)))
 }

@@ -2,20 +2,35 @@
 
 use std::sync::Arc;
 
+use leadflow_auth::api_keys::ApiKeyService;
+use leadflow_auth::invitations::InvitationService;
+use leadflow_auth::members::MemberService;
 use leadflow_auth::service::AuthPorts;
+use leadflow_auth::throttle::{MemoryLoginThrottle, ThrottlePolicy};
 use leadflow_auth::{Argon2Hasher, AuthService, SessionConfig, TokenIssuer, TokenSettings};
 use leadflow_kernel::{Clock, SystemClock};
-use leadflow_organizations::{OrganizationPolicy, OrganizationService};
+use leadflow_organizations::teams::TeamService;
+use leadflow_organizations::{AuditService, OrganizationPolicy, OrganizationService};
 use leadflow_storage::{PoolSettings, Storage};
 
 use crate::config::Config;
 
 /// Everything the handlers need, shared by all requests.
 pub struct AppState {
-    /// Auth use cases.
+    /// Registration, sessions, passwords.
     pub auth: AuthService,
-    /// Organization use cases.
+    /// Organizations.
     pub organizations: OrganizationService,
+    /// Members.
+    pub members: MemberService,
+    /// Invitations.
+    pub invitations: InvitationService,
+    /// API keys.
+    pub api_keys: ApiKeyService,
+    /// Teams.
+    pub teams: TeamService,
+    /// The audit log reader.
+    pub audit: AuditService,
     /// The database (for readiness).
     pub storage: Storage,
 }
@@ -52,26 +67,43 @@ impl AppState {
             refresh_ttl_secs: config.refresh_token_ttl_secs,
         }));
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        let auth_adapter = Arc::new(storage.auth());
+        let auth_store = Arc::new(storage.auth());
+        let teams_store = Arc::new(storage.teams());
+        let audit_log = Arc::new(storage.audit_log());
         let ports = AuthPorts {
-            users: auth_adapter.clone(),
-            memberships: auth_adapter.clone(),
-            access: auth_adapter.clone(),
-            refresh_tokens: auth_adapter.clone(),
-            registrations: auth_adapter,
+            users: auth_store.clone(),
+            memberships: auth_store.clone(),
+            access: auth_store.clone(),
+            refresh_tokens: auth_store.clone(),
+            registrations: auth_store.clone(),
             hasher: Arc::new(Argon2Hasher::new(config.password_hash_cost, cores)?),
+            invitations: auth_store.clone(),
+            throttle: Arc::new(MemoryLoginThrottle::new(ThrottlePolicy::default())),
+            audit: audit_log.clone(),
             clock: clock.clone(),
         };
-        let auth = AuthService::new(
-            ports,
-            tokens,
-            SessionConfig { self_service_signup: config.self_service_signup },
-        );
-        let organizations = OrganizationService::new(
-            Arc::new(storage.organizations()),
-            clock,
-            OrganizationPolicy { self_service_signup: config.self_service_signup },
-        );
-        Ok(Arc::new(Self { auth, organizations, storage }))
+        Ok(Arc::new(Self {
+            auth: AuthService::new(
+                ports,
+                tokens,
+                SessionConfig { self_service_signup: config.self_service_signup },
+            ),
+            organizations: OrganizationService::new(
+                Arc::new(storage.organizations()),
+                clock.clone(),
+                OrganizationPolicy { self_service_signup: config.self_service_signup },
+            ),
+            members: MemberService::new(auth_store.clone(), clock.clone()),
+            invitations: InvitationService::new(
+                auth_store.clone(),
+                auth_store.clone(),
+                auth_store.clone(),
+                clock.clone(),
+            ),
+            api_keys: ApiKeyService::new(auth_store, clock.clone()),
+            teams: TeamService::new(teams_store.clone(), teams_store, clock),
+            audit: AuditService::new(audit_log),
+            storage,
+        }))
     }
 }

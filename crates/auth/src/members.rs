@@ -109,12 +109,14 @@ impl MemberService {
         Self { members, clock }
     }
 
-    /// The members of the actor's organization (any member may list them).
+    /// The members of the actor's organization (any member may list them; an
+    /// API key needs `users:manage`).
     ///
     /// # Errors
     /// `NoOrganization`, `Unexpected`.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<Member>, AuthError> {
         let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
+        actor.require_for_keys(Permission::UsersManage)?;
         Ok(self.members.members(organization).await?)
     }
 

@@ -169,6 +169,19 @@ impl Actor {
         if self.can(permission) { Ok(()) } else { Err(Forbidden(permission)) }
     }
 
+    /// For reads open to every member of an organization: users pass, an API
+    /// key needs `permission` (a key embedded in a web form must not, say,
+    /// list the organization's people).
+    ///
+    /// # Errors
+    /// [`Forbidden`] for a key without `permission`.
+    pub fn require_for_keys(&self, permission: Permission) -> Result<(), Forbidden> {
+        match self.principal {
+            Principal::ApiKey { .. } => self.require(permission),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the actor may know that `organization`'s resources exist at all:
     /// its own organization, or any for a super admin. Everything else is "not found".
     #[must_use]
@@ -209,5 +222,15 @@ mod tests {
         let actor = Actor::api_key(uuid::Uuid::now_v7(), "ci", OrganizationId::new(), PermissionSet::all());
         assert!(!actor.is_super_admin());
         assert!(!actor.can_access(OrganizationId::new()));
+    }
+
+    #[test]
+    fn member_reads_need_a_scope_only_for_keys() {
+        let org = OrganizationId::new();
+        let key =
+            Actor::api_key(uuid::Uuid::now_v7(), "form", org, PermissionSet::of(&[Permission::LeadsCreate]));
+        assert!(key.require_for_keys(Permission::UsersManage).is_err());
+        let member = Actor::user(UserId::new(), "m@x.io", Some(org), Some(Role::Member), false);
+        assert!(member.require_for_keys(Permission::UsersManage).is_ok());
     }
 }

@@ -92,6 +92,7 @@ impl OrganizationService {
         if !actor.can_access(id) {
             return Err(OrganizationError::NotFound);
         }
+        actor.require_for_keys(Permission::SettingsManage)?;
         self.repo.get(id).await?.ok_or(OrganizationError::NotFound)
     }
 

@@ -35,6 +35,12 @@ pub struct OverviewDto {
     pub total_users: u64,
     /// Memberships across organizations.
     pub total_memberships: u64,
+    /// Pending invitations across organizations.
+    pub pending_invitations: u64,
+    /// Active API keys across organizations.
+    pub active_api_keys: u64,
+    /// Teams across organizations.
+    pub total_teams: u64,
 }
 
 #[OpenApi(prefix_path = "/api/v1/admin", tag = "ApiTags::Admin")]
@@ -51,6 +57,9 @@ impl AdminApi {
             },
             total_users: o.total_users,
             total_memberships: o.total_memberships,
+            pending_invitations: o.pending_invitations,
+            active_api_keys: o.active_api_keys,
+            total_teams: o.total_teams,
         }))
     }
 }

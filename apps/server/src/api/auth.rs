@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use leadflow_auth::{LoginInput, Me, OrganizationDraft, RegisterInput, Session};
 use leadflow_kernel::OrganizationId;
+use poem::Request;
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use crate::api::ApiTags;
 use crate::api::dto::{OrganizationDto, RoleDto, TokensDto, UserDto};
 use crate::problem::ApiResult;
-use crate::security::{BearerAuth, BearerAuthAnyOrganization};
+use crate::security::{BearerAuth, BearerAuthAnyOrganization, client_ip};
 use crate::state::AppState;
 
 /// Operations of the Auth tag.
@@ -48,6 +49,9 @@ pub struct RegisterBody {
     pub username: Option<String>,
     /// Create this organization, owned by the new user.
     pub organization: Option<NewOrganizationBody>,
+    /// Join the organization of this invitation (the email must be the invited one).
+    #[oai(validator(max_length = 128))]
+    pub invitation_token: Option<String>,
 }
 
 /// The result of a registration.
@@ -213,6 +217,7 @@ impl AuthApi {
     async fn register(
         &self,
         state: Data<&Arc<AppState>>,
+        req: &Request,
         body: Json<RegisterBody>,
     ) -> ApiResult<RegisterResponse> {
         let body = body.0;
@@ -224,6 +229,8 @@ impl AuthApi {
             organization: body
                 .organization
                 .map(|o| OrganizationDraft { name: o.name, display_name: o.display_name }),
+            invitation_token: body.invitation_token,
+            ip: client_ip(req),
         };
         let session = state.auth.register(input).await?.session;
         let organization = match session.organization_id {
@@ -243,14 +250,22 @@ impl AuthApi {
 
     /// Sign in
     ///
-    /// Wrong email and wrong password answer the same 401.
+    /// Wrong email and wrong password answer the same 401. After 5 failures for
+    /// an account, or 20 from one address, within 15 minutes, attempts get 429
+    /// with `Retry-After` until the window passes, even with the right password.
     #[oai(path = "/login", method = "post", operation_id = "login")]
-    async fn login(&self, state: Data<&Arc<AppState>>, body: Json<LoginBody>) -> ApiResult<Json<SessionDto>> {
+    async fn login(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        body: Json<LoginBody>,
+    ) -> ApiResult<Json<SessionDto>> {
         let body = body.0;
         let input = LoginInput {
             email: body.email,
             password: body.password,
             organization_id: body.organization_id.map(OrganizationId::from_uuid),
+            ip: client_ip(req),
         };
         Ok(Json(state.auth.login(input).await?.into()))
     }

@@ -1,10 +1,15 @@
 //! The OpenAPI operations, one module per tag.
 
 pub mod admin;
+pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod dto;
+pub mod invitations;
+pub mod members;
 pub mod organizations;
 pub mod system;
+pub mod teams;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -15,6 +20,17 @@ pub enum ApiTags {
     Auth,
     /// Organizations (tenants).
     Organizations,
+    /// The people of an organization and their roles.
+    Members,
+    /// Inviting people by email.
+    Invitations,
+    /// Credentials for machines.
+    #[oai(rename = "API keys")]
+    ApiKeys,
+    /// Groups of members.
+    Teams,
+    /// Who changed what.
+    Audit,
     /// Platform administration (super admin only).
     Admin,
     /// Liveness and readiness.
@@ -22,13 +38,33 @@ pub enum ApiTags {
 }
 
 /// Every API of Leadflow, as one OpenAPI service.
-pub type Apis = (system::SystemApi, auth::AuthApi, organizations::OrganizationsApi, admin::AdminApi);
+pub type Apis = (
+    system::SystemApi,
+    auth::AuthApi,
+    organizations::OrganizationsApi,
+    members::MembersApi,
+    invitations::InvitationsApi,
+    api_keys::ApiKeysApi,
+    teams::TeamsApi,
+    audit::AuditApi,
+    admin::AdminApi,
+);
 
 /// The OpenAPI service: every operation, with the document's metadata.
 #[must_use]
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (system::SystemApi, auth::AuthApi, organizations::OrganizationsApi, admin::AdminApi),
+        (
+            system::SystemApi,
+            auth::AuthApi,
+            organizations::OrganizationsApi,
+            members::MembersApi,
+            invitations::InvitationsApi,
+            api_keys::ApiKeysApi,
+            teams::TeamsApi,
+            audit::AuditApi,
+            admin::AdminApi,
+        ),
         "Leadflow",
         env!("CARGO_PKG_VERSION"),
     )

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::api::ApiTags;
 use crate::api::dto::{OffsetPagination, OrganizationDto};
 use crate::problem::ApiResult;
-use crate::security::BearerAuth;
+use crate::security::{BearerAuth, TenantAuth};
 use crate::state::AppState;
 
 /// Operations of the Organizations tag.
@@ -78,6 +78,12 @@ pub struct OrganizationCounts {
     pub total_members: u64,
     /// Members per role.
     pub members_by_role: BTreeMap<String, u64>,
+    /// Invitations waiting for an answer.
+    pub pending_invitations: u64,
+    /// API keys neither revoked nor expired.
+    pub active_api_keys: u64,
+    /// Teams.
+    pub total_teams: u64,
 }
 
 /// An organization with its counts.
@@ -175,10 +181,10 @@ impl OrganizationsApi {
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
-        auth: BearerAuth,
+        auth: TenantAuth,
         id: Path<Uuid>,
     ) -> ApiResult<Json<OrganizationDto>> {
-        Ok(Json(state.organizations.get(&auth.0, OrganizationId::from_uuid(id.0)).await?.into()))
+        Ok(Json(state.organizations.get(auth.actor(), OrganizationId::from_uuid(id.0)).await?.into()))
     }
 
     /// Update an organization (`settings:manage`)
@@ -186,7 +192,7 @@ impl OrganizationsApi {
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
-        auth: BearerAuth,
+        auth: TenantAuth,
         id: Path<Uuid>,
         body: Json<UpdateOrganizationBody>,
     ) -> ApiResult<Json<OrganizationDto>> {
@@ -198,7 +204,9 @@ impl OrganizationsApi {
             phone: maybe(body.phone),
             settings: body.settings.map(map_value),
         };
-        Ok(Json(state.organizations.update(&auth.0, OrganizationId::from_uuid(id.0), changes).await?.into()))
+        Ok(Json(
+            state.organizations.update(auth.actor(), OrganizationId::from_uuid(id.0), changes).await?.into(),
+        ))
     }
 
     /// Deactivate or delete an organization
@@ -242,16 +250,19 @@ impl OrganizationsApi {
     async fn stats(
         &self,
         state: Data<&Arc<AppState>>,
-        auth: BearerAuth,
+        auth: TenantAuth,
         id: Path<Uuid>,
     ) -> ApiResult<Json<OrganizationStatsDto>> {
         let (organization, stats) =
-            state.organizations.stats(&auth.0, OrganizationId::from_uuid(id.0)).await?;
+            state.organizations.stats(auth.actor(), OrganizationId::from_uuid(id.0)).await?;
         Ok(Json(OrganizationStatsDto {
             organization: organization.into(),
             stats: OrganizationCounts {
                 total_members: stats.total_members,
                 members_by_role: stats.members_by_role,
+                pending_invitations: stats.pending_invitations,
+                active_api_keys: stats.active_api_keys,
+                total_teams: stats.total_teams,
             },
         }))
     }

@@ -97,7 +97,9 @@ impl TeamService {
     /// # Errors
     /// `NoOrganization`, `Unexpected`.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<Team>, TeamError> {
-        Ok(self.teams.list(organization_of(actor)?).await?)
+        let organization = organization_of(actor)?;
+        actor.require_for_keys(Permission::SettingsManage)?;
+        Ok(self.teams.list(organization).await?)
     }
 
     /// A team with its members.
@@ -107,6 +109,7 @@ impl TeamService {
     pub async fn get(&self, actor: &Actor, id: TeamId) -> Result<(Team, Vec<TeamMember>), TeamError> {
         let organization = organization_of(actor)?;
         let team = self.teams.get(organization, id).await?.ok_or(TeamError::NotFound)?;
+        actor.require_for_keys(Permission::SettingsManage)?;
         let members = self.teams.members(organization, id).await?;
         Ok((team, members))
     }

@@ -1,0 +1,239 @@
+//! `/api/v1/teams`: groups of members with an optional leader.
+
+use std::sync::Arc;
+
+use leadflow_kernel::UserId;
+use leadflow_organizations::teams::{Team, TeamChanges, TeamId, TeamInput, TeamMember};
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use crate::api::ApiTags;
+use crate::problem::ApiResult;
+use crate::security::TenantAuth;
+use crate::state::AppState;
+
+/// Operations of the Teams tag.
+pub struct TeamsApi;
+
+/// A team.
+#[derive(Object)]
+#[oai(rename = "Team", rename_all = "camelCase")]
+pub struct TeamDto {
+    /// Id.
+    pub id: Uuid,
+    /// Name, unique in the organization.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Leader (sees the leads assigned to the team's members).
+    pub leader_id: Option<Uuid>,
+    /// Creation time.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last change.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<Team> for TeamDto {
+    fn from(t: Team) -> Self {
+        Self {
+            id: t.id.as_uuid(),
+            name: t.name,
+            description: t.description,
+            leader_id: t.leader_id.map(|u| u.as_uuid()),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// A member of a team.
+#[derive(Object)]
+#[oai(rename = "TeamMember", rename_all = "camelCase")]
+pub struct TeamMemberDto {
+    /// The user.
+    pub user_id: Uuid,
+    /// Their email.
+    pub email: String,
+    /// Their name.
+    pub name: String,
+    /// When they were added.
+    pub added_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<TeamMember> for TeamMemberDto {
+    fn from(m: TeamMember) -> Self {
+        Self { user_id: m.user_id.as_uuid(), email: m.email, name: m.name, added_at: m.added_at }
+    }
+}
+
+/// A team with its members.
+#[derive(Object)]
+pub struct TeamDetailDto {
+    /// The team.
+    #[oai(flatten)]
+    pub team: TeamDto,
+    /// Its members.
+    pub members: Vec<TeamMemberDto>,
+}
+
+/// Teams.
+#[derive(Object)]
+pub struct TeamList {
+    /// By name.
+    pub data: Vec<TeamDto>,
+}
+
+/// A new team.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CreateTeamBody {
+    /// Name, 1–100 characters.
+    #[oai(validator(max_length = 100))]
+    pub name: String,
+    /// Description, at most 1000 characters.
+    #[oai(validator(max_length = 1000))]
+    pub description: Option<String>,
+    /// Leader, a member of the organization.
+    pub leader_id: Option<Uuid>,
+}
+
+/// Changes to a team; `null` clears `description` or `leaderId`.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UpdateTeamBody {
+    /// New name.
+    #[oai(validator(max_length = 100))]
+    pub name: Option<String>,
+    /// New description, or `null`.
+    #[oai(validator(max_length = 1000))]
+    pub description: MaybeUndefined<String>,
+    /// New leader, or `null`.
+    pub leader_id: MaybeUndefined<Uuid>,
+}
+
+#[derive(ApiResponse)]
+enum CreateResponse {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<TeamDto>),
+}
+
+#[derive(ApiResponse)]
+enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1/teams", tag = "ApiTags::Teams")]
+impl TeamsApi {
+    /// List teams
+    ///
+    /// Any member may read teams; an API key needs `settings:manage`.
+    #[oai(path = "/", method = "get", operation_id = "listTeams")]
+    async fn list(&self, state: Data<&Arc<AppState>>, auth: TenantAuth) -> ApiResult<Json<TeamList>> {
+        Ok(Json(TeamList {
+            data: state.teams.list(auth.actor()).await?.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    /// Create a team (`settings:manage`)
+    #[oai(path = "/", method = "post", operation_id = "createTeam")]
+    async fn create(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        body: Json<CreateTeamBody>,
+    ) -> ApiResult<CreateResponse> {
+        let body = body.0;
+        let input = TeamInput {
+            name: body.name,
+            description: body.description,
+            leader_id: body.leader_id.map(UserId::from_uuid),
+        };
+        Ok(CreateResponse::Created(Json(state.teams.create(auth.actor(), input).await?.into())))
+    }
+
+    /// Get a team with its members
+    #[oai(path = "/:id", method = "get", operation_id = "getTeam")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<TeamDetailDto>> {
+        let (team, members) = state.teams.get(auth.actor(), TeamId::from_uuid(id.0)).await?;
+        Ok(Json(TeamDetailDto { team: team.into(), members: members.into_iter().map(Into::into).collect() }))
+    }
+
+    /// Update a team (`settings:manage`)
+    #[oai(path = "/:id", method = "patch", operation_id = "updateTeam")]
+    async fn update(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: Json<UpdateTeamBody>,
+    ) -> ApiResult<Json<TeamDto>> {
+        let body = body.0;
+        let changes = TeamChanges {
+            name: body.name,
+            description: maybe(body.description),
+            leader_id: maybe(body.leader_id).map(|l| l.map(UserId::from_uuid)),
+        };
+        Ok(Json(state.teams.update(auth.actor(), TeamId::from_uuid(id.0), changes).await?.into()))
+    }
+
+    /// Delete a team (`settings:manage`); its members stay in the organization
+    #[oai(path = "/:id", method = "delete", operation_id = "deleteTeam")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<NoContent> {
+        state.teams.delete(auth.actor(), TeamId::from_uuid(id.0)).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Add a member of the organization to a team (`settings:manage`; idempotent)
+    #[oai(path = "/:id/members/:userId", method = "put", operation_id = "addTeamMember")]
+    async fn add_member(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        #[oai(name = "userId")] user_id: Path<Uuid>,
+    ) -> ApiResult<NoContent> {
+        state.teams.add_member(auth.actor(), TeamId::from_uuid(id.0), UserId::from_uuid(user_id.0)).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Take a user out of a team (`settings:manage`; idempotent)
+    #[oai(path = "/:id/members/:userId", method = "delete", operation_id = "removeTeamMember")]
+    async fn remove_member(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        #[oai(name = "userId")] user_id: Path<Uuid>,
+    ) -> ApiResult<NoContent> {
+        state
+            .teams
+            .remove_member(auth.actor(), TeamId::from_uuid(id.0), UserId::from_uuid(user_id.0))
+            .await?;
+        Ok(NoContent::Done)
+    }
+}
