@@ -85,9 +85,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(engine: Engine, overrides: &[(&str, &str)]) -> Option<Self> {
-        if std::env::var("TEST_LOG").is_ok() {
-            leadflow_server::telemetry::init(leadflow_server::config::LogFormat::Pretty, "info");
-        }
+        capture_logs();
         let db = TestDatabase::fresh(engine).await?;
         let app = Application::build(test_config(&db.url, overrides)).await.unwrap();
         let state = app.state().clone();
@@ -147,26 +145,90 @@ impl TestApp {
         self.login("root@leadflow.test", None).await
     }
 
-    /// A new user who is a member of `org` with `role`, signed in there.
-    ///
-    /// Memberships are managed over HTTP only from the access-management
-    /// issue on; until then this fixture writes the membership row directly.
-    pub async fn member(&self, org: &str, email: &str, role: &str) -> Session {
-        use sea_orm::{ActiveValue::Set, EntityTrait as _};
-        let user = self.register(email, None).await;
-        leadflow_storage::entities::membership::Entity::insert(
-            leadflow_storage::entities::membership::ActiveModel {
-                organization_id: Set(org.parse().unwrap()),
-                user_id: Set(user.user_id.parse().unwrap()),
-                role: Set(role.into()),
-                created_at: Set(chrono::Utc::now()),
-            },
-        )
-        .exec_without_returning(self.state.storage.connection())
-        .await
-        .unwrap();
-        self.login(email, Some(org)).await
+    /// A new user invited by `inviter` (who needs `users:manage`) as `role`,
+    /// registered with the invitation token and signed in to that organization.
+    pub async fn member(&self, inviter: &Session, email: &str, role: &str) -> Session {
+        let invited = self
+            .post("/api/v1/invitations", Some(&inviter.access), json!({ "email": email, "role": role }))
+            .await
+            .expect(201);
+        let token = invited.body["token"].as_str().unwrap();
+        let body =
+            json!({ "email": email, "password": PASSWORD, "name": "Invited", "invitationToken": token });
+        let reply = self.post("/api/v1/auth/register", None, body).await.expect(201);
+        assert_eq!(reply.body["role"], role);
+        session_of(&reply.body, reply.body["organization"]["id"].as_str())
     }
+
+    /// An API key of the inviter's organization with `scopes`; returns the full key.
+    pub async fn api_key(&self, owner: &Session, scopes: &[&str]) -> String {
+        let reply = self
+            .post("/api/v1/api-keys", Some(&owner.access), json!({ "name": "test key", "scopes": scopes }))
+            .await
+            .expect(201);
+        reply.body["secret"].as_str().unwrap().to_owned()
+    }
+
+    /// A request authenticated with an API key.
+    pub async fn with_key(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Reply {
+        let mut request =
+            self.client.request(method, format!("{}{}", self.base, path)).header("x-api-key", key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    /// Runs raw SQL on the test database (fixtures that no API may create, such as expiry in the past).
+    pub async fn sql(&self, sql: &str) {
+        use sea_orm::ConnectionTrait as _;
+        self.state.storage.connection().execute_unprepared(sql).await.unwrap();
+    }
+}
+
+/// Every log line of this test process, at every level, kept in memory so
+/// that a test can prove a secret was never logged (see `secrets.rs`). With
+/// `TEST_LOG` set, the lines also go to stderr.
+static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = std::io::stderr().write_all(buf);
+        }
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = LogSink(buffer.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    });
+}
+
+/// Everything logged so far by every test of this process.
+pub fn captured_logs() -> String {
+    capture_logs();
+    let bytes = LOGS
+        .get()
+        .map(|b| b.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+        .unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn session_of(body: &Value, org: Option<&str>) -> Session {

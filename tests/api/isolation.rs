@@ -105,7 +105,7 @@ http_tests! {
         use sea_orm::{ConnectionTrait, Statement};
         let bob = app.register("bob@example.com", Some("globex")).await;
         let globex = bob.org_id.clone().unwrap();
-        app.member(&globex, "m@example.com", "member").await;
+        app.member(&bob, "m@example.com", "member").await;
         app.login("bob@example.com", None).await;
         let ada = app.register("ada@example.com", Some("acme")).await;
         let root = app.super_admin().await;

@@ -6,8 +6,15 @@
 
 mod helpers;
 
+mod api_keys;
+mod audit;
 mod auth;
 mod errors;
+mod invitations;
 mod isolation;
+mod members;
 mod organizations;
+mod secrets;
 mod system;
+mod teams;
+mod throttling;

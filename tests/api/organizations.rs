@@ -74,8 +74,8 @@ http_tests! {
     async fn stats_count_members_by_role(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
         let org = ada.org_id.clone().unwrap();
-        app.member(&org, "m@example.com", "manager").await;
-        app.member(&org, "n@example.com", "member").await;
+        app.member(&ada, "m@example.com", "manager").await;
+        app.member(&ada, "n@example.com", "member").await;
         let stats = app.get(&format!("/api/v1/organizations/{org}/stats"), &ada.access).await.expect(200);
         assert_eq!(stats.body["stats"]["totalMembers"], 3);
         assert_eq!(stats.body["stats"]["membersByRole"]["owner"], 1);
@@ -86,9 +86,9 @@ http_tests! {
         let ada = app.register("ada@example.com", Some("acme")).await;
         let org = ada.org_id.clone().unwrap();
         let path = format!("/api/v1/organizations/{org}");
-        let admin = app.member(&org, "admin@example.com", "admin").await;
-        let manager = app.member(&org, "manager@example.com", "manager").await;
-        let member = app.member(&org, "member@example.com", "member").await;
+        let admin = app.member(&ada, "admin@example.com", "admin").await;
+        let manager = app.member(&ada, "manager@example.com", "manager").await;
+        let member = app.member(&ada, "member@example.com", "member").await;
 
         // Everyone may read their organization.
         for s in [&admin, &manager, &member] {
