@@ -80,6 +80,14 @@ http_tests! {
         assert_eq!(stats.body["stats"]["totalMembers"], 3);
         assert_eq!(stats.body["stats"]["membersByRole"]["owner"], 1);
         assert_eq!(stats.body["stats"]["membersByRole"]["manager"], 1);
+        assert_eq!(stats.body["stats"]["pendingInvitations"], 0);
+        app.post("/api/v1/invitations", Some(&ada.access), json!({ "email": "later@example.com", "role": "member" })).await.expect(201);
+        app.post("/api/v1/teams", Some(&ada.access), json!({ "name": "Sales" })).await.expect(201);
+        app.api_key(&ada, &["leads:create"]).await;
+        let stats = app.get(&format!("/api/v1/organizations/{org}/stats"), &ada.access).await.expect(200);
+        assert_eq!(stats.body["stats"]["pendingInvitations"], 1);
+        assert_eq!(stats.body["stats"]["totalTeams"], 1);
+        assert_eq!(stats.body["stats"]["activeApiKeys"], 1);
     }
 
     async fn members_without_the_permission_get_403(app: TestApp) {
@@ -124,5 +132,8 @@ http_tests! {
         assert_eq!(overview.body["organizations"]["total"], 2);
         assert_eq!(overview.body["totalUsers"], 3);
         assert_eq!(overview.body["totalMemberships"], 2);
+        assert_eq!(overview.body["pendingInvitations"], 0);
+        assert_eq!(overview.body["activeApiKeys"], 0);
+        assert_eq!(overview.body["totalTeams"], 0);
     }
 }
