@@ -1,0 +1,17 @@
+//! Plans, subscriptions and usage limits.
+//!
+//! The plan catalogue and its limits ([`model`]), how a subscription's monthly
+//! usage periods roll over without any scheduled job ([`period`]), the ports
+//! its storage must provide ([`ports`]) and the use cases ([`service`]).
+//! Other contexts ask "may this organization take one more lead / seat?"
+//! through ports of their own; their adapters apply the rules defined here.
+
+pub mod model;
+pub mod period;
+pub mod ports;
+pub mod service;
+
+pub use model::{Plan, PlanId, Subscription, SubscriptionStatus, Usage, UsageMeter};
+pub use period::Period;
+pub use ports::{SubscriptionRepository, SubscriptionStoreError};
+pub use service::{SubscriptionError, SubscriptionService};

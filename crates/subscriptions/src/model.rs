@@ -1,0 +1,262 @@
+//! Plans, subscriptions and usage.
+
+use chrono::{DateTime, Duration, Utc};
+use leadflow_kernel::OrganizationId;
+
+use crate::period::Period;
+
+/// A plan of the catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PlanId {
+    /// 100 leads a month, 3 seats, 49.00.
+    Starter,
+    /// 1,000 leads a month, 10 seats, 199.00.
+    Pro,
+    /// Unlimited, custom price.
+    Enterprise,
+}
+
+/// The plan name is not one of the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a plan (starter, pro, enterprise)")]
+pub struct UnknownPlan(pub String);
+
+impl PlanId {
+    /// Every plan, cheapest first.
+    pub const ALL: [PlanId; 3] = [PlanId::Starter, PlanId::Pro, PlanId::Enterprise];
+
+    /// The API and storage name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Starter => "starter",
+            Self::Pro => "pro",
+            Self::Enterprise => "enterprise",
+        }
+    }
+
+    /// Reads a plan name.
+    ///
+    /// # Errors
+    /// [`UnknownPlan`] for anything else.
+    pub fn parse(raw: &str) -> Result<Self, UnknownPlan> {
+        Self::ALL.into_iter().find(|p| p.as_str() == raw).ok_or_else(|| UnknownPlan(raw.to_owned()))
+    }
+
+    /// The plan's terms.
+    #[must_use]
+    pub const fn plan(self) -> Plan {
+        match self {
+            Self::Starter => Plan {
+                id: self,
+                name: "Starter",
+                price_cents: Some(4900),
+                lead_limit: Some(100),
+                seat_limit: Some(3),
+            },
+            Self::Pro => Plan {
+                id: self,
+                name: "Pro",
+                price_cents: Some(19900),
+                lead_limit: Some(1000),
+                seat_limit: Some(10),
+            },
+            Self::Enterprise => {
+                Plan { id: self, name: "Enterprise", price_cents: None, lead_limit: None, seat_limit: None }
+            }
+        }
+    }
+}
+
+/// A plan's terms. `None` means unlimited (limits) or custom (price).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Its id.
+    pub id: PlanId,
+    /// Display name.
+    pub name: &'static str,
+    /// Monthly price in cents (USD).
+    pub price_cents: Option<u32>,
+    /// Leads per monthly period.
+    pub lead_limit: Option<u64>,
+    /// Members plus pending invitations.
+    pub seat_limit: Option<u64>,
+}
+
+impl Plan {
+    /// The currency of every price.
+    pub const CURRENCY: &'static str = "USD";
+
+    /// Whether `people` (members plus pending invitations, the newcomer
+    /// included) fit in the plan's seats.
+    #[must_use]
+    pub fn seats_allow(&self, people: u64) -> bool {
+        self.seat_limit.is_none_or(|limit| people <= limit)
+    }
+}
+
+/// The lifecycle of a subscription.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubscriptionStatus {
+    /// In its free trial.
+    Trialing,
+    /// Paid and current.
+    Active,
+    /// Payment is due (a trial that ended without a plan choice counts here).
+    PastDue,
+    /// Ended: no new leads are accepted.
+    Canceled,
+}
+
+impl SubscriptionStatus {
+    /// The API and storage name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Trialing => "trialing",
+            Self::Active => "active",
+            Self::PastDue => "past_due",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    /// Reads a stored name.
+    #[must_use]
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Trialing, Self::Active, Self::PastDue, Self::Canceled].into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// How long a new organization's trial lasts.
+pub const TRIAL_DAYS: i64 = 14;
+
+/// An organization's subscription.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    /// The organization (one subscription each).
+    pub organization_id: OrganizationId,
+    /// The plan.
+    pub plan: PlanId,
+    /// The stored status (see [`Subscription::status`]).
+    pub stored_status: SubscriptionStatus,
+    /// End of the trial, if it had one.
+    pub trial_ends_at: Option<DateTime<Utc>>,
+    /// The instant monthly periods are counted from.
+    pub period_anchor: DateTime<Utc>,
+    /// The billing provider's customer id, when one is connected.
+    pub external_customer_id: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Subscription {
+    /// A new organization's subscription: `trialing` on `plan` for 14 days
+    /// (starter unless the super admin chose another).
+    #[must_use]
+    pub fn start_trial(organization: OrganizationId, plan: PlanId, now: DateTime<Utc>) -> Self {
+        Self {
+            organization_id: organization,
+            plan,
+            stored_status: SubscriptionStatus::Trialing,
+            trial_ends_at: Some(now + Duration::days(TRIAL_DAYS)),
+            period_anchor: now,
+            external_customer_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The status at `now`: a trial past its end is `past_due` until a plan is chosen.
+    #[must_use]
+    pub fn status(&self, now: DateTime<Utc>) -> SubscriptionStatus {
+        match (self.stored_status, self.trial_ends_at) {
+            (SubscriptionStatus::Trialing, Some(end)) if end <= now => SubscriptionStatus::PastDue,
+            (s, _) => s,
+        }
+    }
+
+    /// The usage period containing `now`.
+    #[must_use]
+    pub fn period(&self, now: DateTime<Utc>) -> Period {
+        Period::containing(self.period_anchor, now)
+    }
+
+    /// Whether new leads are accepted at all (a canceled subscription takes none).
+    #[must_use]
+    pub fn accepts_leads(&self, now: DateTime<Utc>) -> bool {
+        self.status(now) != SubscriptionStatus::Canceled
+    }
+}
+
+/// What is metered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsageMeter {
+    /// Leads submitted in a period.
+    Leads,
+}
+
+impl UsageMeter {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Leads => "leads",
+        }
+    }
+}
+
+/// Used, limit and remaining of one meter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// Used so far.
+    pub used: u64,
+    /// The limit (`None`: unlimited).
+    pub limit: Option<u64>,
+}
+
+impl Usage {
+    /// What is left (`None`: unlimited).
+    #[must_use]
+    pub fn remaining(&self) -> Option<u64> {
+        self.limit.map(|l| l.saturating_sub(self.used))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_has_the_specified_terms() {
+        assert_eq!(PlanId::Starter.plan().lead_limit, Some(100));
+        assert_eq!(PlanId::Starter.plan().seat_limit, Some(3));
+        assert_eq!(PlanId::Starter.plan().price_cents, Some(4900));
+        assert_eq!(PlanId::Pro.plan().lead_limit, Some(1000));
+        assert_eq!(PlanId::Pro.plan().seat_limit, Some(10));
+        assert_eq!(PlanId::Pro.plan().price_cents, Some(19900));
+        assert_eq!(PlanId::Enterprise.plan().lead_limit, None);
+        assert_eq!(PlanId::Enterprise.plan().price_cents, None);
+        assert_eq!(PlanId::parse("pro"), Ok(PlanId::Pro));
+        assert!(PlanId::parse("gold").is_err());
+    }
+
+    #[test]
+    fn a_trial_lasts_fourteen_days_then_is_past_due() {
+        let now = Utc::now();
+        let s = Subscription::start_trial(OrganizationId::new(), PlanId::Starter, now);
+        assert_eq!(s.status(now), SubscriptionStatus::Trialing);
+        assert_eq!(s.status(now + Duration::days(14)), SubscriptionStatus::PastDue);
+        assert!(s.accepts_leads(now + Duration::days(30)));
+    }
+
+    #[test]
+    fn seats_count_the_newcomer() {
+        let starter = PlanId::Starter.plan();
+        assert!(starter.seats_allow(3));
+        assert!(!starter.seats_allow(4));
+        assert!(PlanId::Enterprise.plan().seats_allow(10_000));
+        assert_eq!(Usage { used: 120, limit: Some(100) }.remaining(), Some(0));
+    }
+}
