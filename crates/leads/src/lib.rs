@@ -1,1 +1,20 @@
-//! placeholder
+//! Leads: capture, qualification data, assignment, statistics and export.
+//!
+//! The lead model and its validation ([`model`]), the ports its storage must
+//! provide ([`ports`]) — among them the [`ports::SubmissionUnit`] that makes a
+//! submission all or nothing — the use cases ([`service`]) and the CSV export
+//! ([`export`]). Quotas, memberships and teams belong to other contexts; this
+//! crate asks for them through ports in its own words.
+
+pub mod error;
+pub mod export;
+pub mod model;
+pub mod ports;
+pub mod service;
+
+pub use error::LeadError;
+pub use model::{
+    Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadStats, LeadStatus, Qualification,
+    QualificationCategory, Visibility,
+};
+pub use service::{LeadService, Submission};

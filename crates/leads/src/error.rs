@@ -1,0 +1,50 @@
+//! Failures of the lead use cases.
+
+use chrono::{DateTime, Utc};
+use leadflow_kernel::{Forbidden, Permission, ValidationErrors};
+
+/// Everything a lead use case can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum LeadError {
+    /// Invalid input; nothing changed.
+    #[error("invalid input: {0}")]
+    Invalid(ValidationErrors),
+    /// No such lead, or not one the actor may see.
+    #[error("lead not found")]
+    NotFound,
+    /// The actor acts in no organization.
+    #[error("act in an organization first (POST /auth/switch-organization)")]
+    NoOrganization,
+    /// Missing permission.
+    #[error("missing permission {0}")]
+    Forbidden(Permission),
+    /// The plan's monthly lead quota is spent.
+    #[error("the plan's limit of {limit} leads this period is reached; it resets at {}", resets_at.to_rfc3339())]
+    QuotaSpent {
+        /// The plan's limit.
+        limit: u64,
+        /// When the next period starts.
+        resets_at: DateTime<Utc>,
+    },
+    /// The subscription takes no new leads.
+    #[error("the organization's subscription is canceled; choose a plan to accept leads again")]
+    SubscriptionClosed,
+    /// The `Idempotency-Key` was used with a different request.
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyMismatch,
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<Forbidden> for LeadError {
+    fn from(e: Forbidden) -> Self {
+        Self::Forbidden(e.0)
+    }
+}
+
+impl From<ValidationErrors> for LeadError {
+    fn from(e: ValidationErrors) -> Self {
+        Self::Invalid(e)
+    }
+}

@@ -1,0 +1,418 @@
+//! The lead model.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use leadflow_kernel::{EmailAddress, OrganizationId, UserId, ValidationErrors, typed_id};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+typed_id!(
+    /// Identifies a lead.
+    LeadId
+);
+
+/// Where a lead is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LeadStatus {
+    /// Submitted, not yet decided.
+    Pending,
+    /// Its outreach was approved.
+    Approved,
+    /// Its outreach was rejected.
+    Rejected,
+}
+
+impl LeadStatus {
+    /// Every status.
+    pub const ALL: [LeadStatus; 3] = [Self::Pending, Self::Approved, Self::Rejected];
+
+    /// The API and storage name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Reads a name.
+    #[must_use]
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// How a lead was qualified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QualificationCategory {
+    /// Worth outreach now.
+    Qualified,
+    /// Worth outreach later.
+    FollowUp,
+    /// A support request, not a sales lead.
+    Support,
+    /// Not a lead.
+    Unqualified,
+}
+
+impl QualificationCategory {
+    /// Every category.
+    pub const ALL: [QualificationCategory; 4] =
+        [Self::Qualified, Self::FollowUp, Self::Support, Self::Unqualified];
+
+    /// The API and storage name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Qualified => "qualified",
+            Self::FollowUp => "follow_up",
+            Self::Support => "support",
+            Self::Unqualified => "unqualified",
+        }
+    }
+
+    /// Reads a name.
+    #[must_use]
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// The qualification written onto a lead by its workflow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Qualification {
+    /// The category.
+    pub category: QualificationCategory,
+    /// Why, for people.
+    pub reason: String,
+    /// 0 to 100.
+    pub score: u8,
+}
+
+/// A lead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lead {
+    /// Its id.
+    pub id: LeadId,
+    /// Its organization.
+    pub organization_id: OrganizationId,
+    /// The contact's email.
+    pub email: EmailAddress,
+    /// The contact's name.
+    pub name: String,
+    /// Their company.
+    pub company: Option<String>,
+    /// Their phone.
+    pub phone: Option<String>,
+    /// What they wrote.
+    pub message: String,
+    /// Where the lead came from (`website`, `webinar`, …).
+    pub source: Option<String>,
+    /// Free-form data from the form or tool (a JSON object, at most 16 KiB).
+    pub metadata: Map<String, Value>,
+    /// Its status.
+    pub status: LeadStatus,
+    /// Its qualification, once its workflow has qualified it.
+    pub qualification: Option<Qualification>,
+    /// The member working it.
+    pub assignee_id: Option<UserId>,
+    /// Submission time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A submitted lead, unvalidated.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LeadInput {
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Company.
+    pub company: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Message.
+    pub message: String,
+    /// Source.
+    pub source: Option<String>,
+    /// Metadata object.
+    pub metadata: Option<Value>,
+}
+
+/// Largest serialised metadata accepted.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+fn text(errors: &mut ValidationErrors, field: &str, raw: &str, max: usize) -> Option<String> {
+    let trimmed = raw.trim();
+    let len = trimmed.chars().count();
+    if len == 0 || len > max || trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        errors.push(field, format!("must be 1 to {max} characters"));
+        return None;
+    }
+    Some(trimmed.to_owned())
+}
+
+fn optional(errors: &mut ValidationErrors, field: &str, raw: Option<String>, max: usize) -> Option<String> {
+    raw.filter(|r| !r.trim().is_empty()).and_then(|r| text(errors, field, &r, max))
+}
+
+fn metadata(errors: &mut ValidationErrors, raw: Option<Value>) -> Map<String, Value> {
+    match raw {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => {
+            if serde_json::to_vec(&map).map_or(usize::MAX, |v| v.len()) > MAX_METADATA_BYTES {
+                errors.push("metadata", "must be at most 16384 bytes as JSON");
+            }
+            map
+        }
+        Some(_) => {
+            errors.push("metadata", "must be a JSON object");
+            Map::new()
+        }
+    }
+}
+
+impl Lead {
+    /// Validates a submission for `organization`; every invalid field is reported.
+    ///
+    /// # Errors
+    /// [`ValidationErrors`].
+    pub fn new(
+        organization: OrganizationId,
+        input: LeadInput,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let email = errors.check("email", EmailAddress::parse(&input.email));
+        let name = text(&mut errors, "name", &input.name, 200);
+        let company = optional(&mut errors, "company", input.company, 200);
+        let phone = optional(&mut errors, "phone", input.phone, 32);
+        let message = text(&mut errors, "message", &input.message, 5000);
+        let source = optional(&mut errors, "source", input.source, 100);
+        let metadata = metadata(&mut errors, input.metadata);
+        let (Some(email), Some(name), Some(message)) = (email, name, message) else { return Err(errors) };
+        errors.into_result()?;
+        Ok(Self {
+            id: LeadId::new(),
+            organization_id: organization,
+            email,
+            name,
+            company,
+            phone,
+            message,
+            source,
+            metadata,
+            status: LeadStatus::Pending,
+            qualification: None,
+            assignee_id: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Applies valid changes; with any invalid field nothing changes.
+    ///
+    /// # Errors
+    /// [`ValidationErrors`].
+    pub fn apply(&mut self, changes: LeadChanges, now: DateTime<Utc>) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let email = changes.email.map(|e| errors.check("email", EmailAddress::parse(&e)));
+        let name = changes.name.map(|n| text(&mut errors, "name", &n, 200));
+        let company = changes.company.map(|c| optional(&mut errors, "company", c, 200));
+        let phone = changes.phone.map(|p| optional(&mut errors, "phone", p, 32));
+        let message = changes.message.map(|m| text(&mut errors, "message", &m, 5000));
+        let source = changes.source.map(|s| optional(&mut errors, "source", s, 100));
+        let metadata = changes.metadata.map(|m| metadata(&mut errors, Some(m)));
+        errors.into_result()?;
+        if let Some(Some(email)) = email {
+            self.email = email;
+        }
+        if let Some(Some(name)) = name {
+            self.name = name;
+        }
+        if let Some(company) = company {
+            self.company = company;
+        }
+        if let Some(phone) = phone {
+            self.phone = phone;
+        }
+        if let Some(Some(message)) = message {
+            self.message = message;
+        }
+        if let Some(source) = source {
+            self.source = source;
+        }
+        if let Some(metadata) = metadata {
+            self.metadata = metadata;
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
+impl LeadInput {
+    /// A digest of the submission, to tell a retry (same body) from a
+    /// different request reusing an `Idempotency-Key`.
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        let canonical = serde_json::json!({
+            "email": self.email, "name": self.name, "company": self.company, "phone": self.phone,
+            "message": self.message, "source": self.source, "metadata": self.metadata,
+        });
+        let digest = Sha256::digest(canonical.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Changes to a lead; `None` leaves a field, `Some(None)` clears an optional one.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LeadChanges {
+    /// New email.
+    pub email: Option<String>,
+    /// New name.
+    pub name: Option<String>,
+    /// New company or none.
+    pub company: Option<Option<String>>,
+    /// New phone or none.
+    pub phone: Option<Option<String>>,
+    /// New message.
+    pub message: Option<String>,
+    /// New source or none.
+    pub source: Option<Option<String>>,
+    /// New metadata (replaces the object).
+    pub metadata: Option<Value>,
+}
+
+impl LeadChanges {
+    /// The API names of the fields this change touches (for the audit log).
+    #[must_use]
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        [
+            self.email.as_ref().map(|_| "email"),
+            self.name.as_ref().map(|_| "name"),
+            self.company.as_ref().map(|_| "company"),
+            self.phone.as_ref().map(|_| "phone"),
+            self.message.as_ref().map(|_| "message"),
+            self.source.as_ref().map(|_| "source"),
+            self.metadata.as_ref().map(|_| "metadata"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// Filters of the lead list, stats and export.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeadFilter {
+    /// Only this status.
+    pub status: Option<LeadStatus>,
+    /// Only this qualification category.
+    pub qualification: Option<QualificationCategory>,
+    /// Only leads assigned to this user.
+    pub assignee_id: Option<UserId>,
+    /// Only leads assigned to these users (a team's members; resolved by the service).
+    pub assignees_in: Option<Vec<UserId>>,
+    /// Case-insensitive part of the email, name or company (at most 100 characters).
+    pub search: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+/// Which of an organization's leads an actor may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every lead (`leads:view_all`).
+    All,
+    /// Only leads assigned to these users (the actor, and the members of the teams they lead).
+    AssignedTo(Vec<UserId>),
+}
+
+/// Counts of leads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeadStats {
+    /// All leads counted.
+    pub total: u64,
+    /// Per status name.
+    pub by_status: BTreeMap<String, u64>,
+    /// Per qualification category (`none` for not yet qualified).
+    pub by_qualification: BTreeMap<String, u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input() -> LeadInput {
+        LeadInput {
+            email: "Ada@Example.com".into(),
+            name: " Ada ".into(),
+            company: Some("Acme".into()),
+            phone: None,
+            message: "We need 40 seats".into(),
+            source: Some("website".into()),
+            metadata: Some(json!({ "utm": "spring" })),
+        }
+    }
+
+    #[test]
+    fn a_valid_submission_is_normalised() {
+        let lead = Lead::new(OrganizationId::new(), input(), Utc::now()).unwrap();
+        assert_eq!(lead.email.as_ref(), "ada@example.com");
+        assert_eq!(lead.name, "Ada");
+        assert_eq!(lead.status, LeadStatus::Pending);
+        assert!(lead.qualification.is_none());
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported() {
+        let bad = LeadInput {
+            email: "nope".into(),
+            name: String::new(),
+            company: Some("c".repeat(201)),
+            phone: Some("1".repeat(33)),
+            message: String::new(),
+            source: Some("s".repeat(101)),
+            metadata: Some(json!([1, 2])),
+        };
+        let errors = Lead::new(OrganizationId::new(), bad, Utc::now()).unwrap_err();
+        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["email", "name", "company", "phone", "message", "source", "metadata"]);
+    }
+
+    #[test]
+    fn metadata_is_bounded() {
+        let big = LeadInput { metadata: Some(json!({ "x": "y".repeat(MAX_METADATA_BYTES) })), ..input() };
+        assert_eq!(
+            Lead::new(OrganizationId::new(), big, Utc::now()).unwrap_err().errors()[0].field,
+            "metadata"
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_tells_retries_from_other_requests() {
+        assert_eq!(input().fingerprint(), input().fingerprint());
+        let other = LeadInput { message: "Something else".into(), ..input() };
+        assert_ne!(input().fingerprint(), other.fingerprint());
+    }
+
+    #[test]
+    fn an_invalid_change_changes_nothing() {
+        let mut lead = Lead::new(OrganizationId::new(), input(), Utc::now()).unwrap();
+        let before = lead.clone();
+        let result = lead.apply(
+            LeadChanges { name: Some("New".into()), email: Some("bad".into()), ..Default::default() },
+            Utc::now(),
+        );
+        assert!(result.is_err());
+        assert_eq!(lead, before);
+    }
+}

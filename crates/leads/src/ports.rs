@@ -1,0 +1,176 @@
+//! Ports of the leads context. Adapters live in `leadflow-storage`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, OrganizationId, UserId};
+use uuid::Uuid;
+
+use crate::model::{Lead, LeadFilter, LeadId, LeadStats, Visibility};
+
+/// The result of asking for one lead of the period's quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotaOutcome {
+    /// One lead was counted.
+    Taken,
+    /// The period's quota is spent.
+    Spent {
+        /// The plan's limit.
+        limit: u64,
+        /// When the next period starts.
+        resets_at: DateTime<Utc>,
+    },
+    /// The subscription takes no new leads (canceled).
+    Closed,
+}
+
+/// Whether an `Idempotency-Key` is new.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// First use: this submission owns the key.
+    New,
+    /// Already used by a committed submission.
+    Replay {
+        /// That submission's fingerprint.
+        fingerprint: String,
+        /// The lead it created.
+        lead: LeadId,
+    },
+}
+
+/// Everything one lead submission changes, inside one transaction: the
+/// idempotency key, the quota, the lead and its audit entry (and, from the
+/// workflows issue on, the lead's workflow). Dropping the unit without
+/// [`SubmissionUnit::commit`] rolls everything back.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SubmissionUnit: Send {
+    /// Claims `key` for this submission (creating `lead`).
+    ///
+    /// # Errors
+    /// When the store fails. MUST answer `Replay` when a committed submission
+    /// holds the key — waiting for one still in flight rather than racing it.
+    async fn claim_idempotency_key(
+        &mut self,
+        organization: OrganizationId,
+        key: &str,
+        fingerprint: &str,
+        lead: LeadId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<IdempotencyClaim>;
+
+    /// Consumes one lead of the current period's quota.
+    ///
+    /// # Errors
+    /// When the store fails. MUST be exact under concurrency: with N left, N
+    /// concurrent units get `Taken` and the others `Spent`.
+    async fn take_quota(
+        &mut self,
+        organization: OrganizationId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<QuotaOutcome>;
+
+    /// Stores the lead.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn insert_lead(&mut self, lead: &Lead) -> anyhow::Result<()>;
+
+    /// Writes an audit entry.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn record(&mut self, entry: &AuditEntry) -> anyhow::Result<()>;
+
+    /// Makes every change above visible at once.
+    ///
+    /// # Errors
+    /// When the store fails; then nothing changed.
+    async fn commit(self: Box<Self>) -> anyhow::Result<()>;
+}
+
+/// Starts submission units.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SubmissionUnits: Send + Sync {
+    /// Opens a transaction.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn begin(&self) -> anyhow::Result<Box<dyn SubmissionUnit>>;
+}
+
+/// Durable store of leads. Every method is scoped by the organization and
+/// honours the actor's [`Visibility`]: a lead outside it does not exist.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LeadRepository: Send + Sync {
+    /// One visible lead.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn get(
+        &self,
+        organization: OrganizationId,
+        id: LeadId,
+        visibility: &Visibility,
+    ) -> anyhow::Result<Option<Lead>>;
+
+    /// A keyset page of visible leads matching `filter`, newest first.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn page(
+        &self,
+        organization: OrganizationId,
+        filter: &LeadFilter,
+        visibility: &Visibility,
+        page: KeysetPage,
+    ) -> anyhow::Result<KeysetPaged<Lead>>;
+
+    /// Saves a lead's fields (assignee included) and writes `audit`, in one transaction.
+    ///
+    /// # Errors
+    /// When the store fails; then nothing changed.
+    async fn update(&self, lead: &Lead, audit: &AuditEntry) -> anyhow::Result<()>;
+
+    /// Deletes a lead and writes `audit`, in one transaction.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn delete(
+        &self,
+        organization: OrganizationId,
+        id: LeadId,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()>;
+
+    /// Counts of the visible leads.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn stats(&self, organization: OrganizationId, visibility: &Visibility)
+    -> anyhow::Result<LeadStats>;
+}
+
+/// Who may work leads, in the words of the leads context.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LeadWorkers: Send + Sync {
+    /// Whether `user` is a member of `organization` (a possible assignee).
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn is_member(&self, organization: OrganizationId, user: UserId) -> anyhow::Result<bool>;
+
+    /// The members of every team `leader` leads.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn led_by(&self, organization: OrganizationId, leader: UserId) -> anyhow::Result<Vec<UserId>>;
+
+    /// The members of one team (empty for an unknown team).
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn team_members(&self, organization: OrganizationId, team: Uuid) -> anyhow::Result<Vec<UserId>>;
+}

@@ -1,0 +1,432 @@
+//! Lead use cases: submission (all or nothing), reading within one's
+//! visibility, changes, assignment, statistics, export.
+
+use std::sync::Arc;
+
+use leadflow_kernel::{
+    Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, OrganizationId, Permission, UserId, ValidationErrors,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::error::LeadError;
+use crate::export::{BATCH, LeadExport};
+use crate::model::{Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadStats, Visibility};
+use crate::ports::{IdempotencyClaim, LeadRepository, LeadWorkers, QuotaOutcome, SubmissionUnits};
+
+/// The outcome of a submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submission {
+    /// The lead was stored (or, for a retry with the same `Idempotency-Key`,
+    /// had been: `replayed`).
+    Created {
+        /// The lead.
+        lead: Lead,
+        /// Whether this answers a retry of an earlier submission.
+        replayed: bool,
+    },
+    /// The honeypot field was filled: a bot. Nothing was stored or counted.
+    Ignored,
+}
+
+/// The lead use cases.
+pub struct LeadService {
+    units: Arc<dyn SubmissionUnits>,
+    leads: Arc<dyn LeadRepository>,
+    workers: Arc<dyn LeadWorkers>,
+    clock: Arc<dyn Clock>,
+}
+
+fn organization_of(actor: &Actor) -> Result<OrganizationId, LeadError> {
+    actor.organization().ok_or(LeadError::NoOrganization)
+}
+
+/// Largest accepted `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+impl LeadService {
+    /// Builds the service on its ports.
+    pub fn new(
+        units: Arc<dyn SubmissionUnits>,
+        leads: Arc<dyn LeadRepository>,
+        workers: Arc<dyn LeadWorkers>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { units, leads, workers, clock }
+    }
+
+    /// Submits a lead (`leads:create`, users or API keys): checks the plan's
+    /// monthly quota, stores the lead, counts the usage and writes the audit
+    /// entry, all in one transaction. A filled `website` (the honeypot) is
+    /// ignored. With an `Idempotency-Key`, a retry returns the first result.
+    ///
+    /// # Errors
+    /// `NoOrganization`, `Forbidden`, `Invalid`, `QuotaSpent`, `SubscriptionClosed`,
+    /// `IdempotencyMismatch`, `Unexpected`.
+    pub async fn submit(
+        &self,
+        actor: &Actor,
+        input: LeadInput,
+        website: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Submission, LeadError> {
+        let organization = organization_of(actor)?;
+        actor.require(Permission::LeadsCreate)?;
+        if website.is_some_and(|w| !w.trim().is_empty()) {
+            return Ok(Submission::Ignored);
+        }
+        if let Some(key) = idempotency_key
+            && (key.is_empty()
+                || key.len() > MAX_IDEMPOTENCY_KEY
+                || !key.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ValidationErrors::single(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+            .into());
+        }
+        let now = self.clock.now();
+        let fingerprint = input.fingerprint();
+        let lead = Lead::new(organization, input, now)?;
+
+        let mut unit = self.units.begin().await?;
+        if let Some(key) = idempotency_key {
+            match unit.claim_idempotency_key(organization, key, &fingerprint, lead.id, now).await? {
+                IdempotencyClaim::New => {}
+                IdempotencyClaim::Replay { fingerprint: first, lead: first_lead } => {
+                    drop(unit);
+                    if first != fingerprint {
+                        return Err(LeadError::IdempotencyMismatch);
+                    }
+                    let lead = self
+                        .leads
+                        .get(organization, first_lead, &Visibility::All)
+                        .await?
+                        .ok_or(LeadError::NotFound)?;
+                    return Ok(Submission::Created { lead, replayed: true });
+                }
+            }
+        }
+        match unit.take_quota(organization, now).await? {
+            QuotaOutcome::Taken => {}
+            QuotaOutcome::Spent { limit, resets_at } => {
+                return Err(LeadError::QuotaSpent { limit, resets_at });
+            }
+            QuotaOutcome::Closed => return Err(LeadError::SubscriptionClosed),
+        }
+        unit.insert_lead(&lead).await?;
+        let entry = AuditEntry::new(actor, Some(organization), "lead.created", "lead", lead.id, now)
+            .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
+        unit.record(&entry).await?;
+        unit.commit().await?;
+        Ok(Submission::Created { lead, replayed: false })
+    }
+
+    /// What the actor may see: every lead with `leads:view_all`; with
+    /// `leads:view_assigned`, their own and those of the teams they lead.
+    async fn visibility(&self, actor: &Actor, organization: OrganizationId) -> Result<Visibility, LeadError> {
+        if actor.can(Permission::LeadsViewAll) {
+            return Ok(Visibility::All);
+        }
+        actor.require(Permission::LeadsViewAssigned)?;
+        let Some(user) = actor.user_id() else { return Ok(Visibility::AssignedTo(Vec::new())) };
+        let mut users = self.workers.led_by(organization, user).await?;
+        users.push(user);
+        users.sort();
+        users.dedup();
+        Ok(Visibility::AssignedTo(users))
+    }
+
+    /// A keyset page of the leads the actor may see, newest first.
+    ///
+    /// # Errors
+    /// `NoOrganization`, `Forbidden`, `Invalid` (search too long), `Unexpected`.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        filter: LeadFilter,
+        team: Option<Uuid>,
+        page: KeysetPage,
+    ) -> Result<KeysetPaged<Lead>, LeadError> {
+        let organization = organization_of(actor)?;
+        let visibility = self.visibility(actor, organization).await?;
+        let filter = self.resolve(organization, filter, team).await?;
+        Ok(self.leads.page(organization, &filter, &visibility, page).await?)
+    }
+
+    async fn resolve(
+        &self,
+        organization: OrganizationId,
+        mut filter: LeadFilter,
+        team: Option<Uuid>,
+    ) -> Result<LeadFilter, LeadError> {
+        if filter.search.as_ref().is_some_and(|s| s.chars().count() > 100) {
+            return Err(ValidationErrors::single("search", "must be at most 100 characters").into());
+        }
+        if let Some(team) = team {
+            filter.assignees_in = Some(self.workers.team_members(organization, team).await?);
+        }
+        Ok(filter)
+    }
+
+    /// One lead the actor may see (another is "not found", even in their organization).
+    ///
+    /// # Errors
+    /// `NoOrganization`, `Forbidden`, `NotFound`, `Unexpected`.
+    pub async fn get(&self, actor: &Actor, id: LeadId) -> Result<Lead, LeadError> {
+        let organization = organization_of(actor)?;
+        let visibility = self.visibility(actor, organization).await?;
+        self.leads.get(organization, id, &visibility).await?.ok_or(LeadError::NotFound)
+    }
+
+    /// Changes a lead's fields (`leads:edit`).
+    ///
+    /// # Errors
+    /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid`, `Unexpected`.
+    pub async fn update(&self, actor: &Actor, id: LeadId, changes: LeadChanges) -> Result<Lead, LeadError> {
+        let mut lead = self.get(actor, id).await?;
+        actor.require(Permission::LeadsEdit)?;
+        let changed = changes.changed_fields();
+        let now = self.clock.now();
+        lead.apply(changes, now)?;
+        let entry = AuditEntry::new(actor, Some(lead.organization_id), "lead.updated", "lead", id, now)
+            .with_details(json!({ "changed": changed }));
+        self.leads.update(&lead, &entry).await?;
+        Ok(lead)
+    }
+
+    /// Assigns a lead to a member of the organization, or unassigns it (`leads:edit`).
+    ///
+    /// # Errors
+    /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid` (not a member), `Unexpected`.
+    pub async fn assign(
+        &self,
+        actor: &Actor,
+        id: LeadId,
+        assignee: Option<UserId>,
+    ) -> Result<Lead, LeadError> {
+        let mut lead = self.get(actor, id).await?;
+        actor.require(Permission::LeadsEdit)?;
+        if let Some(user) = assignee
+            && !self.workers.is_member(lead.organization_id, user).await?
+        {
+            return Err(ValidationErrors::single("assigneeId", "must be a member of the organization").into());
+        }
+        let now = self.clock.now();
+        let entry = AuditEntry::new(actor, Some(lead.organization_id), "lead.assigned", "lead", id, now)
+            .with_details(json!({ "from": lead.assignee_id, "to": assignee }));
+        lead.assignee_id = assignee;
+        lead.updated_at = now;
+        self.leads.update(&lead, &entry).await?;
+        Ok(lead)
+    }
+
+    /// Deletes a lead (`leads:delete`).
+    ///
+    /// # Errors
+    /// `NoOrganization`, `NotFound`, `Forbidden`, `Unexpected`.
+    pub async fn delete(&self, actor: &Actor, id: LeadId) -> Result<(), LeadError> {
+        let lead = self.get(actor, id).await?;
+        actor.require(Permission::LeadsDelete)?;
+        let entry =
+            AuditEntry::new(actor, Some(lead.organization_id), "lead.deleted", "lead", id, self.clock.now())
+                .with_details(json!({ "email": lead.email.as_ref() }));
+        Ok(self.leads.delete(lead.organization_id, id, &entry).await?)
+    }
+
+    /// Counts: organization-wide with `analytics:view_all`; of one's own leads
+    /// (as listed to them) with `analytics:view_own`.
+    ///
+    /// # Errors
+    /// `NoOrganization`, `Forbidden`, `Unexpected`.
+    pub async fn stats(&self, actor: &Actor) -> Result<LeadStats, LeadError> {
+        let organization = organization_of(actor)?;
+        let visibility = if actor.can(Permission::AnalyticsViewAll) {
+            Visibility::All
+        } else {
+            actor.require(Permission::AnalyticsViewOwn)?;
+            match self.visibility(actor, organization).await {
+                Ok(v) => v,
+                Err(LeadError::Forbidden(_)) => Visibility::AssignedTo(actor.user_id().into_iter().collect()),
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(self.leads.stats(organization, &visibility).await?)
+    }
+
+    /// Starts a CSV export of the leads matching `filter` (`leads:export`).
+    ///
+    /// # Errors
+    /// `NoOrganization`, `Forbidden`, `Invalid`, `Unexpected`.
+    pub async fn export(
+        &self,
+        actor: &Actor,
+        filter: LeadFilter,
+        team: Option<Uuid>,
+    ) -> Result<LeadExport, LeadError> {
+        let organization = organization_of(actor)?;
+        actor.require(Permission::LeadsExport)?;
+        let visibility = self.visibility(actor, organization).await?;
+        let filter = self.resolve(organization, filter, team).await?;
+        Ok(LeadExport {
+            leads: self.leads.clone(),
+            organization,
+            filter,
+            visibility,
+            page: Some(KeysetPage { limit: BATCH, after: None }),
+            header_sent: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockLeadRepository, MockLeadWorkers, MockSubmissionUnit, MockSubmissionUnits};
+    use chrono::Utc;
+    use leadflow_kernel::{MockClock, PermissionSet, Role};
+
+    fn service(
+        units: MockSubmissionUnits,
+        leads: MockLeadRepository,
+        workers: MockLeadWorkers,
+    ) -> LeadService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(Utc::now);
+        LeadService::new(Arc::new(units), Arc::new(leads), Arc::new(workers), Arc::new(clock))
+    }
+
+    fn input() -> LeadInput {
+        LeadInput {
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            message: "Hello".into(),
+            ..Default::default()
+        }
+    }
+
+    fn key(org: OrganizationId, scopes: &[Permission]) -> Actor {
+        Actor::api_key(Uuid::now_v7(), "form", org, PermissionSet::of(scopes))
+    }
+
+    #[tokio::test]
+    async fn a_submission_takes_quota_stores_and_audits_in_one_unit() {
+        let org = OrganizationId::new();
+        let mut units = MockSubmissionUnits::new();
+        units.expect_begin().times(1).returning(|| {
+            let mut unit = MockSubmissionUnit::new();
+            let mut seq = mockall::Sequence::new();
+            unit.expect_take_quota().times(1).in_sequence(&mut seq).returning(|_, _| Ok(QuotaOutcome::Taken));
+            unit.expect_insert_lead().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
+            unit.expect_record()
+                .withf(|e| e.action == "lead.created")
+                .times(1)
+                .in_sequence(&mut seq)
+                .returning(|_| Ok(()));
+            unit.expect_commit().times(1).in_sequence(&mut seq).returning(|| Ok(()));
+            Ok(Box::new(unit))
+        });
+        let result = service(units, MockLeadRepository::new(), MockLeadWorkers::new())
+            .submit(&key(org, &[Permission::LeadsCreate]), input(), None, None)
+            .await
+            .unwrap();
+        assert!(matches!(result, Submission::Created { replayed: false, .. }));
+    }
+
+    #[tokio::test]
+    async fn a_spent_quota_stores_nothing() {
+        let org = OrganizationId::new();
+        let mut units = MockSubmissionUnits::new();
+        units.expect_begin().returning(|| {
+            let mut unit = MockSubmissionUnit::new();
+            unit.expect_take_quota()
+                .returning(|_, _| Ok(QuotaOutcome::Spent { limit: 100, resets_at: Utc::now() }));
+            unit.expect_insert_lead().never();
+            unit.expect_commit().never();
+            Ok(Box::new(unit))
+        });
+        let result = service(units, MockLeadRepository::new(), MockLeadWorkers::new())
+            .submit(&key(org, &[Permission::LeadsCreate]), input(), None, None)
+            .await;
+        assert!(matches!(result, Err(LeadError::QuotaSpent { limit: 100, .. })));
+    }
+
+    #[tokio::test]
+    async fn the_honeypot_and_missing_scope_touch_nothing() {
+        let mut units = MockSubmissionUnits::new();
+        units.expect_begin().never();
+        let svc = service(units, MockLeadRepository::new(), MockLeadWorkers::new());
+        let org = OrganizationId::new();
+        let bot = svc
+            .submit(&key(org, &[Permission::LeadsCreate]), input(), Some("http://spam"), None)
+            .await
+            .unwrap();
+        assert_eq!(bot, Submission::Ignored);
+        let reader = svc.submit(&key(org, &[Permission::LeadsViewAll]), input(), None, None).await;
+        assert!(matches!(reader, Err(LeadError::Forbidden(Permission::LeadsCreate))));
+    }
+
+    #[tokio::test]
+    async fn a_replayed_key_returns_the_first_lead_or_refuses_another_body() {
+        let org = OrganizationId::new();
+        let first = Lead::new(org, input(), Utc::now()).unwrap();
+        let first_id = first.id;
+        let fingerprint = input().fingerprint();
+        let mut units = MockSubmissionUnits::new();
+        units.expect_begin().times(2).returning(move || {
+            let mut unit = MockSubmissionUnit::new();
+            let fp = fingerprint.clone();
+            unit.expect_claim_idempotency_key().returning(move |_, _, _, _, _| {
+                Ok(IdempotencyClaim::Replay { fingerprint: fp.clone(), lead: first_id })
+            });
+            unit.expect_take_quota().never();
+            Ok(Box::new(unit))
+        });
+        let mut leads = MockLeadRepository::new();
+        leads.expect_get().returning(move |_, _, _| Ok(Some(first.clone())));
+        let svc = service(units, leads, MockLeadWorkers::new());
+        let actor = key(org, &[Permission::LeadsCreate]);
+
+        let replay = svc.submit(&actor, input(), None, Some("k-1")).await.unwrap();
+        assert!(matches!(replay, Submission::Created { replayed: true, ref lead } if lead.id == first_id));
+        let other = LeadInput { message: "different".into(), ..input() };
+        assert!(matches!(
+            svc.submit(&actor, other, None, Some("k-1")).await,
+            Err(LeadError::IdempotencyMismatch)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_member_sees_their_own_and_their_teams_leads_only() {
+        let org = OrganizationId::new();
+        let me = UserId::new();
+        let report = UserId::new();
+        let mut workers = MockLeadWorkers::new();
+        workers.expect_led_by().returning(move |_, _| Ok(vec![report]));
+        let mut leads = MockLeadRepository::new();
+        leads
+            .expect_get()
+            .withf(move |_, _, v| matches!(v, Visibility::AssignedTo(users) if users.contains(&me) && users.contains(&report)))
+            .returning(|_, _, _| Ok(None));
+        let svc = service(MockSubmissionUnits::new(), leads, workers);
+        let member = Actor::user(me, "m@x.io", Some(org), Some(Role::Member), false);
+        assert!(matches!(svc.get(&member, LeadId::new()).await, Err(LeadError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn only_members_are_assignees() {
+        let org = OrganizationId::new();
+        let lead = Lead::new(org, input(), Utc::now()).unwrap();
+        let mut leads = MockLeadRepository::new();
+        leads.expect_get().returning(move |_, _, _| Ok(Some(lead.clone())));
+        leads.expect_update().never();
+        let mut workers = MockLeadWorkers::new();
+        workers.expect_is_member().returning(|_, _| Ok(false));
+        let manager = Actor::user(UserId::new(), "m@x.io", Some(org), Some(Role::Manager), false);
+        let result = service(MockSubmissionUnits::new(), leads, workers)
+            .assign(&manager, LeadId::new(), Some(UserId::new()))
+            .await;
+        assert!(matches!(result, Err(LeadError::Invalid(_))));
+    }
+}
