@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_identity_and_organizations;
 mod m20261126_000002_access_management;
+mod m20261126_000003_subscriptions_and_leads;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_identity_and_organizations::Migration),
             Box::new(m20261126_000002_access_management::Migration),
+            Box::new(m20261126_000003_subscriptions_and_leads::Migration),
         ]
     }
 }

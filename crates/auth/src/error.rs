@@ -42,6 +42,9 @@ pub enum AuthError {
     /// The actor acts in no organization.
     #[error("act in an organization first (POST /auth/switch-organization)")]
     NoOrganization,
+    /// The plan's limit is reached (seats).
+    #[error("{0}")]
+    PlanLimit(String),
     /// Too many failed logins; try again after this many seconds.
     #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
     Throttled {
@@ -68,6 +71,9 @@ impl From<RegistrationError> for AuthError {
                 Self::Invalid(prefixed)
             }
             RegistrationError::Unexpected(e) => Self::Unexpected(e),
+            RegistrationError::SeatLimit(limit) => Self::PlanLimit(format!(
+                "The organization's {limit} seats are all taken; ask its admins to upgrade the plan."
+            )),
             other => Self::Conflict(other.to_string()),
         }
     }

@@ -117,6 +117,12 @@ pub enum InvitationStoreError {
     /// The invitee is already a member.
     #[error("already a member of the organization")]
     AlreadyMember,
+    /// The plan's seats (members plus pending invitations) are all taken.
+    #[error("the plan's {limit} seats (members and pending invitations) are all taken")]
+    SeatLimit {
+        /// The plan's seats.
+        limit: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -131,14 +137,16 @@ pub trait InvitationRepository: Send + Sync {
     /// `audit`, in one transaction.
     ///
     /// # Errors
-    /// When the store fails; then nothing changed.
+    /// MUST return `SeatLimit` (and change nothing) when the plan's seats —
+    /// members plus pending invitations, the new one included — would be
+    /// exceeded, checked atomically with the insert.
     async fn create(
         &self,
         invitation: &Invitation,
         token_hash: &str,
         email: &OutboxEmail,
         audit: &AuditEntry,
-    ) -> anyhow::Result<()>;
+    ) -> Result<(), InvitationStoreError>;
 
     /// The invitations of `organization`, newest first.
     ///
@@ -175,7 +183,8 @@ pub trait InvitationRepository: Send + Sync {
     ///
     /// # Errors
     /// MUST return `NotPending` when another request used or revoked it first,
-    /// `AlreadyMember` when the user is a member already; then nothing changed.
+    /// `AlreadyMember` when the user is a member already, `SeatLimit` when the
+    /// plan's seats are exceeded (after a downgrade); then nothing changed.
     async fn accept(
         &self,
         invitation: &Invitation,
@@ -193,6 +202,9 @@ impl From<InvitationStoreError> for AuthError {
             }
             InvitationStoreError::AlreadyMember => {
                 Self::Conflict("You are already a member of this organization.".into())
+            }
+            e @ InvitationStoreError::SeatLimit { .. } => {
+                Self::PlanLimit(format!("{e}; upgrade the plan or revoke pending invitations."))
             }
             InvitationStoreError::Unexpected(e) => Self::Unexpected(e),
         }

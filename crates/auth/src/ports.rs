@@ -166,6 +166,9 @@ pub enum RegistrationError {
     /// The invitation was used or revoked meanwhile.
     #[error("this invitation is no longer pending")]
     InvitationNotPending,
+    /// The organization's seats are all taken.
+    #[error("the plan's {0} seats are all taken")]
+    SeatLimit(u64),
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -199,7 +202,8 @@ pub trait RegistrationUnit: Send {
     /// with the invited role.
     ///
     /// # Errors
-    /// MUST return `InvitationNotPending` when it is no longer pending.
+    /// MUST return `InvitationNotPending` when it is no longer pending and
+    /// `SeatLimit` when the plan's seats are exceeded.
     async fn accept_invitation(
         &mut self,
         invitation: &Invitation,

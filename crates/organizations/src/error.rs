@@ -36,6 +36,7 @@ impl From<RepositoryError> for OrganizationError {
         match e {
             RepositoryError::NameTaken(name) => Self::NameTaken(name),
             RepositoryError::NotFound => Self::NotFound,
+            RepositoryError::Invalid(errors) => Self::Invalid(errors),
             RepositoryError::Unexpected(e) => Self::Unexpected(e),
         }
     }

@@ -193,6 +193,9 @@ pub struct OrganizationInput {
     pub phone: Option<String>,
     /// Settings object.
     pub settings: Option<Value>,
+    /// The plan to start on (super admin only; default: the trial plan).
+    /// Opaque here: the subscriptions context validates and applies it.
+    pub plan: Option<String>,
 }
 
 /// A validated new organization, ready to be stored.
@@ -203,6 +206,7 @@ pub struct NewOrganization {
     email: Option<EmailAddress>,
     phone: Option<Phone>,
     settings: Settings,
+    plan: Option<String>,
 }
 
 impl NewOrganization {
@@ -221,9 +225,14 @@ impl NewOrganization {
             .settings
             .map_or(Some(Settings::default()), |s| errors.check("settings", Settings::parse(s)));
         match (name, display_name, email, phone, settings) {
-            (Some(name), Some(display_name), email, phone, Some(settings)) if errors.is_empty() => {
-                Ok(Self { name, display_name, email: email.flatten(), phone: phone.flatten(), settings })
-            }
+            (Some(name), Some(display_name), email, phone, Some(settings)) if errors.is_empty() => Ok(Self {
+                name,
+                display_name,
+                email: email.flatten(),
+                phone: phone.flatten(),
+                settings,
+                plan: input.plan,
+            }),
             _ => Err(errors),
         }
     }
@@ -232,6 +241,12 @@ impl NewOrganization {
     #[must_use]
     pub fn name(&self) -> &OrganizationName {
         &self.name
+    }
+
+    /// The plan asked for, if any.
+    #[must_use]
+    pub fn plan(&self) -> Option<&str> {
+        self.plan.as_deref()
     }
 
     /// Builds the organization as created by `created_by` at `now`.
@@ -367,6 +382,8 @@ pub struct OrganizationFilter {
     pub is_active: Option<bool>,
     /// Case-insensitive substring of the slug or display name (at most 100 characters).
     pub search: Option<String>,
+    /// Only organizations on this plan (a plan name of the subscriptions context).
+    pub tier: Option<String>,
     /// Order of the results.
     pub sort: OrganizationSort,
 }
@@ -384,6 +401,27 @@ pub struct OrganizationStats {
     pub active_api_keys: u64,
     /// Teams.
     pub total_teams: u64,
+    /// Leads.
+    pub total_leads: u64,
+    /// Leads per status name.
+    pub leads_by_status: BTreeMap<String, u64>,
+    /// Usage of the current period.
+    pub usage: Option<UsageSummary>,
+}
+
+/// Plan and usage of an organization's current period.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsageSummary {
+    /// The plan's name.
+    pub plan: String,
+    /// Leads counted this period.
+    pub leads_used: u64,
+    /// The plan's lead limit (`None`: unlimited).
+    pub leads_limit: Option<u64>,
+    /// Members plus pending invitations.
+    pub seats_used: u64,
+    /// The plan's seats (`None`: unlimited).
+    pub seats_limit: Option<u64>,
 }
 
 /// Totals across every organization (super admin only).
@@ -403,6 +441,12 @@ pub struct PlatformOverview {
     pub active_api_keys: u64,
     /// Teams across organizations.
     pub total_teams: u64,
+    /// Leads per status across organizations.
+    pub leads_by_status: BTreeMap<String, u64>,
+    /// Organizations per plan name.
+    pub organizations_per_plan: BTreeMap<String, u64>,
+    /// The organizations with the most leads: (id, slug, leads), at most 10.
+    pub top_organizations: Vec<(OrganizationId, String, u64)>,
 }
 
 #[cfg(test)]
@@ -438,6 +482,7 @@ mod tests {
             email: Some("nope".into()),
             phone: Some("call me".into()),
             settings: Some(json!("x")),
+            plan: None,
         })
         .unwrap_err();
         let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();

@@ -1,7 +1,7 @@
 //! Ports of the organizations context. Adapters live in `leadflow-storage`.
 
 use async_trait::async_trait;
-use leadflow_kernel::{AuditEntry, OffsetPage, OrganizationId, Paged, UserId};
+use leadflow_kernel::{AuditEntry, OffsetPage, OrganizationId, Paged, UserId, ValidationErrors};
 
 use crate::model::{Organization, OrganizationFilter, OrganizationStats, PlatformOverview};
 
@@ -14,6 +14,9 @@ pub enum RepositoryError {
     /// The organization does not exist (any more).
     #[error("the organization does not exist")]
     NotFound,
+    /// A field only the store can judge (the initial plan) is invalid.
+    #[error("invalid input: {0}")]
+    Invalid(ValidationErrors),
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -32,15 +35,18 @@ pub enum ListScope {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OrganizationRepository: Send + Sync {
-    /// Stores a new organization and, when `owner` is given, makes that user
-    /// its owner, and writes `audit`, in one transaction.
+    /// Stores a new organization, makes `owner` (if any) its owner, starts its
+    /// subscription (on `plan`, or the default trial) and writes `audit`, in
+    /// one transaction.
     ///
     /// # Errors
-    /// MUST return [`RepositoryError::NameTaken`] when the slug is in use.
+    /// MUST return [`RepositoryError::NameTaken`] when the slug is in use and
+    /// [`RepositoryError::Invalid`] for an unknown plan.
     async fn create(
         &self,
         organization: &Organization,
         owner: Option<UserId>,
+        plan: Option<String>,
         audit: &AuditEntry,
     ) -> Result<(), RepositoryError>;
 

@@ -69,8 +69,13 @@ impl OrganizationService {
             }
             Some(user)
         };
+        if input.plan.is_some() && !actor.is_super_admin() {
+            return Err(OrganizationError::SuperAdminOnly);
+        }
         let now = self.clock.now();
-        let organization = NewOrganization::parse(input)?.into_organization(actor.user_id(), now);
+        let new = NewOrganization::parse(input)?;
+        let plan = new.plan().map(str::to_owned);
+        let organization = new.into_organization(actor.user_id(), now);
         let audit = AuditEntry::new(
             actor,
             Some(organization.id),
@@ -80,7 +85,7 @@ impl OrganizationService {
             now,
         )
         .with_details(json!({ "name": organization.name.as_ref() }));
-        self.repo.create(&organization, owner, &audit).await?;
+        self.repo.create(&organization, owner, plan, &audit).await?;
         Ok(organization)
     }
 
@@ -279,9 +284,9 @@ mod tests {
         let user = UserId::new();
         let mut repo = MockOrganizationRepository::new();
         repo.expect_create()
-            .withf(move |_, owner, audit| *owner == Some(user) && audit.action == "organization.created")
+            .withf(move |_, owner, _, audit| *owner == Some(user) && audit.action == "organization.created")
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let actor = Actor::user(user, "u@example.com", None, None, false);
 
         let org = service(repo, true)
@@ -295,7 +300,7 @@ mod tests {
     #[tokio::test]
     async fn without_self_service_only_a_super_admin_creates_organizations() {
         let mut repo = MockOrganizationRepository::new();
-        repo.expect_create().withf(|_, owner, _| owner.is_none()).times(1).returning(|_, _, _| Ok(()));
+        repo.expect_create().withf(|_, owner, _, _| owner.is_none()).times(1).returning(|_, _, _, _| Ok(()));
         let svc = service(repo, false);
         let user = Actor::user(UserId::new(), "u@example.com", None, None, false);
         let input = OrganizationInput { name: "acme".into(), ..Default::default() };

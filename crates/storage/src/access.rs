@@ -20,8 +20,9 @@ use uuid::Uuid;
 use crate::audit::insert_audit;
 use crate::auth::{SeaOrmAuth, parse_role};
 use crate::entities::{
-    api_key, email_outbox, invitation, membership, organization, refresh_token, team, user,
+    api_key, email_outbox, invitation, lead, membership, organization, refresh_token, team, user,
 };
+use crate::subscriptions::{lock_subscription, plan_of, seats_in_use};
 use crate::{begin_write, unexpected, unique_violation};
 
 fn member_of(m: membership::Model, u: user::Model) -> anyhow::Result<Member> {
@@ -119,6 +120,13 @@ impl MemberRepository for SeaOrmAuth {
             .exec(&txn)
             .await
             .map_err(|e| unexpected(e, "revoking sessions"))?;
+        lead::Entity::update_many()
+            .col_expr(lead::Column::AssigneeId, Expr::value(Option::<Uuid>::None))
+            .filter(lead::Column::OrganizationId.eq(org.as_uuid()))
+            .filter(lead::Column::AssigneeId.eq(user.as_uuid()))
+            .exec(&txn)
+            .await
+            .map_err(|e| unexpected(e, "unassigning leads"))?;
         insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing member removal"))?;
         self.cache.invalidate_organization(org);
@@ -176,6 +184,9 @@ pub(crate) async fn accept_invitation_in<C: ConnectionTrait>(
     user: UserId,
     at: DateTime<Utc>,
 ) -> Result<(), InvitationStoreError> {
+    // The subscription row is locked first, as in every seat check, so that
+    // seat checks of one organization run one at a time.
+    let subscription = lock_subscription(conn, invitation.organization_id).await?;
     let updated = invitation::Entity::update_many()
         .col_expr(invitation::Column::Status, Expr::value(InvitationStatus::Accepted.as_str()))
         .col_expr(invitation::Column::AcceptedAt, Expr::value(at))
@@ -188,6 +199,11 @@ pub(crate) async fn accept_invitation_in<C: ConnectionTrait>(
         .map_err(|e| unexpected(e, "accepting invitation"))?;
     if updated.rows_affected == 0 {
         return Err(InvitationStoreError::NotPending);
+    }
+    // The invitation no longer counts as pending; the new member does.
+    let plan = plan_of(subscription.as_ref());
+    if !plan.seats_allow(seats_in_use(conn, invitation.organization_id, at, None).await? + 1) {
+        return Err(InvitationStoreError::SeatLimit { limit: plan.seat_limit.unwrap_or(0) });
     }
     membership::Entity::insert(membership::ActiveModel {
         organization_id: Set(invitation.organization_id.as_uuid()),
@@ -212,8 +228,16 @@ impl InvitationRepository for SeaOrmAuth {
         token_hash: &str,
         email: &OutboxEmail,
         audit: &AuditEntry,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), InvitationStoreError> {
         let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let subscription = lock_subscription(&txn, inv.organization_id).await?;
+        // Seats: members plus pending invitations, the replaced one excluded, the new one included.
+        let people =
+            seats_in_use(&txn, inv.organization_id, inv.created_at, Some(inv.email.as_ref())).await? + 1;
+        let plan = plan_of(subscription.as_ref());
+        if !plan.seats_allow(people) {
+            return Err(InvitationStoreError::SeatLimit { limit: plan.seat_limit.unwrap_or(0) });
+        }
         // A new invitation replaces a pending one for the same address.
         invitation::Entity::update_many()
             .col_expr(invitation::Column::Status, Expr::value(InvitationStatus::Revoked.as_str()))

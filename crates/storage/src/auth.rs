@@ -383,13 +383,16 @@ impl RegistrationUnit for SeaOrmRegistrationUnit {
         let org = NewOrganization::parse(input)
             .map_err(RegistrationError::InvalidOrganization)?
             .into_organization(Some(owner), at);
-        insert_organization(&self.txn, &org, Some(owner)).await.map_err(|e| match e {
-            RepositoryError::NameTaken(name) => RegistrationError::OrganizationNameTaken(name),
-            RepositoryError::NotFound => {
-                RegistrationError::Unexpected(anyhow::anyhow!("organization vanished"))
-            }
-            RepositoryError::Unexpected(e) => RegistrationError::Unexpected(e),
-        })?;
+        insert_organization(&self.txn, &org, Some(owner), leadflow_subscriptions::PlanId::Starter)
+            .await
+            .map_err(|e| match e {
+                RepositoryError::NameTaken(name) => RegistrationError::OrganizationNameTaken(name),
+                RepositoryError::NotFound => {
+                    RegistrationError::Unexpected(anyhow::anyhow!("organization vanished"))
+                }
+                RepositoryError::Invalid(errors) => RegistrationError::InvalidOrganization(errors),
+                RepositoryError::Unexpected(e) => RegistrationError::Unexpected(e),
+            })?;
         Ok(org.id)
     }
 
@@ -403,6 +406,7 @@ impl RegistrationUnit for SeaOrmRegistrationUnit {
             InvitationStoreError::NotPending | InvitationStoreError::AlreadyMember => {
                 RegistrationError::InvitationNotPending
             }
+            InvitationStoreError::SeatLimit { limit } => RegistrationError::SeatLimit(limit),
             InvitationStoreError::Unexpected(e) => RegistrationError::Unexpected(e),
         })
     }

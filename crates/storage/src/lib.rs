@@ -12,8 +12,12 @@ pub mod audit;
 #[cfg(feature = "auth")]
 pub mod auth;
 pub mod entities;
+#[cfg(feature = "leads")]
+pub mod leads;
 #[cfg(feature = "organizations")]
 pub mod organizations;
+#[cfg(feature = "subscriptions")]
+pub mod subscriptions;
 #[cfg(feature = "organizations")]
 pub mod teams;
 pub mod testing;

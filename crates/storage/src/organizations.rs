@@ -5,12 +5,16 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use leadflow_kernel::{AuditEntry, EmailAddress, OffsetPage, OrganizationId, Paged, Role, UserId};
+use leadflow_kernel::{
+    AuditEntry, EmailAddress, OffsetPage, OrganizationId, Paged, Role, UserId, ValidationErrors,
+};
+use leadflow_organizations::model::UsageSummary;
 use leadflow_organizations::model::{DisplayName, Phone};
 use leadflow_organizations::{
     ListScope, Organization, OrganizationFilter, OrganizationName, OrganizationRepository, OrganizationSort,
     OrganizationStats, PlatformOverview, RepositoryError, Settings,
 };
+use leadflow_subscriptions::{PlanId, Subscription, UsageMeter};
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
@@ -18,7 +22,8 @@ use sea_orm::{
 };
 
 use crate::audit::insert_audit;
-use crate::entities::{api_key, invitation, membership, organization, team, user};
+use crate::entities::{api_key, invitation, lead, membership, organization, subscription, team, user};
+use crate::subscriptions::{insert_subscription, seats_in_use, used};
 use crate::{AccessCache, Storage, begin_write, unexpected, unique_violation};
 
 /// [`OrganizationRepository`] on SeaORM.
@@ -66,13 +71,15 @@ pub(crate) fn to_domain(row: organization::Model) -> anyhow::Result<Organization
     })
 }
 
-/// Inserts an organization and, with `owner`, its owner membership, on `conn`
+/// Inserts an organization, its owner membership (with `owner`) and its
+/// subscription (a trial of `plan`, per the subscriptions context), on `conn`
 /// (a pool or an open transaction). Every way of creating an organization
 /// goes through here.
 pub(crate) async fn insert_organization<C: ConnectionTrait>(
     conn: &C,
     org: &Organization,
     owner: Option<UserId>,
+    plan: PlanId,
 ) -> Result<(), RepositoryError> {
     organization::Entity::insert(to_row(org)).exec_without_returning(conn).await.map_err(|e| {
         match unique_violation(&e) {
@@ -91,6 +98,9 @@ pub(crate) async fn insert_organization<C: ConnectionTrait>(
         .await
         .map_err(|e| unexpected(e, "inserting owner membership"))?;
     }
+    insert_subscription(conn, &Subscription::start_trial(org.id, plan, org.created_at))
+        .await
+        .map_err(|e| unexpected(e, "starting subscription"))?;
     Ok(())
 }
 
@@ -102,6 +112,17 @@ fn filtered(scope: ListScope, filter: &OrganizationFilter) -> Select<organizatio
     if let Some(active) = filter.is_active {
         query = query.filter(organization::Column::IsActive.eq(active));
     }
+    if let Some(tier) = &filter.tier {
+        query = query.filter(
+            organization::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(subscription::Column::OrganizationId)
+                    .from(subscription::Entity)
+                    .and_where(Expr::col(subscription::Column::Plan).eq(tier.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let pattern = format!("%{escaped}%");
@@ -111,6 +132,77 @@ fn filtered(scope: ListScope, filter: &OrganizationFilter) -> Select<organizatio
         query = query.filter(like(organization::Column::Name).or(like(organization::Column::DisplayName)));
     }
     query
+}
+
+/// Counts of `query`'s rows per value of `by` (counting `counted`).
+async fn grouped<E, C1, C2>(
+    db: &DatabaseConnection,
+    query: Select<E>,
+    by: C1,
+    counted: C2,
+) -> Result<BTreeMap<String, u64>, RepositoryError>
+where
+    E: EntityTrait,
+    C1: ColumnTrait,
+    C2: ColumnTrait,
+{
+    let rows: Vec<(String, i64)> = query
+        .select_only()
+        .column(by)
+        .column_as(counted.count(), "count")
+        .group_by(by)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| unexpected(e, "counting rows"))?;
+    Ok(rows.into_iter().map(|(k, n)| (k, u64::try_from(n).unwrap_or(0))).collect())
+}
+
+/// The subscription reader, borrowed by other adapters for statistics.
+struct SeaOrmSubscriptionsRef<'a>(&'a DatabaseConnection);
+
+impl SeaOrmSubscriptionsRef<'_> {
+    async fn get(&self, id: OrganizationId) -> anyhow::Result<Option<Subscription>> {
+        let row = subscription::Entity::find_by_id(id.as_uuid())
+            .one(self.0)
+            .await
+            .map_err(|e| unexpected(e, "reading subscription"))?;
+        row.map(crate::subscriptions::to_domain).transpose()
+    }
+}
+
+impl SeaOrmOrganizations {
+    async fn top_by_leads(&self, n: u64) -> Result<Vec<(OrganizationId, String, u64)>, RepositoryError> {
+        let rows: Vec<(uuid::Uuid, i64)> = lead::Entity::find()
+            .select_only()
+            .column(lead::Column::OrganizationId)
+            .column_as(lead::Column::Id.count(), "count")
+            .group_by(lead::Column::OrganizationId)
+            .order_by_desc(Expr::col(sea_orm::sea_query::Alias::new("count")))
+            .limit(n)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "ranking organizations"))?;
+        let names: BTreeMap<uuid::Uuid, String> = organization::Entity::find()
+            .filter(organization::Column::Id.is_in(rows.iter().map(|(id, _)| *id)))
+            .all(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading organizations"))?
+            .into_iter()
+            .map(|o| (o.id, o.name))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|(id, n)| {
+                (
+                    OrganizationId::from_uuid(id),
+                    names.get(&id).cloned().unwrap_or_default(),
+                    u64::try_from(n).unwrap_or(0),
+                )
+            })
+            .collect())
+    }
 }
 
 /// Counts rows of a tenant table, grouped or not, for statistics.
@@ -132,10 +224,16 @@ impl OrganizationRepository for SeaOrmOrganizations {
         &self,
         org: &Organization,
         owner: Option<UserId>,
+        plan: Option<String>,
         audit: &AuditEntry,
     ) -> Result<(), RepositoryError> {
+        let plan = match plan {
+            None => PlanId::Starter,
+            Some(name) => PlanId::parse(&name)
+                .map_err(|e| RepositoryError::Invalid(ValidationErrors::single("plan", e.to_string())))?,
+        };
         let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
-        insert_organization(&txn, org, owner).await?;
+        insert_organization(&txn, org, owner, plan).await?;
         insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing organization"))?;
         Ok(())
@@ -258,7 +356,31 @@ impl OrganizationRepository for SeaOrmOrganizations {
             "counting teams",
         )
         .await?;
+        let leads_by_status = grouped(
+            &self.db,
+            lead::Entity::find().filter(lead::Column::OrganizationId.eq(org)),
+            lead::Column::Status,
+            lead::Column::Id,
+        )
+        .await?;
+        let usage = match SeaOrmSubscriptionsRef(&self.db).get(id).await? {
+            Some(s) => {
+                let plan = s.plan.plan();
+                let period = s.period(now);
+                Some(UsageSummary {
+                    plan: s.plan.as_str().to_owned(),
+                    leads_used: used(&self.db, id, UsageMeter::Leads, period.start).await?,
+                    leads_limit: plan.lead_limit,
+                    seats_used: seats_in_use(&self.db, id, now, None).await?,
+                    seats_limit: plan.seat_limit,
+                })
+            }
+            None => None,
+        };
         Ok(OrganizationStats {
+            total_leads: leads_by_status.values().sum(),
+            leads_by_status,
+            usage,
             total_members: members_by_role.values().sum(),
             members_by_role,
             pending_invitations,
@@ -303,6 +425,16 @@ impl OrganizationRepository for SeaOrmOrganizations {
             )
             .await?,
             total_teams: count(&self.db, team::Entity::find(), "counting teams").await?,
+            leads_by_status: grouped(&self.db, lead::Entity::find(), lead::Column::Status, lead::Column::Id)
+                .await?,
+            organizations_per_plan: grouped(
+                &self.db,
+                subscription::Entity::find(),
+                subscription::Column::Plan,
+                subscription::Column::OrganizationId,
+            )
+            .await?,
+            top_organizations: self.top_by_leads(10).await?,
         })
     }
 }

@@ -4,10 +4,14 @@
 pub mod api_key;
 pub mod audit_log;
 pub mod email_outbox;
+pub mod idempotency_key;
 pub mod invitation;
+pub mod lead;
 pub mod membership;
 pub mod organization;
 pub mod refresh_token;
+pub mod subscription;
 pub mod team;
 pub mod team_member;
+pub mod usage_counter;
 pub mod user;
