@@ -21,7 +21,7 @@ use crate::organizations::an_org;
 async fn org_with_owner(storage: &Storage, name: &str) -> (OrganizationId, UserId) {
     let owner = a_user(storage, &format!("owner@{name}.io")).await;
     let org = an_org(name);
-    storage.organizations().create(&org, Some(owner.id), &crate::entry(None)).await.unwrap();
+    storage.organizations().create(&org, Some(owner.id), None, &crate::entry(None)).await.unwrap();
     (org.id, owner.id)
 }
 

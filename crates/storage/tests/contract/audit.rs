@@ -30,8 +30,8 @@ contract_tests! {
     async fn entries_are_written_with_their_change_and_not_without_it(storage: Storage) {
         let repo = storage.organizations();
         let acme = an_org("acme");
-        repo.create(&acme, None, &entry(Some(acme.id), "organization.created")).await.unwrap();
-        repo.create(&an_org("globex"), None, &entry(None, "organization.created")).await.unwrap();
+        repo.create(&acme, None, None, &entry(Some(acme.id), "organization.created")).await.unwrap();
+        repo.create(&an_org("globex"), None, None, &entry(None, "organization.created")).await.unwrap();
         let mut clash = acme.clone();
         clash.name = an_org("globex").name;
         let failed = repo.update(&clash, &entry(Some(acme.id), "organization.updated")).await;
@@ -45,7 +45,7 @@ contract_tests! {
     async fn pages_are_newest_first_and_filterable(storage: Storage) {
         let repo = storage.organizations();
         let mut acme = an_org("acme");
-        repo.create(&acme, None, &entry(Some(acme.id), "organization.created")).await.unwrap();
+        repo.create(&acme, None, None, &entry(Some(acme.id), "organization.created")).await.unwrap();
         for _ in 0..4 {
             repo.update(&acme, &entry(Some(acme.id), "organization.updated")).await.unwrap();
         }
@@ -65,7 +65,7 @@ contract_tests! {
     async fn a_hard_delete_keeps_only_its_platform_entry(storage: Storage) {
         let repo = storage.organizations();
         let doomed = an_org("doomed");
-        repo.create(&doomed, None, &entry(Some(doomed.id), "organization.created")).await.unwrap();
+        repo.create(&doomed, None, None, &entry(Some(doomed.id), "organization.created")).await.unwrap();
         repo.delete_with_all_data(doomed.id, &entry(None, "organization.deleted")).await.unwrap();
 
         assert!(all(&storage, AuditScope::Organization(doomed.id), AuditFilter::default()).await.is_empty());

@@ -202,7 +202,7 @@ contract_tests! {
         let auth = storage.auth();
         let user = a_user(&storage, "ada@example.com").await;
         let mut org = an_org("acme");
-        storage.organizations().create(&org, Some(user.id), &crate::entry(None)).await.unwrap();
+        storage.organizations().create(&org, Some(user.id), None, &crate::entry(None)).await.unwrap();
 
         let state = auth.access(user.id, Some(org.id)).await.unwrap().unwrap();
         assert_eq!((state.organization_active, state.role, state.super_admin), (Some(true), Some(Role::Owner), false));

@@ -7,7 +7,9 @@
 mod access;
 mod audit;
 mod auth;
+mod leads;
 mod organizations;
+mod subscriptions;
 mod teams;
 
 use leadflow_storage::testing::{Engine, TestDatabase};

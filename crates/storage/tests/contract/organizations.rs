@@ -31,7 +31,7 @@ contract_tests! {
     async fn a_created_organization_reads_back_with_its_owner(storage: Storage) {
         let owner = a_user(&storage, "owner@acme.io").await;
         let org = an_org("acme");
-        storage.organizations().create(&org, Some(owner.id), &crate::entry(None)).await.unwrap();
+        storage.organizations().create(&org, Some(owner.id), None, &crate::entry(None)).await.unwrap();
 
         let read = storage.organizations().get(org.id).await.unwrap().unwrap();
         assert_eq!(read.name, org.name);
@@ -46,10 +46,10 @@ contract_tests! {
 
     async fn a_taken_slug_is_refused_and_nothing_is_written(storage: Storage) {
         let repo = storage.organizations();
-        repo.create(&an_org("acme"), None, &crate::entry(None)).await.unwrap();
+        repo.create(&an_org("acme"), None, None, &crate::entry(None)).await.unwrap();
         let owner = a_user(&storage, "x@acme.io").await;
         let again = an_org("acme");
-        let err = repo.create(&again, Some(owner.id), &crate::entry(None)).await.unwrap_err();
+        let err = repo.create(&again, Some(owner.id), None, &crate::entry(None)).await.unwrap_err();
         assert!(matches!(err, RepositoryError::NameTaken(n) if n == "acme"));
         assert!(repo.get(again.id).await.unwrap().is_none());
         assert!(storage.auth().memberships_of(owner.id).await.unwrap().is_empty());
@@ -62,7 +62,7 @@ contract_tests! {
     async fn lists_filter_sort_page_and_count(storage: Storage) {
         let repo = storage.organizations();
         for name in ["alpha", "bravo", "charlie", "delta"] {
-            repo.create(&an_org(name), None, &crate::entry(None)).await.unwrap();
+            repo.create(&an_org(name), None, None, &crate::entry(None)).await.unwrap();
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
         let mut delta = repo.list(ListScope::AcrossOrganizations, &OrganizationFilter::default(), OffsetPage::default())
@@ -91,8 +91,8 @@ contract_tests! {
     async fn updates_persist_and_respect_unique_slugs(storage: Storage) {
         let repo = storage.organizations();
         let mut acme = an_org("acme");
-        repo.create(&acme, None, &crate::entry(None)).await.unwrap();
-        repo.create(&an_org("globex"), None, &crate::entry(None)).await.unwrap();
+        repo.create(&acme, None, None, &crate::entry(None)).await.unwrap();
+        repo.create(&an_org("globex"), None, None, &crate::entry(None)).await.unwrap();
 
         acme.apply(OrganizationChanges { display_name: Some("ACME Corp".into()), phone: Some(Some("+1 555 0100".into())), ..Default::default() }, Utc::now()).unwrap();
         repo.update(&acme, &crate::entry(None)).await.unwrap();
@@ -109,8 +109,8 @@ contract_tests! {
         let repo = storage.organizations();
         let owner = a_user(&storage, "owner@acme.io").await;
         let (doomed, kept) = (an_org("doomed"), an_org("kept"));
-        repo.create(&doomed, Some(owner.id), &crate::entry(None)).await.unwrap();
-        repo.create(&kept, Some(owner.id), &crate::entry(None)).await.unwrap();
+        repo.create(&doomed, Some(owner.id), None, &crate::entry(None)).await.unwrap();
+        repo.create(&kept, Some(owner.id), None, &crate::entry(None)).await.unwrap();
         let now = Utc::now();
         for org in [doomed.id, kept.id] {
             storage.auth().insert(&RefreshTokenRecord {
@@ -132,9 +132,9 @@ contract_tests! {
         let repo = storage.organizations();
         let owner = a_user(&storage, "owner@acme.io").await;
         let acme = an_org("acme");
-        repo.create(&acme, Some(owner.id), &crate::entry(None)).await.unwrap();
+        repo.create(&acme, Some(owner.id), None, &crate::entry(None)).await.unwrap();
         let mut other = an_org("other");
-        repo.create(&other, None, &crate::entry(None)).await.unwrap();
+        repo.create(&other, None, None, &crate::entry(None)).await.unwrap();
         other.is_active = false;
         repo.update(&other, &crate::entry(None)).await.unwrap();
 

@@ -17,7 +17,7 @@ use crate::organizations::an_org;
 async fn setup(storage: &Storage) -> (OrganizationId, UserId) {
     let owner = a_user(storage, "owner@acme.io").await;
     let org = an_org("acme");
-    storage.organizations().create(&org, Some(owner.id), &crate::entry(None)).await.unwrap();
+    storage.organizations().create(&org, Some(owner.id), None, &crate::entry(None)).await.unwrap();
     (org.id, owner.id)
 }
 
