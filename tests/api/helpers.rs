@@ -160,6 +160,11 @@ impl TestApp {
         session_of(&reply.body, reply.body["organization"]["id"].as_str())
     }
 
+    /// Moves the session's organization to `plan` (the owner has `settings:billing`).
+    pub async fn upgrade(&self, owner: &Session, plan: &str) {
+        self.call(Method::PUT, "/api/v1/subscription", Some(&owner.access), Some(json!({ "plan": plan }))).await.expect(200);
+    }
+
     /// An API key of the inviter's organization with `scopes`; returns the full key.
     pub async fn api_key(&self, owner: &Session, scopes: &[&str]) -> String {
         let reply = self

@@ -96,6 +96,7 @@ http_tests! {
 
     async fn the_invited_email_and_role_rules_hold(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
+        app.upgrade(&ada, "pro").await;
         let admin = app.member(&ada, "admin@example.com", "admin").await;
         let manager = app.member(&ada, "manager@example.com", "manager").await;
 

@@ -22,6 +22,7 @@ http_tests! {
 
     async fn roles_change_within_the_owner_rules(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
+        app.upgrade(&ada, "pro").await;
         let admin = app.member(&ada, "admin@example.com", "admin").await;
         let manager = app.member(&ada, "manager@example.com", "manager").await;
         let member = app.member(&ada, "member@example.com", "member").await;
@@ -49,6 +50,7 @@ http_tests! {
 
     async fn members_are_removed_or_leave_and_lose_access_at_once(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
+        app.upgrade(&ada, "pro").await;
         let admin = app.member(&ada, "admin@example.com", "admin").await;
         let member = app.member(&ada, "member@example.com", "member").await;
         let leaver = app.member(&ada, "leaver@example.com", "manager").await;

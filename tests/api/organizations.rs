@@ -73,6 +73,7 @@ http_tests! {
 
     async fn stats_count_members_by_role(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
+        app.upgrade(&ada, "pro").await;
         let org = ada.org_id.clone().unwrap();
         app.member(&ada, "m@example.com", "manager").await;
         app.member(&ada, "n@example.com", "member").await;
@@ -92,6 +93,7 @@ http_tests! {
 
     async fn members_without_the_permission_get_403(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
+        app.upgrade(&ada, "pro").await;
         let org = ada.org_id.clone().unwrap();
         let path = format!("/api/v1/organizations/{org}");
         let admin = app.member(&ada, "admin@example.com", "admin").await;

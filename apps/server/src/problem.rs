@@ -3,8 +3,10 @@
 
 use leadflow_auth::AuthError;
 use leadflow_kernel::ValidationErrors;
+use leadflow_leads::LeadError;
 use leadflow_organizations::OrganizationError;
 use leadflow_organizations::teams::TeamError;
+use leadflow_subscriptions::SubscriptionError;
 use poem::http::StatusCode;
 use poem::http::header::CONTENT_TYPE;
 use poem::{IntoResponse, Response};
@@ -142,11 +144,12 @@ impl From<ApiError> for poem::Error {
     }
 }
 
-const DOCUMENTED: [(u16, &str); 10] = [
+const DOCUMENTED: [(u16, &str); 11] = [
     (400, "The request is invalid (`validation_failed`); nothing was changed."),
     (401, "Missing, invalid or expired credentials (`unauthorized`)."),
     (403, "Not allowed (`forbidden`), or the organization is deactivated (`org_inactive`)."),
     (404, "No such resource, or one of another organization (`not_found`)."),
+    (402, "The plan's limit is reached (`plan_limit_reached`)."),
     (409, "Conflicts with the current state (`conflict`)."),
     (413, "The body is over 1 MiB (`payload_too_large`)."),
     (415, "The body is not JSON (`unsupported_media_type`)."),
@@ -248,12 +251,41 @@ impl From<AuthError> for ApiError {
             AuthError::Forbidden(detail) => forbidden(detail),
             AuthError::NotFound(detail) => ApiError::new(StatusCode::NOT_FOUND, detail),
             AuthError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
+            AuthError::PlanLimit(detail) => ApiError::new(StatusCode::PAYMENT_REQUIRED, detail),
             e @ AuthError::Throttled { retry_after_secs } => {
                 let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, e.to_string());
                 problem.retry_after = Some(retry_after_secs);
                 ApiError(problem)
             }
             AuthError::Unexpected(e) => internal(&e),
+        }
+    }
+}
+
+impl From<SubscriptionError> for ApiError {
+    fn from(e: SubscriptionError) -> Self {
+        match e {
+            SubscriptionError::Invalid(errors) => errors.into(),
+            e @ SubscriptionError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            SubscriptionError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
+            SubscriptionError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
+            SubscriptionError::Unexpected(e) => internal(&e),
+        }
+    }
+}
+
+impl From<LeadError> for ApiError {
+    fn from(e: LeadError) -> Self {
+        match e {
+            LeadError::Invalid(errors) => errors.into(),
+            e @ LeadError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            e @ LeadError::NoOrganization => forbidden(e.to_string()),
+            LeadError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
+            e @ (LeadError::QuotaSpent { .. } | LeadError::SubscriptionClosed) => {
+                ApiError::new(StatusCode::PAYMENT_REQUIRED, e.to_string())
+            }
+            e @ LeadError::IdempotencyMismatch => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            LeadError::Unexpected(e) => internal(&e),
         }
     }
 }

@@ -9,9 +9,11 @@ use leadflow_auth::service::AuthPorts;
 use leadflow_auth::throttle::{MemoryLoginThrottle, ThrottlePolicy};
 use leadflow_auth::{Argon2Hasher, AuthService, SessionConfig, TokenIssuer, TokenSettings};
 use leadflow_kernel::{Clock, SystemClock};
+use leadflow_leads::LeadService;
 use leadflow_organizations::teams::TeamService;
 use leadflow_organizations::{AuditService, OrganizationPolicy, OrganizationService};
 use leadflow_storage::{PoolSettings, Storage};
+use leadflow_subscriptions::SubscriptionService;
 
 use crate::config::Config;
 
@@ -31,6 +33,10 @@ pub struct AppState {
     pub teams: TeamService,
     /// The audit log reader.
     pub audit: AuditService,
+    /// Plans, subscriptions, usage.
+    pub subscriptions: SubscriptionService,
+    /// Leads.
+    pub leads: LeadService,
     /// The database (for readiness).
     pub storage: Storage,
 }
@@ -70,6 +76,7 @@ impl AppState {
         let auth_store = Arc::new(storage.auth());
         let teams_store = Arc::new(storage.teams());
         let audit_log = Arc::new(storage.audit_log());
+        let leads_store = Arc::new(storage.leads());
         let ports = AuthPorts {
             users: auth_store.clone(),
             memberships: auth_store.clone(),
@@ -101,8 +108,10 @@ impl AppState {
                 clock.clone(),
             ),
             api_keys: ApiKeyService::new(auth_store, clock.clone()),
-            teams: TeamService::new(teams_store.clone(), teams_store, clock),
+            teams: TeamService::new(teams_store.clone(), teams_store, clock.clone()),
             audit: AuditService::new(audit_log),
+            subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone()),
+            leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock),
             storage,
         }))
     }

@@ -41,6 +41,23 @@ pub struct OverviewDto {
     pub active_api_keys: u64,
     /// Teams across organizations.
     pub total_teams: u64,
+    /// Leads per status across organizations.
+    pub leads_by_status: std::collections::BTreeMap<String, u64>,
+    /// Organizations per plan.
+    pub organizations_per_plan: std::collections::BTreeMap<String, u64>,
+    /// The ten organizations with the most leads.
+    pub top_organizations: Vec<TopOrganization>,
+}
+
+/// An organization ranked by leads.
+#[derive(Object)]
+pub struct TopOrganization {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// Its slug.
+    pub name: String,
+    /// Its leads.
+    pub leads: u64,
 }
 
 #[OpenApi(prefix_path = "/api/v1/admin", tag = "ApiTags::Admin")]
@@ -60,6 +77,13 @@ impl AdminApi {
             pending_invitations: o.pending_invitations,
             active_api_keys: o.active_api_keys,
             total_teams: o.total_teams,
+            leads_by_status: o.leads_by_status,
+            organizations_per_plan: o.organizations_per_plan,
+            top_organizations: o
+                .top_organizations
+                .into_iter()
+                .map(|(id, name, leads)| TopOrganization { id: id.as_uuid(), name, leads })
+                .collect(),
         }))
     }
 }

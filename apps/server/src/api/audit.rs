@@ -11,6 +11,7 @@ use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
+use crate::api::dto::KeysetPagination;
 use crate::problem::ApiResult;
 use crate::security::TenantAuth;
 use crate::state::AppState;
@@ -72,16 +73,6 @@ impl From<AuditEntry> for AuditEntryDto {
             created_at: e.created_at,
         }
     }
-}
-
-/// Where the next page starts.
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct KeysetPagination {
-    /// Page size.
-    pub limit: u64,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
 }
 
 /// A page of audit entries.

@@ -153,3 +153,37 @@ impl<T> From<&Paged<T>> for OffsetPagination {
         Self { total: p.total, limit: p.page.limit, offset: p.page.offset }
     }
 }
+
+/// Where the next keyset page starts.
+#[derive(Clone, Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct KeysetPagination {
+    /// Page size.
+    pub limit: u64,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A plan of the catalogue, as a query parameter or field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum PlanDto {
+    /// 100 leads a month, 3 seats.
+    Starter,
+    /// 1,000 leads a month, 10 seats.
+    Pro,
+    /// Unlimited, custom price.
+    Enterprise,
+}
+
+impl PlanDto {
+    /// The plan's name in the subscriptions context.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starter => "starter",
+            Self::Pro => "pro",
+            Self::Enterprise => "enterprise",
+        }
+    }
+}

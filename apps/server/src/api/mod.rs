@@ -6,8 +6,10 @@ pub mod audit;
 pub mod auth;
 pub mod dto;
 pub mod invitations;
+pub mod leads;
 pub mod members;
 pub mod organizations;
+pub mod plans;
 pub mod system;
 pub mod teams;
 
@@ -31,6 +33,10 @@ pub enum ApiTags {
     Teams,
     /// Who changed what.
     Audit,
+    /// Plans, the subscription and its usage.
+    Subscriptions,
+    /// Lead capture and work.
+    Leads,
     /// Platform administration (super admin only).
     Admin,
     /// Liveness and readiness.
@@ -47,6 +53,8 @@ pub type Apis = (
     api_keys::ApiKeysApi,
     teams::TeamsApi,
     audit::AuditApi,
+    plans::SubscriptionsApi,
+    leads::LeadsApi,
     admin::AdminApi,
 );
 
@@ -63,6 +71,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
             api_keys::ApiKeysApi,
             teams::TeamsApi,
             audit::AuditApi,
+            plans::SubscriptionsApi,
+            leads::LeadsApi,
             admin::AdminApi,
         ),
         "Leadflow",

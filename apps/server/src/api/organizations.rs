@@ -13,7 +13,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
-use crate::api::dto::{OffsetPagination, OrganizationDto};
+use crate::api::dto::{OffsetPagination, OrganizationDto, PlanDto};
+use crate::api::plans::UsageDto;
 use crate::problem::ApiResult;
 use crate::security::{BearerAuth, TenantAuth};
 use crate::state::AppState;
@@ -39,6 +40,8 @@ pub struct CreateOrganizationBody {
     pub phone: Option<String>,
     /// Free-form settings object (at most 16 KiB as JSON).
     pub settings: Option<BTreeMap<String, serde_json::Value>>,
+    /// The plan to start on (super admin only; default: a 14-day starter trial).
+    pub plan: Option<PlanDto>,
 }
 
 /// Changes to an organization; absent fields stay as they are, `null` clears `email` or `phone`.
@@ -84,6 +87,24 @@ pub struct OrganizationCounts {
     pub active_api_keys: u64,
     /// Teams.
     pub total_teams: u64,
+    /// Leads.
+    pub total_leads: u64,
+    /// Leads per status.
+    pub leads_by_status: BTreeMap<String, u64>,
+    /// The plan and the current period's usage.
+    pub usage: Option<UsageCounts>,
+}
+
+/// The plan and the current period's usage of an organization.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UsageCounts {
+    /// The plan.
+    pub plan: String,
+    /// Leads this period.
+    pub leads: UsageDto,
+    /// Members plus pending invitations.
+    pub seats: UsageDto,
 }
 
 /// An organization with its counts.
@@ -137,6 +158,8 @@ impl OrganizationsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         #[oai(name = "isActive")] is_active: Query<Option<bool>>,
+        /// Only organizations on this plan.
+        tier: Query<Option<PlanDto>>,
         /// Case-insensitive part of the slug or display name.
         search: Query<Option<String>>,
         sort: Query<Option<String>>,
@@ -148,7 +171,12 @@ impl OrganizationsApi {
         let sort = sort.0.map_or(Some(OrganizationSort::default()), |s| errors.check("sort", s.parse()));
         let page = errors.check("limit", OffsetPage::new(limit.0, offset.0).map_err(|e| e.to_string()));
         let (Some(sort), Some(page)) = (sort, page) else { return Err(errors.into()) };
-        let filter = OrganizationFilter { is_active: is_active.0, search: search.0, sort };
+        let filter = OrganizationFilter {
+            is_active: is_active.0,
+            tier: tier.0.map(|t| t.as_str().to_owned()),
+            search: search.0,
+            sort,
+        };
         let result = state.organizations.list(&auth.0, filter, page).await?;
         let pagination = OffsetPagination::from(&result);
         Ok(Json(OrganizationPage { data: result.items.into_iter().map(Into::into).collect(), pagination }))
@@ -172,6 +200,7 @@ impl OrganizationsApi {
             email: body.email,
             phone: body.phone,
             settings: body.settings.map(map_value),
+            plan: body.plan.map(|p| p.as_str().to_owned()),
         };
         Ok(CreateResponse::Created(Json(state.organizations.create(&auth.0, input).await?.into())))
     }
@@ -263,6 +292,21 @@ impl OrganizationsApi {
                 pending_invitations: stats.pending_invitations,
                 active_api_keys: stats.active_api_keys,
                 total_teams: stats.total_teams,
+                total_leads: stats.total_leads,
+                leads_by_status: stats.leads_by_status,
+                usage: stats.usage.map(|u| UsageCounts {
+                    plan: u.plan,
+                    leads: UsageDto {
+                        used: u.leads_used,
+                        limit: u.leads_limit,
+                        remaining: u.leads_limit.map(|l| l.saturating_sub(u.leads_used)),
+                    },
+                    seats: UsageDto {
+                        used: u.seats_used,
+                        limit: u.seats_limit,
+                        remaining: u.seats_limit.map(|l| l.saturating_sub(u.seats_used)),
+                    },
+                }),
             },
         }))
     }

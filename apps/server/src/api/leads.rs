@@ -1,0 +1,496 @@
+//! `/api/v1/leads`: capture, read, change, assign, count and export leads.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use leadflow_kernel::{KeysetPage, UserId};
+use leadflow_leads::{
+    Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadStatus, QualificationCategory, Submission,
+};
+use poem::Body;
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use uuid::Uuid;
+
+use crate::api::ApiTags;
+use crate::api::dto::KeysetPagination;
+use crate::problem::ApiResult;
+use crate::security::TenantAuth;
+use crate::state::AppState;
+
+/// Operations of the Leads tag.
+pub struct LeadsApi;
+
+/// A lead's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum LeadStatusDto {
+    /// Submitted, not yet decided.
+    Pending,
+    /// Outreach approved.
+    Approved,
+    /// Outreach rejected.
+    Rejected,
+}
+
+impl From<LeadStatus> for LeadStatusDto {
+    fn from(s: LeadStatus) -> Self {
+        match s {
+            LeadStatus::Pending => Self::Pending,
+            LeadStatus::Approved => Self::Approved,
+            LeadStatus::Rejected => Self::Rejected,
+        }
+    }
+}
+
+impl From<LeadStatusDto> for LeadStatus {
+    fn from(s: LeadStatusDto) -> Self {
+        match s {
+            LeadStatusDto::Pending => Self::Pending,
+            LeadStatusDto::Approved => Self::Approved,
+            LeadStatusDto::Rejected => Self::Rejected,
+        }
+    }
+}
+
+/// A qualification category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum QualificationCategoryDto {
+    /// Worth outreach now.
+    Qualified,
+    /// Worth outreach later.
+    FollowUp,
+    /// A support request.
+    Support,
+    /// Not a lead.
+    Unqualified,
+}
+
+impl From<QualificationCategory> for QualificationCategoryDto {
+    fn from(c: QualificationCategory) -> Self {
+        match c {
+            QualificationCategory::Qualified => Self::Qualified,
+            QualificationCategory::FollowUp => Self::FollowUp,
+            QualificationCategory::Support => Self::Support,
+            QualificationCategory::Unqualified => Self::Unqualified,
+        }
+    }
+}
+
+impl From<QualificationCategoryDto> for QualificationCategory {
+    fn from(c: QualificationCategoryDto) -> Self {
+        match c {
+            QualificationCategoryDto::Qualified => Self::Qualified,
+            QualificationCategoryDto::FollowUp => Self::FollowUp,
+            QualificationCategoryDto::Support => Self::Support,
+            QualificationCategoryDto::Unqualified => Self::Unqualified,
+        }
+    }
+}
+
+/// How a lead was qualified.
+#[derive(Object)]
+pub struct QualificationDto {
+    /// The category.
+    pub category: QualificationCategoryDto,
+    /// Why.
+    pub reason: String,
+    /// 0 to 100.
+    pub score: u8,
+}
+
+/// A lead.
+#[derive(Object)]
+#[oai(rename = "Lead", rename_all = "camelCase")]
+pub struct LeadDto {
+    /// Id.
+    pub id: Uuid,
+    /// The organization.
+    pub organization_id: Uuid,
+    /// Contact email (lowercased).
+    pub email: String,
+    /// Contact name.
+    pub name: String,
+    /// Company.
+    pub company: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Their message.
+    pub message: String,
+    /// Where it came from.
+    pub source: Option<String>,
+    /// Free-form data (a JSON object).
+    pub metadata: BTreeMap<String, serde_json::Value>,
+    /// Status.
+    pub status: LeadStatusDto,
+    /// Qualification, once its workflow has qualified it.
+    pub qualification: Option<QualificationDto>,
+    /// The member working it.
+    pub assignee_id: Option<Uuid>,
+    /// Submission time.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last change.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<Lead> for LeadDto {
+    fn from(l: Lead) -> Self {
+        Self {
+            id: l.id.as_uuid(),
+            organization_id: l.organization_id.as_uuid(),
+            email: l.email.as_ref().to_owned(),
+            name: l.name,
+            company: l.company,
+            phone: l.phone,
+            message: l.message,
+            source: l.source,
+            metadata: l.metadata.into_iter().collect(),
+            status: l.status.into(),
+            qualification: l.qualification.map(|q| QualificationDto {
+                category: q.category.into(),
+                reason: q.reason,
+                score: q.score,
+            }),
+            assignee_id: l.assignee_id.map(|u| u.as_uuid()),
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        }
+    }
+}
+
+/// A lead submission.
+#[derive(Object)]
+pub struct SubmitLeadBody {
+    /// Contact email.
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+    /// Contact name, 1–200 characters.
+    #[oai(validator(max_length = 200))]
+    pub name: String,
+    /// Company, at most 200 characters.
+    #[oai(validator(max_length = 200))]
+    pub company: Option<String>,
+    /// Phone, at most 32 characters.
+    #[oai(validator(max_length = 32))]
+    pub phone: Option<String>,
+    /// Their message, 1–5000 characters.
+    #[oai(validator(max_length = 5000))]
+    pub message: String,
+    /// Where it came from, at most 100 characters.
+    #[oai(validator(max_length = 100))]
+    pub source: Option<String>,
+    /// Free-form data, a JSON object of at most 16 KiB.
+    pub metadata: Option<BTreeMap<String, serde_json::Value>>,
+    /// Honeypot: leave empty. Forms hide it from people; bots fill it, and
+    /// then the lead is silently dropped (202).
+    #[oai(validator(max_length = 2000))]
+    pub website: Option<String>,
+}
+
+/// A submitted lead.
+#[derive(Object)]
+pub struct SubmittedDto {
+    /// The lead.
+    pub lead: LeadDto,
+}
+
+#[derive(ApiResponse)]
+enum SubmitResponse {
+    /// Stored, quota counted. A retry with the same `Idempotency-Key` and body gets this same answer.
+    #[oai(status = 201)]
+    Created(Json<SubmittedDto>),
+    /// Accepted and dropped: the honeypot field was filled.
+    #[oai(status = 202)]
+    Ignored,
+}
+
+/// Changes to a lead; absent fields stay, `null` clears an optional one.
+#[derive(Object)]
+pub struct UpdateLeadBody {
+    /// New email.
+    #[oai(validator(max_length = 254))]
+    pub email: Option<String>,
+    /// New name.
+    #[oai(validator(max_length = 200))]
+    pub name: Option<String>,
+    /// New company, or `null`.
+    #[oai(validator(max_length = 200))]
+    pub company: MaybeUndefined<String>,
+    /// New phone, or `null`.
+    #[oai(validator(max_length = 32))]
+    pub phone: MaybeUndefined<String>,
+    /// New message.
+    #[oai(validator(max_length = 5000))]
+    pub message: Option<String>,
+    /// New source, or `null`.
+    #[oai(validator(max_length = 100))]
+    pub source: MaybeUndefined<String>,
+    /// New metadata (replaces the object).
+    pub metadata: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// An assignment.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AssignBody {
+    /// A member of the organization, or `null` to unassign.
+    pub assignee_id: Option<Uuid>,
+}
+
+/// A page of leads.
+#[derive(Object)]
+pub struct LeadPage {
+    /// Newest first.
+    pub data: Vec<LeadDto>,
+    /// Where the next page starts.
+    pub pagination: KeysetPagination,
+}
+
+/// Lead counts.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LeadStatsDto {
+    /// Leads counted.
+    pub total: u64,
+    /// Per status.
+    pub by_status: BTreeMap<String, u64>,
+    /// Per qualification category (`none`: not yet qualified).
+    pub by_qualification: BTreeMap<String, u64>,
+}
+
+#[derive(ApiResponse)]
+enum ExportResponse {
+    /// The leads as CSV (RFC 4180), streamed; formula-like cells are prefixed with `'`.
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(Binary<Body>, #[oai(header = "Content-Disposition")] String),
+}
+
+#[derive(ApiResponse)]
+enum DeleteResponse {
+    /// Deleted.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+fn maybe(value: MaybeUndefined<String>) -> Option<Option<String>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+fn object(map: BTreeMap<String, serde_json::Value>) -> serde_json::Value {
+    serde_json::Value::Object(map.into_iter().collect())
+}
+
+/// The list filters shared by `GET /leads`, `/leads/stats` and `/leads/export`.
+#[allow(clippy::too_many_arguments)]
+fn filter(
+    status: Option<LeadStatusDto>,
+    qualification: Option<QualificationCategoryDto>,
+    assignee_id: Option<Uuid>,
+    search: Option<String>,
+    created_from: Option<chrono::DateTime<chrono::Utc>>,
+    created_to: Option<chrono::DateTime<chrono::Utc>>,
+) -> LeadFilter {
+    LeadFilter {
+        status: status.map(Into::into),
+        qualification: qualification.map(Into::into),
+        assignee_id: assignee_id.map(UserId::from_uuid),
+        assignees_in: None,
+        search,
+        created_from,
+        created_to,
+    }
+}
+
+#[OpenApi(prefix_path = "/api/v1/leads", tag = "ApiTags::Leads")]
+impl LeadsApi {
+    /// Submit a lead (`leads:create`; users or API keys)
+    ///
+    /// Checks the plan's monthly quota, stores the lead, counts the usage and
+    /// writes the audit entry, all or nothing: 402 `plan_limit_reached` when
+    /// the quota is spent (the detail gives the limit and the reset time).
+    /// Send an `Idempotency-Key` to make retries safe: the same key and body
+    /// return the first answer without a second lead or a second count; the
+    /// same key with another body is 409.
+    #[oai(path = "/", method = "post", operation_id = "submitLead")]
+    async fn submit(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        #[oai(name = "Idempotency-Key")] idempotency_key: Header<Option<String>>,
+        body: Json<SubmitLeadBody>,
+    ) -> ApiResult<SubmitResponse> {
+        let body = body.0;
+        let input = LeadInput {
+            email: body.email,
+            name: body.name,
+            company: body.company,
+            phone: body.phone,
+            message: body.message,
+            source: body.source,
+            metadata: body.metadata.map(object),
+        };
+        let outcome = state
+            .leads
+            .submit(auth.actor(), input, body.website.as_deref(), idempotency_key.0.as_deref())
+            .await?;
+        Ok(match outcome {
+            Submission::Created { lead, .. } => {
+                SubmitResponse::Created(Json(SubmittedDto { lead: lead.into() }))
+            }
+            Submission::Ignored => SubmitResponse::Ignored,
+        })
+    }
+
+    /// List leads, newest first
+    ///
+    /// With `leads:view_all`, every lead; with `leads:view_assigned` only, the
+    /// leads assigned to oneself and to the members of the teams one leads.
+    /// Keyset-paginated: pass `nextCursor` as `cursor` (stable while new leads arrive).
+    #[oai(path = "/", method = "get", operation_id = "listLeads")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        status: Query<Option<LeadStatusDto>>,
+        qualification: Query<Option<QualificationCategoryDto>>,
+        #[oai(name = "assigneeId")] assignee_id: Query<Option<Uuid>>,
+        /// Only leads assigned to the members of this team.
+        #[oai(name = "teamId")]
+        team_id: Query<Option<Uuid>>,
+        /// Case-insensitive part of the email, name or company.
+        search: Query<Option<String>>,
+        #[oai(name = "createdFrom")] created_from: Query<Option<chrono::DateTime<chrono::Utc>>>,
+        #[oai(name = "createdTo")] created_to: Query<Option<chrono::DateTime<chrono::Utc>>>,
+        /// 1 to 100 (default 20).
+        limit: Query<Option<u64>>,
+        /// The `nextCursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<LeadPage>> {
+        let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
+        let filter = filter(status.0, qualification.0, assignee_id.0, search.0, created_from.0, created_to.0);
+        let result = state.leads.list(auth.actor(), filter, team_id.0, page).await?;
+        Ok(Json(LeadPage {
+            data: result.items.into_iter().map(Into::into).collect(),
+            pagination: KeysetPagination { limit: page.limit, next_cursor: result.next.map(|c| c.encode()) },
+        }))
+    }
+
+    /// Lead counts by status and qualification
+    ///
+    /// Organization-wide with `analytics:view_all`; of one's own leads with `analytics:view_own`.
+    #[oai(path = "/stats", method = "get", operation_id = "leadStats")]
+    async fn stats(&self, state: Data<&Arc<AppState>>, auth: TenantAuth) -> ApiResult<Json<LeadStatsDto>> {
+        let stats = state.leads.stats(auth.actor()).await?;
+        Ok(Json(LeadStatsDto {
+            total: stats.total,
+            by_status: stats.by_status,
+            by_qualification: stats.by_qualification,
+        }))
+    }
+
+    /// Export leads as CSV (`leads:export`)
+    ///
+    /// Takes the filters of `GET /leads`. Streamed in batches, so memory stays
+    /// flat for any number of leads.
+    #[oai(path = "/export", method = "get", operation_id = "exportLeads")]
+    #[allow(clippy::too_many_arguments)]
+    async fn export(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        status: Query<Option<LeadStatusDto>>,
+        qualification: Query<Option<QualificationCategoryDto>>,
+        #[oai(name = "assigneeId")] assignee_id: Query<Option<Uuid>>,
+        #[oai(name = "teamId")] team_id: Query<Option<Uuid>>,
+        search: Query<Option<String>>,
+        #[oai(name = "createdFrom")] created_from: Query<Option<chrono::DateTime<chrono::Utc>>>,
+        #[oai(name = "createdTo")] created_to: Query<Option<chrono::DateTime<chrono::Utc>>>,
+    ) -> ApiResult<ExportResponse> {
+        let filter = filter(status.0, qualification.0, assignee_id.0, search.0, created_from.0, created_to.0);
+        let export = state.leads.export(auth.actor(), filter, team_id.0).await?;
+        let chunks = futures_util::stream::unfold(Some(export), |export| async move {
+            let mut export = export?;
+            match export.next_chunk().await {
+                Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), Some(export))),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "lead export failed midway");
+                    Some((Err(std::io::Error::other("export failed")), None))
+                }
+            }
+        });
+        Ok(ExportResponse::Csv(
+            Binary(Body::from_bytes_stream(chunks)),
+            "attachment; filename=\"leads.csv\"".to_owned(),
+        ))
+    }
+
+    /// Get a lead
+    ///
+    /// A lead the caller may not see answers 404, as if it did not exist.
+    #[oai(path = "/:id", method = "get", operation_id = "getLead")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<LeadDto>> {
+        Ok(Json(state.leads.get(auth.actor(), LeadId::from_uuid(id.0)).await?.into()))
+    }
+
+    /// Update a lead (`leads:edit`)
+    #[oai(path = "/:id", method = "patch", operation_id = "updateLead")]
+    async fn update(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: Json<UpdateLeadBody>,
+    ) -> ApiResult<Json<LeadDto>> {
+        let body = body.0;
+        let changes = LeadChanges {
+            email: body.email,
+            name: body.name,
+            company: maybe(body.company),
+            phone: maybe(body.phone),
+            message: body.message,
+            source: maybe(body.source),
+            metadata: body.metadata.map(object),
+        };
+        Ok(Json(state.leads.update(auth.actor(), LeadId::from_uuid(id.0), changes).await?.into()))
+    }
+
+    /// Delete a lead (`leads:delete`)
+    #[oai(path = "/:id", method = "delete", operation_id = "deleteLead")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<DeleteResponse> {
+        state.leads.delete(auth.actor(), LeadId::from_uuid(id.0)).await?;
+        Ok(DeleteResponse::Deleted)
+    }
+
+    /// Assign a lead to a member, or unassign it (`leads:edit`)
+    #[oai(path = "/:id/assign", method = "post", operation_id = "assignLead")]
+    async fn assign(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: Json<AssignBody>,
+    ) -> ApiResult<Json<LeadDto>> {
+        let assignee = body.0.assignee_id.map(UserId::from_uuid);
+        Ok(Json(state.leads.assign(auth.actor(), LeadId::from_uuid(id.0), assignee).await?.into()))
+    }
+}
