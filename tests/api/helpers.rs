@@ -162,7 +162,9 @@ impl TestApp {
 
     /// Moves the session's organization to `plan` (the owner has `settings:billing`).
     pub async fn upgrade(&self, owner: &Session, plan: &str) {
-        self.call(Method::PUT, "/api/v1/subscription", Some(&owner.access), Some(json!({ "plan": plan }))).await.expect(200);
+        self.call(Method::PUT, "/api/v1/subscription", Some(&owner.access), Some(json!({ "plan": plan })))
+            .await
+            .expect(200);
     }
 
     /// An API key of the inviter's organization with `scopes`; returns the full key.

@@ -21,7 +21,7 @@ pub enum Submission {
     /// had been: `replayed`).
     Created {
         /// The lead.
-        lead: Lead,
+        lead: Box<Lead>,
         /// Whether this answers a retry of an earlier submission.
         replayed: bool,
     },
@@ -104,7 +104,7 @@ impl LeadService {
                         .get(organization, first_lead, &Visibility::All)
                         .await?
                         .ok_or(LeadError::NotFound)?;
-                    return Ok(Submission::Created { lead, replayed: true });
+                    return Ok(Submission::Created { lead: Box::new(lead), replayed: true });
                 }
             }
         }
@@ -120,7 +120,7 @@ impl LeadService {
             .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
         unit.record(&entry).await?;
         unit.commit().await?;
-        Ok(Submission::Created { lead, replayed: false })
+        Ok(Submission::Created { lead: Box::new(lead), replayed: false })
     }
 
     /// What the actor may see: every lead with `leads:view_all`; with

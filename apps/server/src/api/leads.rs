@@ -199,6 +199,7 @@ pub struct SubmittedDto {
 }
 
 #[derive(ApiResponse)]
+#[allow(clippy::large_enum_variant)] // built once per request and returned by value
 enum SubmitResponse {
     /// Stored, quota counted. A retry with the same `Idempotency-Key` and body gets this same answer.
     #[oai(status = 201)]
@@ -343,7 +344,7 @@ impl LeadsApi {
             .await?;
         Ok(match outcome {
             Submission::Created { lead, .. } => {
-                SubmitResponse::Created(Json(SubmittedDto { lead: lead.into() }))
+                SubmitResponse::Created(Json(SubmittedDto { lead: (*lead).into() }))
             }
             Submission::Ignored => SubmitResponse::Ignored,
         })

@@ -1,0 +1,93 @@
+//! Plans, the subscription, usage and seats.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::http_tests;
+
+http_tests! {
+    async fn the_catalogue_is_public_and_new_organizations_start_a_starter_trial(app: TestApp) {
+        let plans = app.call(Method::GET, "/api/v1/plans", None, None).await.expect(200);
+        assert_eq!(plans.body["data"], json!([
+            { "id": "starter", "name": "Starter", "priceCents": 4900, "currency": "USD", "leadLimit": 100, "seatLimit": 3 },
+            { "id": "pro", "name": "Pro", "priceCents": 19900, "currency": "USD", "leadLimit": 1000, "seatLimit": 10 },
+            { "id": "enterprise", "name": "Enterprise", "priceCents": null, "currency": "USD", "leadLimit": null, "seatLimit": null },
+        ]));
+
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let sub = app.get("/api/v1/subscription", &ada.access).await.expect(200);
+        assert_eq!(sub.body["plan"], "starter");
+        assert_eq!(sub.body["status"], "trialing");
+        assert_eq!(sub.body["organizationId"].as_str(), ada.org_id.as_deref());
+        assert!(sub.body["trialEndsAt"].is_string() && sub.body["currentPeriodEnd"].is_string());
+        let usage = app.get("/api/v1/subscription/usage", &ada.access).await.expect(200);
+        assert_eq!(usage.body["leads"], json!({ "used": 0, "limit": 100, "remaining": 100 }));
+        assert_eq!(usage.body["seats"], json!({ "used": 1, "limit": 3, "remaining": 2 }));
+    }
+
+    async fn plan_changes_need_billing_rights_and_are_audited(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let manager = app.member(&ada, "m@example.com", "manager").await;
+        app.call(Method::PUT, "/api/v1/subscription", Some(&manager.access), Some(json!({ "plan": "pro" }))).await.expect_problem(403, "forbidden");
+        app.call(Method::PUT, "/api/v1/subscription", Some(&ada.access), Some(json!({ "plan": "gold" }))).await.expect_problem(400, "validation_failed");
+        let changed = app.call(Method::PUT, "/api/v1/subscription", Some(&ada.access), Some(json!({ "plan": "pro" }))).await.expect(200);
+        assert_eq!((changed.body["plan"].as_str(), changed.body["status"].as_str()), (Some("pro"), Some("active")));
+        assert!(changed.body["trialEndsAt"].is_null());
+        let log = app.get("/api/v1/audit-logs?action=subscription.plan_changed", &ada.access).await.expect(200);
+        assert_eq!(log.body["data"][0]["details"], json!({ "from": "starter", "to": "pro" }));
+
+        let key = app.api_key(&ada, &["leads:create"]).await;
+        app.with_key(Method::GET, "/api/v1/subscription", &key, None).await.expect_problem(403, "forbidden");
+        let billing_key = app.api_key(&ada, &["settings:billing"]).await;
+        app.with_key(Method::GET, "/api/v1/subscription/usage", &billing_key, None).await.expect(200);
+        // Plan changes are for signed-in users.
+        app.with_key(Method::PUT, "/api/v1/subscription", &billing_key, Some(json!({ "plan": "starter" }))).await.expect_problem(401, "unauthorized");
+
+        // Each organization sees its own subscription only.
+        let bob = app.register("bob@example.com", Some("globex")).await;
+        let bobs = app.get("/api/v1/subscription", &bob.access).await.expect(200);
+        assert_eq!((bobs.body["plan"].as_str(), bobs.body["organizationId"].as_str()), (Some("starter"), bob.org_id.as_deref()));
+    }
+
+    async fn seats_are_enforced_on_invite_and_on_downgrade(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        for email in ["a@example.com", "b@example.com"] {
+            app.post("/api/v1/invitations", Some(&ada.access), json!({ "email": email, "role": "member" })).await.expect(201);
+        }
+        let refused = app.post("/api/v1/invitations", Some(&ada.access), json!({ "email": "c@example.com", "role": "member" })).await.expect_problem(402, "plan_limit_reached");
+        assert!(refused.body["detail"].as_str().unwrap().contains('3'));
+        app.upgrade(&ada, "pro").await;
+        app.post("/api/v1/invitations", Some(&ada.access), json!({ "email": "c@example.com", "role": "member" })).await.expect(201);
+        app.call(Method::PUT, "/api/v1/subscription", Some(&ada.access), Some(json!({ "plan": "starter" }))).await.expect_problem(409, "conflict");
+        let usage = app.get("/api/v1/subscription/usage", &ada.access).await.expect(200);
+        assert_eq!(usage.body["seats"], json!({ "used": 4, "limit": 10, "remaining": 6 }));
+    }
+
+    async fn concurrent_invitations_take_exactly_the_seats_left(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        app.upgrade(&ada, "pro").await; // 10 seats, the owner holds one: 9 left
+        let attempts = (0..30).map(|i| {
+            let (app, token) = (&app, ada.access.clone());
+            async move { app.post("/api/v1/invitations", Some(&token), json!({ "email": format!("p{i}@example.com"), "role": "member" })).await.status.as_u16() }
+        });
+        let statuses = futures_util::future::join_all(attempts).await;
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 9, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 402).count(), 21, "{statuses:?}");
+        let usage = app.get("/api/v1/subscription/usage", &ada.access).await.expect(200);
+        assert_eq!(usage.body["seats"]["used"], 10);
+    }
+
+    async fn the_super_admin_creates_organizations_on_any_plan_and_filters_by_tier(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        app.post("/api/v1/organizations", Some(&ada.access), json!({ "name": "sneaky", "plan": "enterprise" })).await.expect_problem(403, "forbidden");
+        let root = app.super_admin().await;
+        let big = app.post("/api/v1/organizations", Some(&root.access), json!({ "name": "bigco", "plan": "enterprise" })).await.expect(201);
+        let listed = app.get("/api/v1/organizations?tier=enterprise", &root.access).await.expect(200);
+        assert_eq!(listed.body["pagination"]["total"], 1);
+        assert_eq!(listed.body["data"][0]["id"], big.body["id"]);
+        app.get("/api/v1/organizations?tier=gold", &root.access).await.expect_problem(400, "validation_failed");
+        let overview = app.get("/api/v1/admin/overview", &root.access).await.expect(200);
+        assert_eq!(overview.body["organizationsPerPlan"], json!({ "enterprise": 1, "starter": 1 }));
+        let _ = ada;
+    }
+}
