@@ -93,6 +93,11 @@ http_tests! {
         let ada = app.register("ada@example.com", Some("acme")).await;
         let reader = app.api_key(&ada, &["leads:view_all"]).await;
         submit(&app, &reader, a_lead(1)).await.expect_problem(403, "forbidden");
+        let form = app.api_key(&ada, &["leads:create"]).await;
+        for path in ["/api/v1/leads", "/api/v1/leads/stats", "/api/v1/leads/export"] {
+            app.with_key(Method::GET, path, &form, None).await.expect_problem(403, "forbidden");
+        }
+        app.with_key(Method::GET, "/api/v1/leads", &reader, None).await.expect(200);
         let member = app.member(&ada, "m@example.com", "member").await;
         let created = app.post("/api/v1/leads", Some(&member.access), a_lead(2)).await.expect(201);
         assert_eq!(created.body["lead"]["status"], "pending");
