@@ -1,0 +1,390 @@
+//! The engine: workers that lease due workflows and run their steps.
+//!
+//! Guarantees (see `docs/workflows.md`): each step's result is committed
+//! before the next step starts; a worker's writes are fenced by its lease, so
+//! a worker that lost its lease (it stalled or died and another took over)
+//! cannot overwrite newer state; failed steps are retried with exponential
+//! backoff and jitter, then the workflow is `failed`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadflow_kernel::Clock;
+use rand::Rng as _;
+use tokio::sync::watch;
+
+use crate::model::{LeadSnapshot, StepOutcome};
+use crate::model::{Step, Workflow};
+use crate::ports::{
+    ApprovalNotifier, EmailDrafter, LeadEffects, Mailer, Qualifier, Researcher, StepError, WorkflowRepository,
+};
+
+/// How failed steps are retried.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Attempts per step before the workflow fails (at least 1).
+    pub max_attempts: u32,
+    /// The first retry's delay; each next one doubles.
+    pub base_delay: Duration,
+    /// The longest delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts, 1 s doubling up to 5 minutes.
+    fn default() -> Self {
+        Self { max_attempts: 5, base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(300) }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retrying after failed attempt `attempt` (1-based):
+    /// `base · 2^(attempt-1)`, capped, with "equal jitter" (between half and all of it).
+    #[must_use]
+    pub fn delay(&self, attempt: u32) -> chrono::Duration {
+        let exp = self.base_delay.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+        let capped = exp.min(self.max_delay);
+        let half = capped / 2;
+        let jitter = rand::rng().random_range(0..=u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
+        chrono::Duration::from_std(half + Duration::from_millis(jitter)).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+/// How the engine works.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineSettings {
+    /// Workflows leased per claim.
+    pub batch: u64,
+    /// How long a lease lasts; a worker that stops for longer loses its workflows to others.
+    pub lease: Duration,
+    /// How long an idle worker waits before looking again.
+    pub poll_interval: Duration,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            batch: 32,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(200),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// The step adapters an engine runs.
+#[derive(Clone)]
+pub struct Steps {
+    /// `research`.
+    pub researcher: Arc<dyn Researcher>,
+    /// `qualify`.
+    pub qualifier: Arc<dyn Qualifier>,
+    /// `draft_email`.
+    pub drafter: Arc<dyn EmailDrafter>,
+    /// `send_email`.
+    pub mailer: Arc<dyn Mailer>,
+    /// Entering `await_approval`.
+    pub notifier: Arc<dyn ApprovalNotifier>,
+}
+
+/// Runs workflows.
+pub struct Engine {
+    store: Arc<dyn WorkflowRepository>,
+    steps: Steps,
+    clock: Arc<dyn Clock>,
+    settings: EngineSettings,
+}
+
+fn lease_until(clock: &dyn Clock, lease: Duration) -> chrono::DateTime<chrono::Utc> {
+    clock.now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30))
+}
+
+impl Engine {
+    /// An engine over its ports.
+    pub fn new(
+        store: Arc<dyn WorkflowRepository>,
+        steps: Steps,
+        clock: Arc<dyn Clock>,
+        settings: EngineSettings,
+    ) -> Self {
+        Self { store, steps, clock, settings }
+    }
+
+    /// Leases one batch of due workflows and drives each as far as it goes.
+    /// Returns how many were leased.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn run_once(&self, worker: &str) -> anyhow::Result<usize> {
+        let now = self.clock.now();
+        let claimed = self
+            .store
+            .claim_due(
+                worker,
+                now,
+                lease_until(self.clock.as_ref(), self.settings.lease),
+                self.settings.batch,
+            )
+            .await?;
+        let count = claimed.len();
+        for (workflow, lead) in claimed {
+            let id = workflow.id;
+            if let Err(e) = self.drive(worker, workflow, &lead).await {
+                // The lease runs out and another attempt picks the workflow up.
+                tracing::warn!(workflow = %id, error = format!("{e:#}"), "workflow step could not be saved");
+            }
+        }
+        Ok(count)
+    }
+
+    async fn execute(
+        &self,
+        step: Step,
+        workflow: &Workflow,
+        lead: &LeadSnapshot,
+    ) -> Result<StepOutcome, StepError> {
+        let missing = |what: &str| StepError(format!("{what} is missing; the workflow is inconsistent"));
+        match step {
+            Step::Research => Ok(StepOutcome::Researched(self.steps.researcher.research(lead).await?)),
+            Step::Qualify => {
+                let research = workflow.research.as_ref().ok_or_else(|| missing("research"))?;
+                Ok(StepOutcome::Qualified(self.steps.qualifier.qualify(lead, research).await?))
+            }
+            Step::DraftEmail => {
+                let research = workflow.research.as_ref().ok_or_else(|| missing("research"))?;
+                let category =
+                    workflow.qualification.as_ref().ok_or_else(|| missing("qualification"))?.category;
+                Ok(StepOutcome::Drafted(self.steps.drafter.draft(lead, research, category).await?))
+            }
+            Step::SendEmail => {
+                let draft = workflow.email_draft.as_ref().ok_or_else(|| missing("email draft"))?;
+                self.steps.mailer.send(workflow, draft).await?;
+                Ok(StepOutcome::Sent)
+            }
+            Step::AwaitApproval => Err(StepError("the approval step is not run by workers".into())),
+        }
+    }
+
+    /// Runs steps one after another, committing each result, until the
+    /// workflow waits, ends, must retry later, or the lease is lost.
+    async fn drive(&self, worker: &str, mut workflow: Workflow, lead: &LeadSnapshot) -> anyhow::Result<()> {
+        loop {
+            let Ok(step) = workflow.begin_step(self.clock.now()) else { return Ok(()) };
+            let result = self.execute(step, &workflow, lead).await;
+            let now = self.clock.now();
+            let mut effects = LeadEffects::default();
+            match result {
+                Ok(outcome) => {
+                    if let StepOutcome::Qualified(q) = &outcome {
+                        effects.qualification = Some(q.clone());
+                    }
+                    let mut next = workflow.clone();
+                    next.complete_step(outcome, worker, now)?;
+                    if step == Step::DraftEmail
+                        && let Err(e) = self.steps.notifier.approval_requested(&next).await
+                    {
+                        self.fail(worker, &mut workflow, &e, now).await?;
+                        return Ok(());
+                    }
+                    workflow = next;
+                    let keep = workflow
+                        .status
+                        .is_runnable()
+                        .then(|| lease_until(self.clock.as_ref(), self.settings.lease));
+                    if !self.store.save_step(&workflow, worker, keep, &effects).await? || keep.is_none() {
+                        return Ok(());
+                    }
+                }
+                Err(e) => {
+                    self.fail(worker, &mut workflow, &e, now).await?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn fail(
+        &self,
+        worker: &str,
+        workflow: &mut Workflow,
+        error: &StepError,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<()> {
+        let attempts = workflow.steps.last().map_or(1, |s| s.attempts);
+        let delay = self.settings.retry.delay(attempts);
+        workflow.fail_step(&error.0, self.settings.retry.max_attempts.max(1), delay, now)?;
+        tracing::info!(workflow = %workflow.id, attempts, error = %error, status = workflow.status.as_str(), "workflow step failed");
+        self.store.save_step(workflow, worker, None, &LeadEffects::default()).await?;
+        Ok(())
+    }
+
+    /// A worker: claims and drives due workflows until `shutdown` turns true,
+    /// then finishes the step at hand and releases its leases.
+    pub async fn work(self: Arc<Self>, worker: String, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %worker, "workflow worker started");
+        while !*shutdown.borrow() {
+            let claimed = match self.run_once(&worker).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(worker = %worker, error = format!("{e:#}"), "claiming workflows failed");
+                    0
+                }
+            };
+            if claimed == 0 {
+                tokio::select! {
+                    () = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        if let Err(e) = self.store.release(&worker).await {
+            tracing::warn!(worker = %worker, error = format!("{e:#}"), "releasing leases failed; they expire on their own");
+        }
+        tracing::info!(worker = %worker, "workflow worker stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin::{RuleQualifier, RuleResearcher, TemplateDrafter};
+    use crate::model::{Research, WorkflowStatus};
+    use crate::ports::{MockApprovalNotifier, MockMailer, MockResearcher, MockWorkflowRepository};
+    use chrono::Utc;
+    use leadflow_kernel::{OrganizationId, SystemClock};
+    use std::sync::Mutex;
+
+    fn lead() -> LeadSnapshot {
+        LeadSnapshot {
+            lead_id: uuid::Uuid::now_v7(),
+            email: "sam@bigcorp.io".into(),
+            name: "Sam".into(),
+            company: Some("BigCorp".into()),
+            message: "We want a demo and pricing".into(),
+            metadata: serde_json::json!({}),
+            organization_name: "Acme".into(),
+            organization_settings: serde_json::json!({}),
+        }
+    }
+
+    fn steps(researcher: Arc<dyn Researcher>, notifier: MockApprovalNotifier, mailer: MockMailer) -> Steps {
+        Steps {
+            researcher,
+            qualifier: Arc::new(RuleQualifier),
+            drafter: Arc::new(TemplateDrafter),
+            mailer: Arc::new(mailer),
+            notifier: Arc::new(notifier),
+        }
+    }
+
+    /// A store that hands out one workflow once and records every save.
+    fn store(workflow: Workflow, saved: Arc<Mutex<Vec<Workflow>>>) -> MockWorkflowRepository {
+        let mut store = MockWorkflowRepository::new();
+        let once = Mutex::new(Some(workflow));
+        store.expect_claim_due().returning(move |_, _, _, _| {
+            Ok(once.lock().unwrap().take().map(|w| (w, lead())).into_iter().collect())
+        });
+        store.expect_save_step().returning(move |w, _, _, _| {
+            saved.lock().unwrap().push(w.clone());
+            Ok(true)
+        });
+        store
+    }
+
+    fn settings(max_attempts: u32) -> EngineSettings {
+        EngineSettings {
+            retry: RetryPolicy {
+                max_attempts,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(4),
+            },
+            ..EngineSettings::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_qualified_lead_is_driven_to_approval_committing_each_step() {
+        let saved = Arc::new(Mutex::new(Vec::new()));
+        let workflow = Workflow::new(OrganizationId::new(), uuid::Uuid::now_v7(), Utc::now());
+        let mut notifier = MockApprovalNotifier::new();
+        notifier.expect_approval_requested().times(1).returning(|_| Ok(()));
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().never();
+        let engine = Engine::new(
+            Arc::new(store(workflow, saved.clone())),
+            steps(Arc::new(RuleResearcher), notifier, mailer),
+            Arc::new(SystemClock),
+            settings(3),
+        );
+
+        assert_eq!(engine.run_once("w1").await.unwrap(), 1);
+
+        let saved = saved.lock().unwrap();
+        let statuses: Vec<WorkflowStatus> = saved.iter().map(|w| w.status).collect();
+        assert_eq!(
+            statuses,
+            [WorkflowStatus::Running, WorkflowStatus::Running, WorkflowStatus::AwaitingApproval]
+        );
+        assert_eq!(saved[1].qualification.as_ref().unwrap().category, crate::model::Category::Qualified);
+    }
+
+    #[tokio::test]
+    async fn a_failing_step_is_scheduled_for_retry_then_fails_for_good() {
+        let saved = Arc::new(Mutex::new(Vec::new()));
+        let mut failing = MockResearcher::new();
+        failing.expect_research().returning(|_| Err(StepError("provider down".into())));
+        let mut workflow = Workflow::new(OrganizationId::new(), uuid::Uuid::now_v7(), Utc::now());
+        let engine = |wf: Workflow, saved: Arc<Mutex<Vec<Workflow>>>, researcher: MockResearcher| {
+            Engine::new(
+                Arc::new(store(wf, saved)),
+                steps(Arc::new(researcher), MockApprovalNotifier::new(), MockMailer::new()),
+                Arc::new(SystemClock),
+                settings(2),
+            )
+        };
+        engine(workflow.clone(), saved.clone(), failing).run_once("w1").await.unwrap();
+        workflow = saved.lock().unwrap().last().unwrap().clone();
+        assert_eq!(workflow.status, WorkflowStatus::Running);
+        assert!(workflow.next_run_at.unwrap() > Utc::now() - chrono::Duration::seconds(1));
+        assert_eq!(workflow.last_error.as_deref(), Some("provider down"));
+
+        let mut failing = MockResearcher::new();
+        failing.expect_research().returning(|_| Err(StepError("provider down".into())));
+        engine(workflow, saved.clone(), failing).run_once("w1").await.unwrap();
+        assert_eq!(saved.lock().unwrap().last().unwrap().status, WorkflowStatus::Failed);
+    }
+
+    #[tokio::test]
+    async fn a_lost_lease_stops_the_worker() {
+        let mut store = MockWorkflowRepository::new();
+        let once = Mutex::new(Some(Workflow::new(OrganizationId::new(), uuid::Uuid::now_v7(), Utc::now())));
+        store.expect_claim_due().returning(move |_, _, _, _| {
+            Ok(once.lock().unwrap().take().map(|w| (w, lead())).into_iter().collect())
+        });
+        store.expect_save_step().times(1).returning(|_, _, _, _| Ok(false));
+        let mut researcher = MockResearcher::new();
+        researcher.expect_research().times(1).returning(|_| Ok(Research::default()));
+        let engine = Engine::new(
+            Arc::new(store),
+            steps(Arc::new(researcher), MockApprovalNotifier::new(), MockMailer::new()),
+            Arc::new(SystemClock),
+            settings(3),
+        );
+        engine.run_once("w1").await.unwrap();
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        };
+        for (attempt, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (9, 1000)] {
+            let d = policy.delay(attempt).num_milliseconds();
+            assert!((full / 2..=full).contains(&d), "attempt {attempt}: {d}ms not in [{}, {full}]", full / 2);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Failures of workflows.
+
+use leadflow_kernel::{Forbidden, Permission};
+
+use crate::model::WorkflowStatus;
+
+/// A transition the state machine does not allow from the current status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {action} a workflow that is {}", from.as_str())]
+pub struct IllegalTransition {
+    /// What was attempted.
+    pub action: &'static str,
+    /// The status it was in.
+    pub from: WorkflowStatus,
+}
+
+/// Everything a workflow use case can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    /// No such workflow in the actor's organization.
+    #[error("workflow not found")]
+    NotFound,
+    /// The actor acts in no organization.
+    #[error("act in an organization first (POST /auth/switch-organization)")]
+    NoOrganization,
+    /// Missing permission.
+    #[error("missing permission {0}")]
+    Forbidden(Permission),
+    /// Invalid input.
+    #[error("invalid input: {0}")]
+    Invalid(leadflow_kernel::ValidationErrors),
+    /// The workflow's status does not allow this (or changed meanwhile).
+    #[error(transparent)]
+    Conflict(#[from] IllegalTransition),
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<Forbidden> for WorkflowError {
+    fn from(e: Forbidden) -> Self {
+        Self::Forbidden(e.0)
+    }
+}

@@ -1,0 +1,173 @@
+//! Ports of the workflows context: the store and the steps.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, OrganizationId};
+use uuid::Uuid;
+
+use crate::model::{
+    Category, EmailDraft, LeadSnapshot, Qualification, Research, Workflow, WorkflowId, WorkflowStatus,
+};
+
+/// A step failed; the engine retries it with backoff.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StepError(pub String);
+
+impl From<anyhow::Error> for StepError {
+    fn from(e: anyhow::Error) -> Self {
+        Self(format!("{e:#}"))
+    }
+}
+
+/// What a change to a workflow also writes onto its lead, in the same transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeadEffects {
+    /// The qualification to write (after `qualify`).
+    pub qualification: Option<Qualification>,
+    /// The decision to write as the lead's status (`true`: approved).
+    pub approved: Option<bool>,
+}
+
+/// Filters of the workflow list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkflowFilter {
+    /// Only this status (`awaiting_approval` is the approvers' inbox).
+    pub status: Option<WorkflowStatus>,
+    /// Only the workflow of this lead.
+    pub lead_id: Option<Uuid>,
+}
+
+/// Durable store of workflows.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WorkflowRepository: Send + Sync {
+    /// Leases up to `limit` due workflows (runnable, `next_run_at` passed, no
+    /// live lease) to `worker` until `lease_until`, with a snapshot of each lead.
+    ///
+    /// # Errors
+    /// When the store fails. MUST never lease one workflow to two workers at
+    /// once (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> anyhow::Result<Vec<(Workflow, LeadSnapshot)>>;
+
+    /// Saves a workflow changed by `worker` and applies `effects` to its lead,
+    /// in one transaction — only while `worker` still holds the lease and the
+    /// workflow was not cancelled. Keeps the lease until `lease_until`, or
+    /// releases it with `None`.
+    ///
+    /// # Errors
+    /// When the store fails. MUST answer `Ok(false)` (and write nothing) when
+    /// the lease was lost or the workflow cancelled meanwhile.
+    async fn save_step(
+        &self,
+        workflow: &Workflow,
+        worker: &str,
+        lease_until: Option<DateTime<Utc>>,
+        effects: &LeadEffects,
+    ) -> anyhow::Result<bool>;
+
+    /// Releases `worker`'s leases (at shutdown): the workflows are due again at once.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn release(&self, worker: &str) -> anyhow::Result<()>;
+
+    /// One workflow of `organization`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn get(&self, organization: OrganizationId, id: WorkflowId) -> anyhow::Result<Option<Workflow>>;
+
+    /// A keyset page of `organization`'s workflows, newest first.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn page(
+        &self,
+        organization: OrganizationId,
+        filter: &WorkflowFilter,
+        page: KeysetPage,
+    ) -> anyhow::Result<KeysetPaged<Workflow>>;
+
+    /// Saves a person's change (decision, cancel, retry), applies `effects`
+    /// to the lead and writes `audit`, in one transaction — only if the
+    /// workflow is still in status `expected`. Drops any lease.
+    ///
+    /// # Errors
+    /// When the store fails. MUST answer `Ok(false)` (and write nothing) when
+    /// the status changed meanwhile.
+    async fn transition(
+        &self,
+        workflow: &Workflow,
+        expected: WorkflowStatus,
+        effects: &LeadEffects,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool>;
+}
+
+/// Learns about a lead.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Researcher: Send + Sync {
+    /// Research `lead`.
+    ///
+    /// # Errors
+    /// [`StepError`] (retried).
+    async fn research(&self, lead: &LeadSnapshot) -> Result<Research, StepError>;
+}
+
+/// Scores and categorises a lead.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Qualifier: Send + Sync {
+    /// Qualify `lead` given its research.
+    ///
+    /// # Errors
+    /// [`StepError`] (retried).
+    async fn qualify(&self, lead: &LeadSnapshot, research: &Research) -> Result<Qualification, StepError>;
+}
+
+/// Writes the outreach email.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EmailDrafter: Send + Sync {
+    /// Draft the email to `lead`.
+    ///
+    /// # Errors
+    /// [`StepError`] (retried).
+    async fn draft(
+        &self,
+        lead: &LeadSnapshot,
+        research: &Research,
+        category: Category,
+    ) -> Result<EmailDraft, StepError>;
+}
+
+/// Sends an approved email.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Send `email` for `workflow`.
+    ///
+    /// # Errors
+    /// [`StepError`] (retried). MUST send at most once per workflow, however
+    /// often it is called (the built-in outbox keys the email by workflow).
+    async fn send(&self, workflow: &Workflow, email: &EmailDraft) -> Result<(), StepError>;
+}
+
+/// Tells people a workflow awaits their approval.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ApprovalNotifier: Send + Sync {
+    /// Announce that `workflow` awaits approval (`workflow.approval_requested`).
+    ///
+    /// # Errors
+    /// [`StepError`] (the draft step is retried; the notice may repeat).
+    async fn approval_requested(&self, workflow: &Workflow) -> Result<(), StepError>;
+}
