@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_identity_and_organizations;
 mod m20261126_000002_access_management;
 mod m20261126_000003_subscriptions_and_leads;
+mod m20261126_000004_workflows;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_identity_and_organizations::Migration),
             Box::new(m20261126_000002_access_management::Migration),
             Box::new(m20261126_000003_subscriptions_and_leads::Migration),
+            Box::new(m20261126_000004_workflows::Migration),
         ]
     }
 }

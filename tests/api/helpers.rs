@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use leadflow_server::state::AppState;
+use leadflow_server::state::{AppState, StepOverrides};
 use leadflow_server::{Application, Config};
 use leadflow_storage::testing::{Engine, TestDatabase};
 use reqwest::{Method, StatusCode};
@@ -72,6 +72,11 @@ fn test_config(url: &str, overrides: &[(&str, &str)]) -> Config {
         ("LEADFLOW_PASSWORD_HASH_MEMORY_KIB".into(), "256".into()),
         ("LEADFLOW_PASSWORD_HASH_ITERATIONS".into(), "1".into()),
         ("LEADFLOW_DATABASE_MAX_CONNECTIONS".into(), "4".into()),
+        // API-only by default, so that tests see leads as submitted; the
+        // workflow tests turn workers on.
+        ("LEADFLOW_WORKERS".into(), "0".into()),
+        ("LEADFLOW_WORKER_POLL_MS".into(), "10".into()),
+        ("LEADFLOW_WORKFLOW_RETRY_BASE_MS".into(), "20".into()),
     ]);
     for (k, v) in overrides {
         env.insert((*k).into(), (*v).into());
@@ -85,9 +90,18 @@ impl TestApp {
     }
 
     pub async fn spawn_with(engine: Engine, overrides: &[(&str, &str)]) -> Option<Self> {
+        Self::spawn_with_steps(engine, overrides, StepOverrides::default()).await
+    }
+
+    /// A server whose workflow steps are partly replaced (e.g. a failing researcher).
+    pub async fn spawn_with_steps(
+        engine: Engine,
+        overrides: &[(&str, &str)],
+        steps: StepOverrides,
+    ) -> Option<Self> {
         capture_logs();
         let db = TestDatabase::fresh(engine).await?;
-        let app = Application::build(test_config(&db.url, overrides)).await.unwrap();
+        let app = Application::build_with(test_config(&db.url, overrides), steps).await.unwrap();
         let state = app.state().clone();
         let addr = app.spawn().await.unwrap();
         Some(Self { base: format!("http://{addr}"), client: reqwest::Client::new(), state, _db: db })

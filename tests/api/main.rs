@@ -20,3 +20,4 @@ mod subscriptions;
 mod system;
 mod teams;
 mod throttling;
+mod workflows;

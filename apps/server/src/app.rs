@@ -10,9 +10,11 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Route, Server};
 use rand::RngCore as _;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::state::AppState;
+use crate::state::{AppState, StepOverrides};
 use crate::{api, edge};
 
 /// The application: its configuration and wired services.
@@ -30,8 +32,26 @@ impl Application {
     /// # Errors
     /// When the database, the migrations or the key file fail.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let state = AppState::build(&config).await?;
+        Self::build_with(config, StepOverrides::default()).await
+    }
+
+    /// Like [`Application::build`], with other workflow step adapters.
+    ///
+    /// # Errors
+    /// When the database, the migrations or the key file fail.
+    pub async fn build_with(config: Config, steps: StepOverrides) -> anyhow::Result<Self> {
+        let state = AppState::build_with(&config, steps).await?;
         Ok(Self { config, state })
+    }
+
+    /// Starts the configured number of workflow workers; they stop when
+    /// `shutdown` turns true, finishing the step at hand and releasing their leases.
+    #[must_use]
+    pub fn start_workers(&self, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let process = format!("{}-{}", std::process::id(), &uuid::Uuid::now_v7().simple().to_string()[24..]);
+        (0..self.config.workers)
+            .map(|n| tokio::spawn(self.state.engine.clone().work(format!("{process}-{n}"), shutdown.clone())))
+            .collect()
     }
 
     /// The wired services.
@@ -98,9 +118,16 @@ impl Application {
         let addr = local_addr(&acceptor)?;
         tracing::info!(%addr, "listening");
         println!("Leadflow is serving on http://{addr} — Swagger UI: http://{addr}/docs");
+        let (stop, stopped) = watch::channel(false);
+        let workers = self.start_workers(&stopped);
         Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(self.endpoint(), shutdown_signal(), Some(Duration::from_secs(10)))
             .await?;
+        // No new claims; each worker finishes its step, releases its leases and exits.
+        let _ = stop.send(true);
+        for worker in workers {
+            let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
+        }
         Ok(())
     }
 
@@ -112,8 +139,13 @@ impl Application {
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
         let addr = local_addr(&acceptor)?;
         let endpoint = self.endpoint();
+        // The workers stop with the runtime (the end of the test).
+        let (stop, stopped) = watch::channel(false);
+        let workers = self.start_workers(&stopped);
         tokio::spawn(async move {
             let _ = Server::new_with_acceptor(acceptor).run(endpoint).await;
+            let _ = stop.send(true);
+            drop(workers);
         });
         Ok(addr)
     }

@@ -69,6 +69,11 @@ pub struct Config {
     /// `LEADFLOW_ACCESS_CACHE_TTL_SECS` (default 5): how long another process may
     /// take to see a deactivation or a role change.
     pub access_cache_ttl: Duration,
+    /// `LEADFLOW_WORKERS` (default 2): workflow workers in `serve`; 0 for an API-only process.
+    pub workers: usize,
+    /// `LEADFLOW_WORKFLOW_MAX_ATTEMPTS` (5), `LEADFLOW_WORKFLOW_RETRY_BASE_MS` (1000),
+    /// `LEADFLOW_WORKFLOW_LEASE_SECS` (30), `LEADFLOW_WORKER_POLL_MS` (200), `LEADFLOW_WORKER_BATCH` (32).
+    pub engine: leadflow_workflows::EngineSettings,
     /// `LEADFLOW_SUPER_ADMIN_EMAIL`, for the first-start bootstrap.
     pub super_admin_email: Option<String>,
     /// `LEADFLOW_SUPER_ADMIN_PASSWORD`, for the first-start bootstrap.
@@ -189,6 +194,23 @@ impl Config {
                 parallelism: parse(&lookup, "LEADFLOW_PASSWORD_HASH_PARALLELISM", defaults.parallelism)?,
             },
             access_cache_ttl: Duration::from_secs(parse(&lookup, "LEADFLOW_ACCESS_CACHE_TTL_SECS", 5_u64)?),
+            workers: parse(&lookup, "LEADFLOW_WORKERS", 2_usize)?,
+            engine: leadflow_workflows::EngineSettings {
+                batch: parse(&lookup, "LEADFLOW_WORKER_BATCH", 32_u64)?.max(1),
+                lease: Duration::from_secs(parse(&lookup, "LEADFLOW_WORKFLOW_LEASE_SECS", 30_u64)?.max(1)),
+                poll_interval: Duration::from_millis(
+                    parse(&lookup, "LEADFLOW_WORKER_POLL_MS", 200_u64)?.max(1),
+                ),
+                retry: leadflow_workflows::RetryPolicy {
+                    max_attempts: parse(&lookup, "LEADFLOW_WORKFLOW_MAX_ATTEMPTS", 5_u32)?.max(1),
+                    base_delay: Duration::from_millis(parse(
+                        &lookup,
+                        "LEADFLOW_WORKFLOW_RETRY_BASE_MS",
+                        1000_u64,
+                    )?),
+                    max_delay: Duration::from_secs(300),
+                },
+            },
             super_admin_email: lookup("LEADFLOW_SUPER_ADMIN_EMAIL"),
             super_admin_password: lookup("LEADFLOW_SUPER_ADMIN_PASSWORD"),
         })

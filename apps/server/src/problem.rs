@@ -7,6 +7,7 @@ use leadflow_leads::LeadError;
 use leadflow_organizations::OrganizationError;
 use leadflow_organizations::teams::TeamError;
 use leadflow_subscriptions::SubscriptionError;
+use leadflow_workflows::WorkflowError;
 use poem::http::StatusCode;
 use poem::http::header::CONTENT_TYPE;
 use poem::{IntoResponse, Response};
@@ -286,6 +287,19 @@ impl From<LeadError> for ApiError {
             }
             e @ LeadError::IdempotencyMismatch => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             LeadError::Unexpected(e) => internal(&e),
+        }
+    }
+}
+
+impl From<WorkflowError> for ApiError {
+    fn from(e: WorkflowError) -> Self {
+        match e {
+            WorkflowError::Invalid(errors) => errors.into(),
+            e @ WorkflowError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            e @ WorkflowError::NoOrganization => forbidden(e.to_string()),
+            WorkflowError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
+            WorkflowError::Conflict(e) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            WorkflowError::Unexpected(e) => internal(&e),
         }
     }
 }

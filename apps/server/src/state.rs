@@ -14,8 +14,27 @@ use leadflow_organizations::teams::TeamService;
 use leadflow_organizations::{AuditService, OrganizationPolicy, OrganizationService};
 use leadflow_storage::{PoolSettings, Storage};
 use leadflow_subscriptions::SubscriptionService;
+use leadflow_workflows::builtin::{RuleQualifier, RuleResearcher, TemplateDrafter};
+use leadflow_workflows::engine::Steps;
+use leadflow_workflows::ports::{ApprovalNotifier, EmailDrafter, Mailer, Qualifier, Researcher};
+use leadflow_workflows::{Engine, WorkflowService};
 
 use crate::config::Config;
+
+/// Step adapters to use instead of the built-in ones; `None` keeps the built-in.
+#[derive(Clone, Default)]
+pub struct StepOverrides {
+    /// `research`.
+    pub researcher: Option<Arc<dyn Researcher>>,
+    /// `qualify`.
+    pub qualifier: Option<Arc<dyn Qualifier>>,
+    /// `draft_email`.
+    pub drafter: Option<Arc<dyn EmailDrafter>>,
+    /// `send_email`.
+    pub mailer: Option<Arc<dyn Mailer>>,
+    /// Entering `await_approval`.
+    pub notifier: Option<Arc<dyn ApprovalNotifier>>,
+}
 
 /// Everything the handlers need, shared by all requests.
 pub struct AppState {
@@ -37,6 +56,10 @@ pub struct AppState {
     pub subscriptions: SubscriptionService,
     /// Leads.
     pub leads: LeadService,
+    /// Workflows (people-facing).
+    pub workflows: WorkflowService,
+    /// The workflow engine the workers run.
+    pub engine: Arc<Engine>,
     /// The database (for readiness).
     pub storage: Storage,
 }
@@ -47,6 +70,15 @@ impl AppState {
     /// # Errors
     /// When the database, the migrations or the key file fail.
     pub async fn build(config: &Config) -> anyhow::Result<Arc<Self>> {
+        Self::build_with(config, StepOverrides::default()).await
+    }
+
+    /// Like [`AppState::build`], with other step adapters than the built-in ones
+    /// (a real research provider, or a failing one in tests).
+    ///
+    /// # Errors
+    /// When the database, the migrations or the key file fail.
+    pub async fn build_with(config: &Config, steps: StepOverrides) -> anyhow::Result<Arc<Self>> {
         let storage = Storage::connect(
             &config.database_url,
             &PoolSettings {
@@ -56,14 +88,14 @@ impl AppState {
         )
         .await?;
         storage.migrate().await?;
-        Self::wire(config, storage)
+        Self::wire(config, storage, steps)
     }
 
     /// Wires the services on an already migrated store.
     ///
     /// # Errors
     /// When the key file or the hash parameters are unusable.
-    pub fn wire(config: &Config, storage: Storage) -> anyhow::Result<Arc<Self>> {
+    pub fn wire(config: &Config, storage: Storage, steps: StepOverrides) -> anyhow::Result<Arc<Self>> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let tokens = Arc::new(TokenIssuer::new(TokenSettings {
             secret: config.load_jwt_secret()?,
@@ -77,6 +109,15 @@ impl AppState {
         let teams_store = Arc::new(storage.teams());
         let audit_log = Arc::new(storage.audit_log());
         let leads_store = Arc::new(storage.leads());
+        let workflows_store = Arc::new(storage.workflows());
+        let steps = Steps {
+            researcher: steps.researcher.unwrap_or_else(|| Arc::new(RuleResearcher)),
+            qualifier: steps.qualifier.unwrap_or_else(|| Arc::new(RuleQualifier)),
+            drafter: steps.drafter.unwrap_or_else(|| Arc::new(TemplateDrafter)),
+            mailer: steps.mailer.unwrap_or_else(|| workflows_store.clone()),
+            notifier: steps.notifier.unwrap_or_else(|| workflows_store.clone()),
+        };
+        let engine = Arc::new(Engine::new(workflows_store.clone(), steps, clock.clone(), config.engine));
         let ports = AuthPorts {
             users: auth_store.clone(),
             memberships: auth_store.clone(),
@@ -111,7 +152,9 @@ impl AppState {
             teams: TeamService::new(teams_store.clone(), teams_store, clock.clone()),
             audit: AuditService::new(audit_log),
             subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone()),
-            leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock),
+            leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock.clone()),
+            workflows: WorkflowService::new(workflows_store, clock),
+            engine,
             storage,
         }))
     }

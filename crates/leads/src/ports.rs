@@ -38,8 +38,7 @@ pub enum IdempotencyClaim {
 }
 
 /// Everything one lead submission changes, inside one transaction: the
-/// idempotency key, the quota, the lead and its audit entry (and, from the
-/// workflows issue on, the lead's workflow). Dropping the unit without
+/// idempotency key, the quota, the lead, its workflow and its audit entry. Dropping the unit without
 /// [`SubmissionUnit::commit`] rolls everything back.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -74,6 +73,12 @@ pub trait SubmissionUnit: Send {
     /// # Errors
     /// When the store fails.
     async fn insert_lead(&mut self, lead: &Lead) -> anyhow::Result<()>;
+
+    /// Starts the lead's processing workflow; returns its id.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn start_workflow(&mut self, lead: &Lead) -> anyhow::Result<Uuid>;
 
     /// Writes an audit entry.
     ///
@@ -143,6 +148,12 @@ pub trait LeadRepository: Send + Sync {
         id: LeadId,
         audit: &AuditEntry,
     ) -> anyhow::Result<()>;
+
+    /// The id of the lead's workflow, if it has one.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn workflow_of(&self, organization: OrganizationId, id: LeadId) -> anyhow::Result<Option<Uuid>>;
 
     /// Counts of the visible leads.
     ///

@@ -22,6 +22,8 @@ pub enum Submission {
     Created {
         /// The lead.
         lead: Box<Lead>,
+        /// Its workflow.
+        workflow_id: Option<Uuid>,
         /// Whether this answers a retry of an earlier submission.
         replayed: bool,
     },
@@ -104,7 +106,8 @@ impl LeadService {
                         .get(organization, first_lead, &Visibility::All)
                         .await?
                         .ok_or(LeadError::NotFound)?;
-                    return Ok(Submission::Created { lead: Box::new(lead), replayed: true });
+                    let workflow_id = self.leads.workflow_of(organization, first_lead).await?;
+                    return Ok(Submission::Created { lead: Box::new(lead), workflow_id, replayed: true });
                 }
             }
         }
@@ -116,11 +119,12 @@ impl LeadService {
             QuotaOutcome::Closed => return Err(LeadError::SubscriptionClosed),
         }
         unit.insert_lead(&lead).await?;
+        let workflow_id = unit.start_workflow(&lead).await?;
         let entry = AuditEntry::new(actor, Some(organization), "lead.created", "lead", lead.id, now)
             .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
         unit.record(&entry).await?;
         unit.commit().await?;
-        Ok(Submission::Created { lead: Box::new(lead), replayed: false })
+        Ok(Submission::Created { lead: Box::new(lead), workflow_id: Some(workflow_id), replayed: false })
     }
 
     /// What the actor may see: every lead with `leads:view_all`; with
@@ -319,6 +323,7 @@ mod tests {
             let mut seq = mockall::Sequence::new();
             unit.expect_take_quota().times(1).in_sequence(&mut seq).returning(|_, _| Ok(QuotaOutcome::Taken));
             unit.expect_insert_lead().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
+            unit.expect_start_workflow().times(1).in_sequence(&mut seq).returning(|_| Ok(Uuid::now_v7()));
             unit.expect_record()
                 .withf(|e| e.action == "lead.created")
                 .times(1)
@@ -385,11 +390,14 @@ mod tests {
         });
         let mut leads = MockLeadRepository::new();
         leads.expect_get().returning(move |_, _, _| Ok(Some(first.clone())));
+        leads.expect_workflow_of().returning(|_, _| Ok(None));
         let svc = service(units, leads, MockLeadWorkers::new());
         let actor = key(org, &[Permission::LeadsCreate]);
 
         let replay = svc.submit(&actor, input(), None, Some("k-1")).await.unwrap();
-        assert!(matches!(replay, Submission::Created { replayed: true, ref lead } if lead.id == first_id));
+        assert!(
+            matches!(replay, Submission::Created { replayed: true, ref lead, .. } if lead.id == first_id)
+        );
         let other = LeadInput { message: "different".into(), ..input() };
         assert!(matches!(
             svc.submit(&actor, other, None, Some("k-1")).await,

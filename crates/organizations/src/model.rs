@@ -407,6 +407,10 @@ pub struct OrganizationStats {
     pub leads_by_status: BTreeMap<String, u64>,
     /// Usage of the current period.
     pub usage: Option<UsageSummary>,
+    /// Workflows.
+    pub total_workflows: u64,
+    /// Workflows per status name.
+    pub workflows_by_status: BTreeMap<String, u64>,
 }
 
 /// Plan and usage of an organization's current period.
@@ -445,6 +449,8 @@ pub struct PlatformOverview {
     pub leads_by_status: BTreeMap<String, u64>,
     /// Organizations per plan name.
     pub organizations_per_plan: BTreeMap<String, u64>,
+    /// Workflows per status across organizations.
+    pub workflows_by_status: BTreeMap<String, u64>,
     /// The organizations with the most leads: (id, slug, leads), at most 10.
     pub top_organizations: Vec<(OrganizationId, String, u64)>,
 }

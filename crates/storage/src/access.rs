@@ -275,6 +275,7 @@ impl InvitationRepository for SeaOrmAuth {
             status: Set("pending".into()),
             created_at: Set(email.created_at),
             sent_at: Set(None),
+            workflow_id: Set(None),
         })
         .exec_without_returning(&txn)
         .await

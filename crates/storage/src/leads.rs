@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::audit::insert_audit;
 use crate::entities::{idempotency_key, lead, membership, team, team_member, usage_counter};
 use crate::subscriptions::lock_subscription;
+use crate::workflows::insert_workflow;
 use crate::{Storage, begin_write, unexpected};
 
 /// The leads adapters, on one pool.
@@ -220,6 +221,19 @@ impl LeadRepository for SeaOrmLeads {
         Ok(())
     }
 
+    async fn workflow_of(&self, org: OrganizationId, id: LeadId) -> anyhow::Result<Option<Uuid>> {
+        let found: Option<Uuid> = crate::entities::workflow::Entity::find()
+            .select_only()
+            .column(crate::entities::workflow::Column::Id)
+            .filter(crate::entities::workflow::Column::OrganizationId.eq(org.as_uuid()))
+            .filter(crate::entities::workflow::Column::LeadId.eq(id.as_uuid()))
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading the lead's workflow"))?;
+        Ok(found)
+    }
+
     async fn stats(&self, org: OrganizationId, visibility: &Visibility) -> anyhow::Result<LeadStats> {
         let all = LeadFilter::default();
         let by_status = count_by(&self.db, visible(org, &all, visibility), lead::Column::Status).await?;
@@ -374,6 +388,12 @@ impl SubmissionUnit for SeaOrmSubmission {
             .await
             .map_err(|e| unexpected(e, "inserting lead"))?;
         Ok(())
+    }
+
+    async fn start_workflow(&mut self, l: &Lead) -> anyhow::Result<Uuid> {
+        let workflow = leadflow_workflows::Workflow::new(l.organization_id, l.id.as_uuid(), l.created_at);
+        insert_workflow(&self.txn, &workflow).await.map_err(|e| unexpected(e, "starting workflow"))?;
+        Ok(workflow.id.as_uuid())
     }
 
     async fn record(&mut self, entry: &AuditEntry) -> anyhow::Result<()> {

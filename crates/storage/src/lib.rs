@@ -21,6 +21,8 @@ pub mod subscriptions;
 #[cfg(feature = "organizations")]
 pub mod teams;
 pub mod testing;
+#[cfg(feature = "workflows")]
+pub mod workflows;
 
 use std::sync::Arc;
 use std::time::Duration;

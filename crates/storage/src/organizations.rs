@@ -22,7 +22,9 @@ use sea_orm::{
 };
 
 use crate::audit::insert_audit;
-use crate::entities::{api_key, invitation, lead, membership, organization, subscription, team, user};
+use crate::entities::{
+    api_key, invitation, lead, membership, organization, subscription, team, user, workflow,
+};
 use crate::subscriptions::{insert_subscription, seats_in_use, used};
 use crate::{AccessCache, Storage, begin_write, unexpected, unique_violation};
 
@@ -377,7 +379,16 @@ impl OrganizationRepository for SeaOrmOrganizations {
             }
             None => None,
         };
+        let workflows_by_status = grouped(
+            &self.db,
+            workflow::Entity::find().filter(workflow::Column::OrganizationId.eq(org)),
+            workflow::Column::Status,
+            workflow::Column::Id,
+        )
+        .await?;
         Ok(OrganizationStats {
+            total_workflows: workflows_by_status.values().sum(),
+            workflows_by_status,
             total_leads: leads_by_status.values().sum(),
             leads_by_status,
             usage,
@@ -435,6 +446,13 @@ impl OrganizationRepository for SeaOrmOrganizations {
             )
             .await?,
             top_organizations: self.top_by_leads(10).await?,
+            workflows_by_status: grouped(
+                &self.db,
+                workflow::Entity::find(),
+                workflow::Column::Status,
+                workflow::Column::Id,
+            )
+            .await?,
         })
     }
 }

@@ -45,6 +45,8 @@ pub struct OverviewDto {
     pub leads_by_status: std::collections::BTreeMap<String, u64>,
     /// Organizations per plan.
     pub organizations_per_plan: std::collections::BTreeMap<String, u64>,
+    /// Workflows per status across organizations.
+    pub workflows_by_status: std::collections::BTreeMap<String, u64>,
     /// The ten organizations with the most leads.
     pub top_organizations: Vec<TopOrganization>,
 }
@@ -79,6 +81,7 @@ impl AdminApi {
             total_teams: o.total_teams,
             leads_by_status: o.leads_by_status,
             organizations_per_plan: o.organizations_per_plan,
+            workflows_by_status: o.workflows_by_status,
             top_organizations: o
                 .top_organizations
                 .into_iter()

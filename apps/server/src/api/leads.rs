@@ -193,9 +193,12 @@ pub struct SubmitLeadBody {
 
 /// A submitted lead.
 #[derive(Object)]
+#[oai(rename_all = "camelCase")]
 pub struct SubmittedDto {
     /// The lead.
     pub lead: LeadDto,
+    /// Its processing workflow (`GET /workflows/{id}`).
+    pub workflow_id: Option<Uuid>,
 }
 
 #[derive(ApiResponse)]
@@ -343,8 +346,8 @@ impl LeadsApi {
             .submit(auth.actor(), input, body.website.as_deref(), idempotency_key.0.as_deref())
             .await?;
         Ok(match outcome {
-            Submission::Created { lead, .. } => {
-                SubmitResponse::Created(Json(SubmittedDto { lead: (*lead).into() }))
+            Submission::Created { lead, workflow_id, .. } => {
+                SubmitResponse::Created(Json(SubmittedDto { lead: (*lead).into(), workflow_id }))
             }
             Submission::Ignored => SubmitResponse::Ignored,
         })

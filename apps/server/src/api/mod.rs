@@ -12,6 +12,7 @@ pub mod organizations;
 pub mod plans;
 pub mod system;
 pub mod teams;
+pub mod workflows;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -37,6 +38,8 @@ pub enum ApiTags {
     Subscriptions,
     /// Lead capture and work.
     Leads,
+    /// Lead-processing workflows and approvals.
+    Workflows,
     /// Platform administration (super admin only).
     Admin,
     /// Liveness and readiness.
@@ -55,6 +58,7 @@ pub type Apis = (
     audit::AuditApi,
     plans::SubscriptionsApi,
     leads::LeadsApi,
+    workflows::WorkflowsApi,
     admin::AdminApi,
 );
 
@@ -73,6 +77,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             audit::AuditApi,
             plans::SubscriptionsApi,
             leads::LeadsApi,
+            workflows::WorkflowsApi,
             admin::AdminApi,
         ),
         "Leadflow",

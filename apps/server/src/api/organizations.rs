@@ -93,6 +93,10 @@ pub struct OrganizationCounts {
     pub leads_by_status: BTreeMap<String, u64>,
     /// The plan and the current period's usage.
     pub usage: Option<UsageCounts>,
+    /// Workflows.
+    pub total_workflows: u64,
+    /// Workflows per status.
+    pub workflows_by_status: BTreeMap<String, u64>,
 }
 
 /// The plan and the current period's usage of an organization.
@@ -293,6 +297,8 @@ impl OrganizationsApi {
                 active_api_keys: stats.active_api_keys,
                 total_teams: stats.total_teams,
                 total_leads: stats.total_leads,
+                total_workflows: stats.total_workflows,
+                workflows_by_status: stats.workflows_by_status,
                 leads_by_status: stats.leads_by_status,
                 usage: stats.usage.map(|u| UsageCounts {
                     plan: u.plan,

@@ -26,6 +26,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Sent at.
     pub sent_at: Option<DateTimeUtc>,
+    /// The workflow that sent it (unique: one email per workflow).
+    pub workflow_id: Option<Uuid>,
 }
 
 /// Relations of `email_outbox`.

@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod audit_log;
 pub mod email_outbox;
+pub mod event;
 pub mod idempotency_key;
 pub mod invitation;
 pub mod lead;
@@ -15,3 +16,4 @@ pub mod team;
 pub mod team_member;
 pub mod usage_counter;
 pub mod user;
+pub mod workflow;
