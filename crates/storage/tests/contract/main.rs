@@ -11,6 +11,7 @@ mod leads;
 mod organizations;
 mod subscriptions;
 mod teams;
+mod workflows;
 
 use leadflow_storage::testing::{Engine, TestDatabase};
 use leadflow_storage::{PoolSettings, Storage};
