@@ -18,7 +18,11 @@ use crate::organizations::an_org;
 async fn org(storage: &Storage) -> OrganizationId {
     let owner = a_user(storage, "owner@acme.io").await;
     let org = an_org("acme");
-    storage.organizations().create(&org, Some(owner.id), Some("enterprise".into()), &crate::entry(None)).await.unwrap();
+    storage
+        .organizations()
+        .create(&org, Some(owner.id), Some("enterprise".into()), &crate::entry(None))
+        .await
+        .unwrap();
     org.id
 }
 
@@ -26,7 +30,17 @@ async fn org(storage: &Storage) -> OrganizationId {
 async fn submit(storage: &Storage, org: OrganizationId, n: usize) -> Vec<WorkflowId> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let lead = Lead::new(org, LeadInput { email: format!("l{i}@bigcorp.io"), name: "L".into(), message: "demo".into(), ..Default::default() }, SystemClock.now()).unwrap();
+        let lead = Lead::new(
+            org,
+            LeadInput {
+                email: format!("l{i}@bigcorp.io"),
+                name: "L".into(),
+                message: "demo".into(),
+                ..Default::default()
+            },
+            SystemClock.now(),
+        )
+        .unwrap();
         let mut unit = storage.leads().begin().await.unwrap();
         unit.take_quota(org, lead.created_at).await.unwrap();
         unit.insert_lead(&lead).await.unwrap();

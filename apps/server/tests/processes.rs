@@ -1,0 +1,313 @@
+//! Real `leadflow serve` processes on one database: a crash (SIGKILL) while
+//! workflows are in flight, and two processes sharing the work.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use leadflow_storage::entities::{email_outbox, lead, workflow};
+use leadflow_storage::testing::{Engine, TestDatabase};
+use sea_orm::{Database, DatabaseConnection, EntityTrait as _};
+use serde_json::{Value, json};
+
+const SECRET: &str = "process-test-secret-process-test-secret-0123";
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start(database_url: &str) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_leadflow"))
+        .arg("serve")
+        .env("LEADFLOW_DATABASE_URL", database_url)
+        .env("LEADFLOW_BIND", format!("127.0.0.1:{port}"))
+        .env("LEADFLOW_JWT_SECRET", SECRET)
+        .env("LEADFLOW_PASSWORD_HASH_MEMORY_KIB", "256")
+        .env("LEADFLOW_PASSWORD_HASH_ITERATIONS", "1")
+        .env("LEADFLOW_SUPER_ADMIN_PASSWORD", "a long super admin password")
+        .env("LEADFLOW_WORKERS", "2")
+        .env("LEADFLOW_WORKER_POLL_MS", "10")
+        .env("LEADFLOW_WORKER_BATCH", "8")
+        .env("LEADFLOW_WORKFLOW_LEASE_SECS", "2")
+        .env("LEADFLOW_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the leadflow binary runs");
+    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if client.get(format!("{}/ready", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("leadflow did not become ready");
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    auth: (&str, &str),
+    body: Option<Value>,
+) -> Value {
+    let mut request = client.request(method, url).header(auth.0, auth.1);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{status}: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// An organization on the pro plan, its owner's bearer token and a lead-capture key.
+async fn organization(server: &Server) -> (String, String) {
+    let client = reqwest::Client::new();
+    let registered: Value = client
+        .post(format!("{}/api/v1/auth/register", server.base))
+        .json(&json!({ "email": "ada@example.com", "password": "correct horse battery", "name": "Ada", "organization": { "name": "acme" } }))
+        .send().await.unwrap().json().await.unwrap();
+    let token = registered["tokens"]["accessToken"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    call(
+        &client,
+        reqwest::Method::PUT,
+        format!("{}/api/v1/subscription", server.base),
+        ("authorization", &bearer),
+        Some(json!({ "plan": "pro" })),
+    )
+    .await;
+    let key = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/api/v1/api-keys", server.base),
+        ("authorization", &bearer),
+        Some(json!({ "name": "form", "scopes": ["leads:create"] })),
+    )
+    .await;
+    (bearer, key["secret"].as_str().unwrap().to_owned())
+}
+
+fn lead_body(i: usize, qualified: bool) -> Value {
+    if qualified {
+        json!({ "email": format!("buyer{i}@bigcorp.io"), "name": format!("Buyer {i}"), "company": "BigCorp", "message": "We want a demo and pricing for 40 seats" })
+    } else {
+        json!({ "email": format!("visitor{i}@gmail.com"), "name": format!("Visitor {i}"), "message": "hello" })
+    }
+}
+
+async fn submit_all(bases: &[&str], key: &str, total: usize, qualified_every: usize) {
+    let client = reqwest::Client::new();
+    for chunk in (0..total).collect::<Vec<_>>().chunks(50) {
+        let sends = chunk.iter().map(|&i| {
+            let (client, base) = (client.clone(), bases[i % bases.len()].to_owned());
+            async move {
+                call(
+                    &client,
+                    reqwest::Method::POST,
+                    format!("{base}/api/v1/leads"),
+                    ("x-api-key", key),
+                    Some(lead_body(i, i % qualified_every == 0)),
+                )
+                .await
+            }
+        });
+        futures_util::future::join_all(sends).await;
+    }
+}
+
+/// Approves every workflow awaiting approval; returns how many.
+async fn approve_waiting(base: &str, bearer: &str, approved: &mut BTreeSet<String>) -> usize {
+    let client = reqwest::Client::new();
+    let inbox = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{base}/api/v1/workflows?status=awaiting_approval&limit=100"),
+        ("authorization", bearer),
+        None,
+    )
+    .await;
+    let ids: Vec<String> = inbox["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap().to_owned())
+        .filter(|id| !approved.contains(id))
+        .collect();
+    let approvals = ids.iter().map(|id| {
+        let client = client.clone();
+        async move {
+            client
+                .post(format!("{base}/api/v1/workflows/{id}/approve"))
+                .header("authorization", bearer)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    for (id, status) in ids.iter().zip(futures_util::future::join_all(approvals).await) {
+        assert!(status.is_success() || status.as_u16() == 409, "approve {id}: {status}");
+        approved.insert(id.clone());
+    }
+    ids.len()
+}
+
+async fn workflows(db: &DatabaseConnection) -> Vec<workflow::Model> {
+    workflow::Entity::find().all(db).await.unwrap()
+}
+
+async fn wait_until(db: &DatabaseConnection, what: &str, done: impl Fn(&[workflow::Model]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if done(&workflows(db).await) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let by_status: BTreeMap<String, usize> = workflows(db).await.iter().fold(BTreeMap::new(), |mut m, w| {
+        *m.entry(w.status.clone()).or_default() += 1;
+        m
+    });
+    panic!("timed out waiting for {what}: {by_status:?}");
+}
+
+fn steps_of(w: &workflow::Model) -> Vec<Value> {
+    w.steps.as_array().cloned().unwrap_or_default()
+}
+
+async fn a_crash_loses_no_step_and_sends_each_email_once(engine: Engine) {
+    let Some(db) = TestDatabase::fresh(engine).await else { return };
+    let first = start(&db.url).await;
+    let (bearer, key) = organization(&first).await;
+    let conn = Database::connect(&db.url).await.unwrap();
+
+    // 200 leads, every other one qualified; approve a first burst, then kill
+    // the process while sends, drafts and research are in flight.
+    submit_all(&[&first.base], &key, 200, 2).await;
+    let mut approved = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while approved.len() < 30 && Instant::now() < deadline {
+        approve_waiting(&first.base, &bearer, &mut approved).await;
+    }
+    let mut first = first;
+    first.child.kill().unwrap(); // SIGKILL: no graceful shutdown, leases left behind
+    first.child.wait().unwrap();
+    let in_flight = workflows(&conn).await.iter().filter(|w| w.status != "completed").count();
+    assert!(in_flight > 0, "the crash should interrupt unfinished workflows");
+
+    // A new process on the same database takes over when the leases expire.
+    let second = start(&db.url).await;
+    wait_until(&conn, "every qualified workflow to await approval or finish", |all| {
+        all.iter().all(|w| {
+            w.status == "awaiting_approval"
+                || w.status == "completed"
+                || (w.status == "running" && w.current_step.as_deref() == Some("send_email"))
+        })
+    })
+    .await;
+    while approve_waiting(&second.base, &bearer, &mut approved).await > 0 {}
+    wait_until(&conn, "every workflow to complete", |all| {
+        all.len() == 200 && all.iter().all(|w| w.status == "completed")
+    })
+    .await;
+
+    let all = workflows(&conn).await;
+    let outbox = email_outbox::Entity::find().all(&conn).await.unwrap();
+    let emailed: Vec<String> = outbox.iter().filter_map(|e| e.workflow_id.map(|id| id.to_string())).collect();
+    let distinct: BTreeSet<&String> = emailed.iter().collect();
+    assert_eq!(emailed.len(), 100, "one outreach email per approved workflow");
+    assert_eq!(distinct.len(), 100);
+    for w in &all {
+        let steps = steps_of(w);
+        let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+        assert!(steps.iter().all(|s| s["status"] == "succeeded"), "{names:?}");
+        if w.qualification.as_ref().is_some_and(|q| q["category"] == "qualified") {
+            assert_eq!(names, ["research", "qualify", "draft_email", "await_approval", "send_email"]);
+            assert!(w.research.is_some() && w.email_draft.is_some() && w.decision.is_some());
+            assert!(distinct.contains(&w.id.to_string()));
+        } else {
+            assert_eq!(names, ["research", "qualify"]);
+        }
+    }
+    let leads = lead::Entity::find().all(&conn).await.unwrap();
+    assert!(
+        leads.iter().all(|l| l.qualification_category.is_some()),
+        "every qualification was written onto its lead"
+    );
+    assert_eq!(leads.iter().filter(|l| l.status == "approved").count(), 100);
+    drop(second);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_loses_no_step_and_sends_each_email_once_sqlite() {
+    a_crash_loses_no_step_and_sends_each_email_once(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_loses_no_step_and_sends_each_email_once_postgres() {
+    a_crash_loses_no_step_and_sends_each_email_once(Engine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_share_the_work_and_run_each_step_once() {
+    // Several processes on one database is what PostgreSQL is for.
+    let Some(db) = TestDatabase::fresh(Engine::Postgres).await else { return };
+    let a = start(&db.url).await;
+    let b = start(&db.url).await;
+    let (bearer, key) = organization(&a).await;
+    let conn = Database::connect(&db.url).await.unwrap();
+
+    submit_all(&[&a.base, &b.base], &key, 1000, 10).await;
+    let mut approved = BTreeSet::new();
+    wait_until(&conn, "workflows to settle", |all| {
+        all.len() == 1000 && all.iter().all(|w| w.status == "completed" || w.status == "awaiting_approval")
+    })
+    .await;
+    while approve_waiting(&b.base, &bearer, &mut approved).await > 0 {}
+    wait_until(&conn, "every workflow to complete", |all| all.iter().all(|w| w.status == "completed")).await;
+
+    let all = workflows(&conn).await;
+    let mut by_process: BTreeMap<String, usize> = BTreeMap::new();
+    for w in &all {
+        let steps = steps_of(w);
+        let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+        let unique: BTreeSet<&&str> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "no step recorded twice: {names:?}");
+        for step in &steps {
+            assert!(step["attempts"].as_u64().unwrap() <= 1, "each step ran once: {step}");
+            if let Some(worker) = step["worker"].as_str() {
+                *by_process.entry(worker.split('-').next().unwrap().to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let emails = email_outbox::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(emails.len(), 100);
+    assert_eq!(emails.iter().filter_map(|e| e.workflow_id).collect::<BTreeSet<_>>().len(), 100);
+    let pids: BTreeSet<String> = [a.child.id(), b.child.id()].iter().map(u32::to_string).collect();
+    assert_eq!(
+        by_process.keys().cloned().collect::<BTreeSet<_>>(),
+        pids,
+        "both processes did part of the work: {by_process:?}"
+    );
+}
