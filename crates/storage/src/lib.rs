@@ -5,6 +5,9 @@
 //! embedder takes only what it uses. Driver errors are translated into port
 //! errors here and nowhere else.
 
+// Without any domain feature only the connection, migrations and entities are used.
+#![cfg_attr(not(feature = "organizations"), allow(dead_code, unused_imports))]
+
 #[cfg(feature = "auth")]
 pub mod access;
 pub mod access_cache;

@@ -103,6 +103,7 @@ pub(crate) async fn seats_in_use<C: ConnectionTrait>(
 }
 
 /// The plan terms of an organization's subscription (starter when it has none).
+#[cfg_attr(not(feature = "auth"), allow(dead_code))]
 pub(crate) fn plan_of(subscription: Option<&Subscription>) -> Plan {
     subscription.map_or(PlanId::Starter, |s| s.plan).plan()
 }
