@@ -38,7 +38,7 @@ pub enum IdempotencyClaim {
 }
 
 /// Everything one lead submission changes, inside one transaction: the
-/// idempotency key, the quota, the lead, its workflow and its audit entry. Dropping the unit without
+/// idempotency key, the lead, its workflow, its audit entry and the quota. Dropping the unit without
 /// [`SubmissionUnit::commit`] rolls everything back.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

@@ -111,6 +111,14 @@ impl LeadService {
                 }
             }
         }
+        unit.insert_lead(&lead).await?;
+        let workflow_id = unit.start_workflow(&lead).await?;
+        let entry = AuditEntry::new(actor, Some(organization), "lead.created", "lead", lead.id, now)
+            .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
+        unit.record(&entry).await?;
+        // The quota goes last: its counter row is the one every submission of
+        // the organization waits for, so it is held for the shortest time.
+        // Dropping the unit on a spent quota rolls the inserts above back.
         match unit.take_quota(organization, now).await? {
             QuotaOutcome::Taken => {}
             QuotaOutcome::Spent { limit, resets_at } => {
@@ -118,11 +126,6 @@ impl LeadService {
             }
             QuotaOutcome::Closed => return Err(LeadError::SubscriptionClosed),
         }
-        unit.insert_lead(&lead).await?;
-        let workflow_id = unit.start_workflow(&lead).await?;
-        let entry = AuditEntry::new(actor, Some(organization), "lead.created", "lead", lead.id, now)
-            .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
-        unit.record(&entry).await?;
         unit.commit().await?;
         Ok(Submission::Created { lead: Box::new(lead), workflow_id: Some(workflow_id), replayed: false })
     }
@@ -321,7 +324,6 @@ mod tests {
         units.expect_begin().times(1).returning(|| {
             let mut unit = MockSubmissionUnit::new();
             let mut seq = mockall::Sequence::new();
-            unit.expect_take_quota().times(1).in_sequence(&mut seq).returning(|_, _| Ok(QuotaOutcome::Taken));
             unit.expect_insert_lead().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
             unit.expect_start_workflow().times(1).in_sequence(&mut seq).returning(|_| Ok(Uuid::now_v7()));
             unit.expect_record()
@@ -329,6 +331,7 @@ mod tests {
                 .times(1)
                 .in_sequence(&mut seq)
                 .returning(|_| Ok(()));
+            unit.expect_take_quota().times(1).in_sequence(&mut seq).returning(|_, _| Ok(QuotaOutcome::Taken));
             unit.expect_commit().times(1).in_sequence(&mut seq).returning(|| Ok(()));
             Ok(Box::new(unit))
         });
@@ -347,7 +350,9 @@ mod tests {
             let mut unit = MockSubmissionUnit::new();
             unit.expect_take_quota()
                 .returning(|_, _| Ok(QuotaOutcome::Spent { limit: 100, resets_at: Utc::now() }));
-            unit.expect_insert_lead().never();
+            unit.expect_insert_lead().returning(|_| Ok(()));
+            unit.expect_start_workflow().returning(|_| Ok(Uuid::now_v7()));
+            unit.expect_record().returning(|_| Ok(()));
             unit.expect_commit().never();
             Ok(Box::new(unit))
         });

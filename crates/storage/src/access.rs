@@ -440,6 +440,7 @@ impl ApiKeyRepository for SeaOrmAuth {
             .map_err(|e| unexpected(e, "revoking API key"))?;
         insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing API key revocation"))?;
+        self.cache.invalidate_key(id);
         Ok(())
     }
 
@@ -462,19 +463,33 @@ impl ApiKeyRepository for SeaOrmAuth {
             .map_err(|e| unexpected(e, "rotating API key"))?;
         insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing API key rotation"))?;
+        self.cache.invalidate_key(id);
         Ok(())
     }
 
     async fn find_by_prefix(&self, prefix: &str) -> anyhow::Result<Option<StoredApiKey>> {
+        if let Some(hit) = self.cache.key(prefix) {
+            return Ok(hit);
+        }
         let row = api_key::Entity::find()
             .filter(api_key::Column::Prefix.eq(prefix))
             .find_also_related(organization::Entity)
             .one(&self.db)
             .await
             .map_err(|e| unexpected(e, "reading API key"))?;
-        let Some((key, Some(org))) = row else { return Ok(None) };
-        let secret_hash = key.secret_hash.clone();
-        Ok(Some(StoredApiKey { key: key_to_domain(key)?, secret_hash, organization_active: org.is_active }))
+        let found = match row {
+            Some((key, Some(org))) => {
+                let secret_hash = key.secret_hash.clone();
+                Some(StoredApiKey {
+                    key: key_to_domain(key)?,
+                    secret_hash,
+                    organization_active: org.is_active,
+                })
+            }
+            _ => None,
+        };
+        self.cache.put_key(prefix, found.clone());
+        Ok(found)
     }
 
     async fn touch(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<()> {
@@ -484,6 +499,7 @@ impl ApiKeyRepository for SeaOrmAuth {
             .exec(&self.db)
             .await
             .map_err(|e| unexpected(e, "recording API key use"))?;
+        self.cache.invalidate_key(id);
         Ok(())
     }
 }

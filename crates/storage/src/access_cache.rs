@@ -2,7 +2,9 @@
 //! every authenticated request.
 //!
 //! Changes made through this process's adapters invalidate it at once; a
-//! change made by another process is seen after at most the TTL.
+//! change made by another process is seen after at most the TTL. API keys
+//! (by prefix) are cached alike: a key revoked or rotated by another process
+//! keeps working there for at most the TTL.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -28,13 +30,22 @@ pub struct AccessCache {
     ttl: Duration,
     capacity: usize,
     entries: Mutex<HashMap<Key, (Instant, Option<CachedAccess>)>>,
+    /// API keys by prefix (with their organization's state), for `X-Api-Key` requests.
+    #[cfg(feature = "auth")]
+    keys: Mutex<HashMap<String, (Instant, Option<leadflow_auth::api_keys::StoredApiKey>)>>,
 }
 
 impl AccessCache {
     /// A cache whose entries live for `ttl` (zero disables caching).
     #[must_use]
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, capacity: 100_000, entries: Mutex::new(HashMap::new()) }
+        Self {
+            ttl,
+            capacity: 100_000,
+            entries: Mutex::new(HashMap::new()),
+            #[cfg(feature = "auth")]
+            keys: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The cached value, if fresh. `Some(None)` caches "no such user".
@@ -55,10 +66,45 @@ impl AccessCache {
         entries.insert((user, organization), (Instant::now(), value));
     }
 
-    /// Forgets everything about an organization (activated, deactivated, deleted, members changed).
+    /// Forgets everything about an organization (activated, deactivated, deleted, members or keys changed).
     pub fn invalidate_organization(&self, organization: OrganizationId) {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.retain(|(_, org), _| *org != Some(organization));
+        drop(entries);
+        #[cfg(feature = "auth")]
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, (_, key)| key.as_ref().is_none_or(|k| k.key.organization_id != organization));
+    }
+
+    /// The cached API key of `prefix`, if fresh (`Some(None)`: no such key).
+    #[cfg(feature = "auth")]
+    pub fn key(&self, prefix: &str) -> Option<Option<leadflow_auth::api_keys::StoredApiKey>> {
+        let keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        keys.get(prefix).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, k)| k.clone())
+    }
+
+    /// Remembers an API key lookup.
+    #[cfg(feature = "auth")]
+    pub fn put_key(&self, prefix: &str, key: Option<leadflow_auth::api_keys::StoredApiKey>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if keys.len() >= self.capacity {
+            keys.clear();
+        }
+        keys.insert(prefix.to_owned(), (Instant::now(), key));
+    }
+
+    /// Forgets a key (its use was recorded, or it changed).
+    #[cfg(feature = "auth")]
+    pub fn invalidate_key(&self, id: uuid::Uuid) {
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, (_, key)| key.as_ref().is_none_or(|k| k.key.id != id));
     }
 
     /// Forgets everything about a user.

@@ -12,7 +12,7 @@ use leadflow_leads::{
     Lead, LeadFilter, LeadId, LeadStats, LeadStatus, Qualification, QualificationCategory, Visibility,
 };
 use leadflow_subscriptions::UsageMeter;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait as _, Func, LikeExpr};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait as _, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, Set,
@@ -20,8 +20,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::audit::insert_audit;
-use crate::entities::{idempotency_key, lead, membership, team, team_member, usage_counter};
-use crate::subscriptions::lock_subscription;
+use crate::entities::{idempotency_key, lead, membership, subscription, team, team_member, usage_counter};
 use crate::workflows::insert_workflow;
 use crate::{Storage, begin_write, unexpected};
 
@@ -344,7 +343,12 @@ impl SubmissionUnit for SeaOrmSubmission {
     }
 
     async fn take_quota(&mut self, org: OrganizationId, at: DateTime<Utc>) -> anyhow::Result<QuotaOutcome> {
-        let Some(subscription) = lock_subscription(&self.txn, org).await? else {
+        use usage_counter::Column as C;
+        let row = subscription::Entity::find_by_id(org.as_uuid())
+            .one(&self.txn)
+            .await
+            .map_err(|e| unexpected(e, "reading subscription"))?;
+        let Some(subscription) = row.map(crate::subscriptions::to_domain).transpose()? else {
             return Ok(QuotaOutcome::Closed);
         };
         if !subscription.accepts_leads(at) {
@@ -352,33 +356,32 @@ impl SubmissionUnit for SeaOrmSubmission {
         }
         let period = subscription.period(at);
         let limit = subscription.plan.plan().lead_limit;
-        let meter = UsageMeter::Leads.as_str();
-        usage_counter::Entity::insert(usage_counter::ActiveModel {
+        // One statement is the quota: insert the period's counter at 1, or add
+        // one to it only while it is under the limit. The row lock it takes
+        // orders concurrent submissions; exactly as many as are left see a row
+        // written. It runs last in the unit, so the lock is held only until commit.
+        let mut upsert = OnConflict::columns([C::OrganizationId, C::Meter, C::PeriodStart]);
+        upsert.value(C::Used, Expr::col((usage_counter::Entity, C::Used)).add(1));
+        if let Some(limit) = limit {
+            upsert.action_and_where(
+                Expr::col((usage_counter::Entity, C::Used)).lt(i64::try_from(limit).unwrap_or(i64::MAX)),
+            );
+        }
+        let written = usage_counter::Entity::insert(usage_counter::ActiveModel {
             organization_id: Set(org.as_uuid()),
-            meter: Set(meter.to_owned()),
+            meter: Set(UsageMeter::Leads.as_str().to_owned()),
             period_start: Set(period.start),
-            used: Set(0),
+            used: Set(1),
         })
-        .on_conflict_do_nothing()
+        .on_conflict(upsert.to_owned())
         .exec_without_returning(&self.txn)
         .await
-        .map_err(|e| unexpected(e, "opening usage counter"))?;
-        // The conditional increment is the quota: of concurrent submissions,
-        // only as many as are left see a row updated.
-        let mut increment = usage_counter::Entity::update_many()
-            .col_expr(usage_counter::Column::Used, Expr::col(usage_counter::Column::Used).add(1))
-            .filter(usage_counter::Column::OrganizationId.eq(org.as_uuid()))
-            .filter(usage_counter::Column::Meter.eq(meter))
-            .filter(usage_counter::Column::PeriodStart.eq(period.start));
-        if let Some(limit) = limit {
-            increment =
-                increment.filter(usage_counter::Column::Used.lt(i64::try_from(limit).unwrap_or(i64::MAX)));
-        }
-        let updated = increment.exec(&self.txn).await.map_err(|e| unexpected(e, "counting usage"))?;
-        Ok(match (updated.rows_affected, limit) {
-            (1, _) => QuotaOutcome::Taken,
-            (_, Some(limit)) => QuotaOutcome::Spent { limit, resets_at: period.end },
-            (_, None) => anyhow::bail!("usage counter missing for an unlimited plan"),
+        .map_err(|e| unexpected(e, "counting usage"))?;
+        let taken = written > 0;
+        Ok(match (taken, limit) {
+            (true, _) => QuotaOutcome::Taken,
+            (false, Some(limit)) => QuotaOutcome::Spent { limit, resets_at: period.end },
+            (false, None) => anyhow::bail!("usage counter not written for an unlimited plan"),
         })
     }
 

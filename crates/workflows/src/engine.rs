@@ -129,13 +129,16 @@ impl Engine {
             )
             .await?;
         let count = claimed.len();
-        for (workflow, lead) in claimed {
+        // The leased workflows are independent: drive them side by side, so a
+        // worker keeps several database round trips in flight.
+        futures_util::future::join_all(claimed.into_iter().map(|(workflow, lead)| async move {
             let id = workflow.id;
             if let Err(e) = self.drive(worker, workflow, &lead).await {
                 // The lease runs out and another attempt picks the workflow up.
                 tracing::warn!(workflow = %id, error = format!("{e:#}"), "workflow step could not be saved");
             }
-        }
+        }))
+        .await;
         Ok(count)
     }
 
