@@ -11,6 +11,7 @@ mod m20261126_000001_identity_and_organizations;
 mod m20261126_000002_access_management;
 mod m20261126_000003_subscriptions_and_leads;
 mod m20261126_000004_workflows;
+mod m20261126_000005_usage_shards;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_access_management::Migration),
             Box::new(m20261126_000003_subscriptions_and_leads::Migration),
             Box::new(m20261126_000004_workflows::Migration),
+            Box::new(m20261126_000005_usage_shards::Migration),
         ]
     }
 }

@@ -20,7 +20,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::audit::insert_audit;
-use crate::entities::{idempotency_key, lead, membership, subscription, team, team_member, usage_counter};
+use crate::entities::{
+    idempotency_key, lead, membership, subscription, team, team_member, usage_counter, usage_shard,
+};
 use crate::workflows::insert_workflow;
 use crate::{Storage, begin_write, unexpected};
 
@@ -356,20 +358,54 @@ impl SubmissionUnit for SeaOrmSubmission {
         }
         let period = subscription.period(at);
         let limit = subscription.plan.plan().lead_limit;
-        // One statement is the quota: insert the period's counter at 1, or add
-        // one to it only while it is under the limit. The row lock it takes
-        // orders concurrent submissions; exactly as many as are left see a row
-        // written. It runs last in the unit, so the lock is held only until commit.
-        let mut upsert = OnConflict::columns([C::OrganizationId, C::Meter, C::PeriodStart]);
-        upsert.value(C::Used, Expr::col((usage_counter::Entity, C::Used)).add(1));
-        if let Some(limit) = limit {
-            upsert.action_and_where(
-                Expr::col((usage_counter::Entity, C::Used)).lt(i64::try_from(limit).unwrap_or(i64::MAX)),
+        let meter = UsageMeter::Leads;
+        let Some(limit) = limit else {
+            // No limit: count in one of several shard rows, so that concurrent
+            // submissions of one organization do not queue on one row.
+            let shard = i16::try_from(rand_shard()).unwrap_or(0);
+            let mut upsert = OnConflict::columns([
+                usage_shard::Column::OrganizationId,
+                usage_shard::Column::Meter,
+                usage_shard::Column::PeriodStart,
+                usage_shard::Column::Shard,
+            ]);
+            upsert.value(
+                usage_shard::Column::Used,
+                Expr::col((usage_shard::Entity, usage_shard::Column::Used)).add(1),
             );
+            usage_shard::Entity::insert(usage_shard::ActiveModel {
+                organization_id: Set(org.as_uuid()),
+                meter: Set(meter.as_str().to_owned()),
+                period_start: Set(period.start),
+                shard: Set(shard),
+                used: Set(1),
+            })
+            .on_conflict(upsert.to_owned())
+            .exec_without_returning(&self.txn)
+            .await
+            .map_err(|e| unexpected(e, "counting usage"))?;
+            return Ok(QuotaOutcome::Taken);
+        };
+        // A limit: one statement on the period's single counter is the quota.
+        // It inserts the counter at 1 or adds one while under the limit (less
+        // what an unlimited plan counted in the shards earlier in the period);
+        // the row lock it takes orders concurrent submissions, so exactly as
+        // many as are left see a row written. It runs last in the unit, so the
+        // lock is held only until commit.
+        let limit_i64 = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sharded =
+            i64::try_from(crate::subscriptions::sharded_usage(&self.txn, org, meter, period.start).await?)
+                .unwrap_or(i64::MAX);
+        if sharded >= limit_i64 {
+            return Ok(QuotaOutcome::Spent { limit, resets_at: period.end });
         }
+        let mut upsert = OnConflict::columns([C::OrganizationId, C::Meter, C::PeriodStart]);
+        upsert
+            .value(C::Used, Expr::col((usage_counter::Entity, C::Used)).add(1))
+            .action_and_where(Expr::col((usage_counter::Entity, C::Used)).lt(limit_i64 - sharded));
         let written = usage_counter::Entity::insert(usage_counter::ActiveModel {
             organization_id: Set(org.as_uuid()),
-            meter: Set(UsageMeter::Leads.as_str().to_owned()),
+            meter: Set(meter.as_str().to_owned()),
             period_start: Set(period.start),
             used: Set(1),
         })
@@ -377,11 +413,10 @@ impl SubmissionUnit for SeaOrmSubmission {
         .exec_without_returning(&self.txn)
         .await
         .map_err(|e| unexpected(e, "counting usage"))?;
-        let taken = written > 0;
-        Ok(match (taken, limit) {
-            (true, _) => QuotaOutcome::Taken,
-            (false, Some(limit)) => QuotaOutcome::Spent { limit, resets_at: period.end },
-            (false, None) => anyhow::bail!("usage counter not written for an unlimited plan"),
+        Ok(if written > 0 {
+            QuotaOutcome::Taken
+        } else {
+            QuotaOutcome::Spent { limit, resets_at: period.end }
         })
     }
 
@@ -406,4 +441,10 @@ impl SubmissionUnit for SeaOrmSubmission {
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {
         self.txn.commit().await.map_err(|e| unexpected(e, "committing submission"))
     }
+}
+
+/// A shard for an unlimited plan's usage row.
+fn rand_shard() -> u64 {
+    // The low bits of a UUID v7's random part spread writes evenly enough.
+    (Uuid::now_v7().as_u128() as u64) % u64::try_from(crate::subscriptions::USAGE_SHARDS).unwrap_or(1)
 }

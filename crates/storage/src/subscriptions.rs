@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use crate::audit::insert_audit;
-use crate::entities::{invitation, membership, subscription, usage_counter};
+use crate::entities::{invitation, membership, subscription, usage_counter, usage_shard};
 use crate::{Storage, begin_write, unexpected};
 
 /// [`SubscriptionRepository`] on SeaORM.
@@ -108,7 +108,32 @@ pub(crate) fn plan_of(subscription: Option<&Subscription>) -> Plan {
     subscription.map_or(PlanId::Starter, |s| s.plan).plan()
 }
 
-/// Usage of a meter in the period starting at `period_start`.
+/// Shards of the usage of plans without a limit.
+pub(crate) const USAGE_SHARDS: i16 = 16;
+
+/// Usage counted in the shards (plans without a limit) for a period.
+pub(crate) async fn sharded_usage<C: ConnectionTrait>(
+    conn: &C,
+    organization: OrganizationId,
+    meter: UsageMeter,
+    period_start: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back on both engines.
+    let sum: Option<i64> = usage_shard::Entity::find()
+        .select_only()
+        .column_as(sea_orm::sea_query::Expr::cust("CAST(COALESCE(SUM(used), 0) AS BIGINT)"), "total")
+        .filter(usage_shard::Column::OrganizationId.eq(organization.as_uuid()))
+        .filter(usage_shard::Column::Meter.eq(meter.as_str()))
+        .filter(usage_shard::Column::PeriodStart.eq(period_start))
+        .into_tuple()
+        .one(conn)
+        .await
+        .map_err(|e| unexpected(e, "reading sharded usage"))?;
+    Ok(sum.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+}
+
+/// Usage of a meter in the period starting at `period_start`: the exact
+/// counter (limited plans) plus the shards (unlimited plans).
 pub(crate) async fn used<C: ConnectionTrait>(
     conn: &C,
     organization: OrganizationId,
@@ -120,7 +145,8 @@ pub(crate) async fn used<C: ConnectionTrait>(
             .one(conn)
             .await
             .map_err(|e| unexpected(e, "reading usage"))?;
-    Ok(row.map_or(0, |r| u64::try_from(r.used).unwrap_or(0)))
+    let counted = row.map_or(0, |r| u64::try_from(r.used).unwrap_or(0));
+    Ok(counted + sharded_usage(conn, organization, meter, period_start).await?)
 }
 
 #[async_trait]

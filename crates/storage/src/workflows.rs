@@ -241,14 +241,20 @@ impl WorkflowRepository for SeaOrmWorkflows {
         lease_until: Option<DateTime<Utc>>,
         effects: &LeadEffects,
     ) -> anyhow::Result<bool> {
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         // Fenced: only the lease holder writes, and never over a cancellation.
         let fence = Condition::all()
             .add(workflow::Column::LeaseOwner.eq(worker))
             .add(workflow::Column::Status.ne(WorkflowStatus::Cancelled.as_str()));
-        let changed = write(&txn, w, lease_until.map(|until| (worker, until)), fence)
-            .await
-            .map_err(|e| unexpected(e, "saving workflow step"))?;
+        let lease = lease_until.map(|until| (worker, until));
+        if effects.qualification.is_none() && effects.approved.is_none() {
+            // One statement is atomic on its own: no transaction round trips.
+            let changed =
+                write(&self.db, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
+            return Ok(changed == 1);
+        }
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let changed =
+            write(&txn, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
         if changed != 1 {
             return Ok(false);
         }

@@ -15,5 +15,6 @@ pub mod subscription;
 pub mod team;
 pub mod team_member;
 pub mod usage_counter;
+pub mod usage_shard;
 pub mod user;
 pub mod workflow;

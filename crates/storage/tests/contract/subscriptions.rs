@@ -169,4 +169,36 @@ contract_tests! {
         let mut unit = storage.leads().begin().await.unwrap();
         assert_eq!(unit.take_quota(org, SystemClock.now()).await.unwrap(), QuotaOutcome::Closed);
     }
+
+    async fn unlimited_usage_is_counted_in_shards_and_still_bounds_a_later_limit(storage: Storage) {
+        let org = org_on(&storage, "acme", Some("enterprise")).await;
+        let take = |n: usize| {
+            let storage = storage.clone();
+            async move {
+                let tasks: Vec<_> = (0..n).map(|_| {
+                    let leads = storage.leads();
+                    tokio::spawn(async move {
+                        let mut unit = leads.begin().await.unwrap();
+                        let outcome = unit.take_quota(org, SystemClock.now()).await.unwrap();
+                        unit.commit().await.unwrap();
+                        outcome
+                    })
+                }).collect();
+                let mut taken = 0;
+                for t in tasks {
+                    if t.await.unwrap() == QuotaOutcome::Taken {
+                        taken += 1;
+                    }
+                }
+                taken
+            }
+        };
+        assert_eq!(take(30).await, 30);
+        let period = storage.subscriptions().get(org).await.unwrap().unwrap().period(SystemClock.now());
+        assert_eq!(storage.subscriptions().used(org, UsageMeter::Leads, period.start).await.unwrap(), 30);
+        // Down to starter (100 a month) in the same period: 70 are left, not 100.
+        storage.subscriptions().change_plan(org, PlanId::Starter, SystemClock.now(), &crate::entry(Some(org))).await.unwrap();
+        assert_eq!(take(90).await, 70);
+        assert_eq!(storage.subscriptions().used(org, UsageMeter::Leads, period.start).await.unwrap(), 100);
+    }
 }
