@@ -383,7 +383,7 @@ async fn main() -> anyhow::Result<()> {
         while let Some(chunk) = response.chunk().await? {
             bytes += chunk.len();
             polls += 1;
-            if polls % 64 == 0 {
+            if polls.is_multiple_of(64) {
                 peak = peak.max(fresh.memory_mb().0);
             }
         }
