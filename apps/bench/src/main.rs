@@ -302,6 +302,12 @@ async fn main() -> anyhow::Result<()> {
         rows.push(row);
     }
     if wants(&args, "workflows") {
+        // Earlier scenarios left workflows no worker ran (their server had
+        // none); park them, so that only this scenario's leads are worked.
+        db.execute_unprepared(
+            "UPDATE workflows SET status = 'cancelled' WHERE status IN ('pending', 'running')",
+        )
+        .await?;
         let flows = Server::start(
             &binary,
             &url,

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use leadflow_kernel::{AuditActorKind, AuditEntry, KeysetPage, KeysetPaged, OrganizationId};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait as _};
+
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -110,9 +110,7 @@ impl SeaOrmAuditLog {
             query = query.filter(C::CreatedAt.lt(v));
         }
         if let Some(after) = page.after {
-            query = query.filter(Condition::any().add(Expr::col(C::CreatedAt).lt(after.at)).add(
-                Condition::all().add(Expr::col(C::CreatedAt).eq(after.at)).add(Expr::col(C::Id).lt(after.id)),
-            ));
+            query = query.filter(crate::keyset_before(C::CreatedAt, C::Id, after));
         }
         let mut rows = query
             .order_by_desc(C::CreatedAt)

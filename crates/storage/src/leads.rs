@@ -178,9 +178,7 @@ impl LeadRepository for SeaOrmLeads {
         use lead::Column as C;
         let mut query = visible(org, filter, visibility);
         if let Some(after) = page.after {
-            query = query.filter(Condition::any().add(Expr::col(C::CreatedAt).lt(after.at)).add(
-                Condition::all().add(Expr::col(C::CreatedAt).eq(after.at)).add(Expr::col(C::Id).lt(after.id)),
-            ));
+            query = query.filter(crate::keyset_before(C::CreatedAt, C::Id, after));
         }
         let mut rows = query
             .order_by_desc(C::CreatedAt)

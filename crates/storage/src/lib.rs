@@ -145,6 +145,20 @@ pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::Data
     .await
 }
 
+/// Rows strictly after `cursor` in newest-first order: `(created_at, id) <
+/// (cursor.at, cursor.id)`. A row-value comparison (both engines support it)
+/// lets the `(organization_id, created_at, id)` index seek straight to the
+/// page, where the equivalent `OR` would scan from the newest row each time.
+pub(crate) fn keyset_before<C1: sea_orm::ColumnTrait, C2: sea_orm::ColumnTrait>(
+    created_at: C1,
+    id: C2,
+    cursor: leadflow_kernel::Cursor,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait as _};
+    Expr::tuple([Expr::col(created_at), Expr::col(id)])
+        .lt(Expr::tuple([Expr::value(cursor.at), Expr::value(cursor.id)]))
+}
+
 /// Whether a driver error is a unique-constraint violation.
 pub(crate) fn unique_violation(e: &DbErr) -> Option<String> {
     match e.sql_err() {

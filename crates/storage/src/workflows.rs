@@ -11,7 +11,7 @@ use leadflow_workflows::ports::{
     ApprovalNotifier, LeadEffects, Mailer, StepError, WorkflowFilter, WorkflowRepository,
 };
 use leadflow_workflows::{EmailDraft, LeadSnapshot, Step, Workflow, WorkflowId, WorkflowStatus};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait as _, LockBehavior, LockType, OnConflict};
+use sea_orm::sea_query::{Condition, Expr, LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -298,9 +298,7 @@ impl WorkflowRepository for SeaOrmWorkflows {
             query = query.filter(C::LeadId.eq(lead));
         }
         if let Some(after) = page.after {
-            query = query.filter(Condition::any().add(Expr::col(C::CreatedAt).lt(after.at)).add(
-                Condition::all().add(Expr::col(C::CreatedAt).eq(after.at)).add(Expr::col(C::Id).lt(after.id)),
-            ));
+            query = query.filter(crate::keyset_before(C::CreatedAt, C::Id, after));
         }
         let mut rows = query
             .order_by_desc(C::CreatedAt)
