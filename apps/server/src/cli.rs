@@ -42,6 +42,22 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Create a demo organization (starter plan) with its owner and sample
+    /// leads, whose workflows the server's workers then carry out.
+    SeedDemo {
+        /// The owner's email.
+        #[arg(long, default_value = "owner@demo.leadflow.test")]
+        email: String,
+        /// The owner's password; generated and printed when omitted.
+        #[arg(long, env = "LEADFLOW_DEMO_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// The organization's slug.
+        #[arg(long, default_value = "demo")]
+        organization: String,
+        /// Sample leads to submit (the starter plan allows 100 a month).
+        #[arg(long, default_value_t = 25)]
+        leads: u32,
+    },
 }
 
 /// Migration actions.
@@ -102,6 +118,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} is a super admin.", user.email);
             if generated {
                 println!("Generated password (shown once): {password}");
+            }
+            Ok(())
+        }
+        Command::SeedDemo { email, password, organization, leads } => {
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(crate::app::generate_password);
+            let state =
+                crate::state::AppState::build(&Config { self_service_signup: true, ..config }).await?;
+            let request = crate::demo::DemoRequest { email, password, organization, leads };
+            let seeded = crate::demo::seed(&state, &request).await?;
+            println!(
+                "Demo organization {} ({}) with {} leads; sign in as {}.",
+                request.organization, seeded.organization_id, seeded.leads, request.email
+            );
+            if generated {
+                println!("Generated password (shown once): {}", request.password);
             }
             Ok(())
         }

@@ -311,3 +311,73 @@ async fn two_processes_share_the_work_and_run_each_step_once() {
         "both processes did part of the work: {by_process:?}"
     );
 }
+
+/// Runs `leadflow seed-demo` on a database; its exit status and output.
+fn seed_demo(database_url: &str) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_leadflow"))
+        .args(["seed-demo", "--leads", "7"])
+        .env("LEADFLOW_DATABASE_URL", database_url)
+        .env("LEADFLOW_JWT_SECRET", SECRET)
+        .env("LEADFLOW_PASSWORD_HASH_MEMORY_KIB", "256")
+        .env("LEADFLOW_PASSWORD_HASH_ITERATIONS", "1")
+        .env("LEADFLOW_DEMO_PASSWORD", "demo password 123")
+        .env("LEADFLOW_LOG", "warn")
+        .output()
+        .expect("the leadflow binary runs");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+async fn seed_demo_creates_an_organization_to_sign_in_to(engine: Engine) {
+    let Some(db) = TestDatabase::fresh(engine).await else { return };
+    let (ok, out) = seed_demo(&db.url);
+    assert!(ok, "{out}");
+    assert!(out.contains("with 7 leads") && out.contains("owner@demo.leadflow.test"), "{out}");
+    assert!(!out.contains("demo password 123"), "a given password is not echoed: {out}");
+
+    // A second run refuses, with one clear line, and changes nothing.
+    let (ok, again) = seed_demo(&db.url);
+    assert!(!ok, "{again}");
+    assert!(again.contains("cannot create the demo owner"), "{again}");
+
+    let server = start(&db.url).await;
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({ "email": "owner@demo.leadflow.test", "password": "demo password 123" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer =
+        format!("Bearer {}", login["tokens"]["accessToken"].as_str().expect("the demo owner signs in"));
+    let leads = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{}/api/v1/leads", server.base),
+        ("authorization", &bearer),
+        None,
+    )
+    .await;
+    let items = leads["data"].as_array().unwrap();
+    assert_eq!(items.len(), 7);
+    assert!(items.iter().all(|l| l["source"] == "demo"));
+    let conn = Database::connect(&db.url).await.unwrap();
+    wait_until(&conn, "the demo workflows to settle", |all| {
+        all.len() == 7 && all.iter().all(|w| w.status == "completed" || w.status == "awaiting_approval")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seed_demo_creates_an_organization_to_sign_in_to_sqlite() {
+    seed_demo_creates_an_organization_to_sign_in_to(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seed_demo_creates_an_organization_to_sign_in_to_postgres() {
+    seed_demo_creates_an_organization_to_sign_in_to(Engine::Postgres).await;
+}

@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use leadflow_kernel::{AuditActorKind, AuditEntry, KeysetPage, KeysetPaged, OrganizationId};
-
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
