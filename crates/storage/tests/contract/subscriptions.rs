@@ -18,6 +18,26 @@ use crate::auth::a_user;
 use crate::contract_tests;
 use crate::organizations::an_org;
 
+/// `n` submissions of `org` taking the quota at once, each in its own committed unit.
+async fn take_concurrently(storage: &Storage, org: OrganizationId, n: usize) -> Vec<QuotaOutcome> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let leads = storage.leads();
+            tokio::spawn(async move {
+                let mut unit = leads.begin().await.unwrap();
+                let outcome = unit.take_quota(org, SystemClock.now()).await.unwrap();
+                unit.commit().await.unwrap();
+                outcome
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(n);
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    outcomes
+}
+
 async fn org_on(storage: &Storage, name: &str, plan: Option<&str>) -> OrganizationId {
     let owner = a_user(storage, &format!("owner@{name}.io")).await;
     let org = an_org(name);
@@ -134,18 +154,9 @@ contract_tests! {
     async fn the_quota_is_exact_under_concurrency(storage: Storage) {
         let org = org_on(&storage, "acme", None).await;
         set_usage(&storage, org, 95).await;
-        let tasks: Vec<_> = (0..20).map(|_| {
-            let leads = storage.leads();
-            tokio::spawn(async move {
-                let mut unit = leads.begin().await.unwrap();
-                let outcome = unit.take_quota(org, SystemClock.now()).await.unwrap();
-                unit.commit().await.unwrap();
-                outcome
-            })
-        }).collect();
         let mut taken = 0;
-        for t in tasks {
-            match t.await.unwrap() {
+        for outcome in take_concurrently(&storage, org, 20).await {
+            match outcome {
                 QuotaOutcome::Taken => taken += 1,
                 QuotaOutcome::Spent { limit, .. } => assert_eq!(limit, 100),
                 QuotaOutcome::Closed => panic!("closed"),
@@ -172,33 +183,13 @@ contract_tests! {
 
     async fn unlimited_usage_is_counted_in_shards_and_still_bounds_a_later_limit(storage: Storage) {
         let org = org_on(&storage, "acme", Some("enterprise")).await;
-        let take = |n: usize| {
-            let storage = storage.clone();
-            async move {
-                let tasks: Vec<_> = (0..n).map(|_| {
-                    let leads = storage.leads();
-                    tokio::spawn(async move {
-                        let mut unit = leads.begin().await.unwrap();
-                        let outcome = unit.take_quota(org, SystemClock.now()).await.unwrap();
-                        unit.commit().await.unwrap();
-                        outcome
-                    })
-                }).collect();
-                let mut taken = 0;
-                for t in tasks {
-                    if t.await.unwrap() == QuotaOutcome::Taken {
-                        taken += 1;
-                    }
-                }
-                taken
-            }
-        };
-        assert_eq!(take(30).await, 30);
+        let taken = |outcomes: Vec<QuotaOutcome>| outcomes.iter().filter(|o| **o == QuotaOutcome::Taken).count();
+        assert_eq!(taken(take_concurrently(&storage, org, 30).await), 30);
         let period = storage.subscriptions().get(org).await.unwrap().unwrap().period(SystemClock.now());
         assert_eq!(storage.subscriptions().used(org, UsageMeter::Leads, period.start).await.unwrap(), 30);
         // Down to starter (100 a month) in the same period: 70 are left, not 100.
         storage.subscriptions().change_plan(org, PlanId::Starter, SystemClock.now(), &crate::entry(Some(org))).await.unwrap();
-        assert_eq!(take(90).await, 70);
+        assert_eq!(taken(take_concurrently(&storage, org, 90).await), 70);
         assert_eq!(storage.subscriptions().used(org, UsageMeter::Leads, period.start).await.unwrap(), 100);
     }
 }
