@@ -3,10 +3,7 @@
 
 use async_trait::async_trait;
 use leadflow_kernel::{AuditActorKind, AuditEntry, KeysetPage, KeysetPaged, OrganizationId};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
 
 use crate::entities::audit_log;
 use crate::{Storage, unexpected};
@@ -108,23 +105,11 @@ impl SeaOrmAuditLog {
         if let Some(v) = filter.to {
             query = query.filter(C::CreatedAt.lt(v));
         }
-        if let Some(after) = page.after {
-            query = query.filter(crate::keyset_before(C::CreatedAt, C::Id, after));
-        }
-        let mut rows = query
-            .order_by_desc(C::CreatedAt)
-            .order_by_desc(C::Id)
-            .limit(page.limit + 1)
-            .all(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "reading the audit log"))?;
-        let more = rows.len() as u64 > page.limit;
-        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
-        let next = if more {
-            rows.last().map(|r| leadflow_kernel::Cursor { at: r.created_at, id: r.id })
-        } else {
-            None
-        };
+        let (rows, next) = crate::keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| {
+            leadflow_kernel::Cursor { at: r.created_at, id: r.id }
+        })
+        .await
+        .map_err(|e| unexpected(e, "reading the audit log"))?;
         Ok(KeysetPaged { items: rows.into_iter().map(to_domain).collect(), next })
     }
 }

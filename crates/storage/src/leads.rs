@@ -14,8 +14,7 @@ use leadflow_leads::{
 use leadflow_subscriptions::UsageMeter;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait as _, Func, LikeExpr, OnConflict};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Set,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Select, Set,
 };
 use uuid::Uuid;
 
@@ -176,20 +175,13 @@ impl LeadRepository for SeaOrmLeads {
         page: KeysetPage,
     ) -> anyhow::Result<KeysetPaged<Lead>> {
         use lead::Column as C;
-        let mut query = visible(org, filter, visibility);
-        if let Some(after) = page.after {
-            query = query.filter(crate::keyset_before(C::CreatedAt, C::Id, after));
-        }
-        let mut rows = query
-            .order_by_desc(C::CreatedAt)
-            .order_by_desc(C::Id)
-            .limit(page.limit + 1)
-            .all(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "listing leads"))?;
-        let more = rows.len() as u64 > page.limit;
-        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
-        let next = if more { rows.last().map(|r| Cursor { at: r.created_at, id: r.id }) } else { None };
+        let query = visible(org, filter, visibility);
+        let (rows, next) = crate::keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| Cursor {
+            at: r.created_at,
+            id: r.id,
+        })
+        .await
+        .map_err(|e| unexpected(e, "listing leads"))?;
         Ok(KeysetPaged { items: rows.into_iter().map(to_domain).collect::<anyhow::Result<_>>()?, next })
     }
 

@@ -145,18 +145,39 @@ pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::Data
     .await
 }
 
-/// Rows strictly after `cursor` in newest-first order: `(created_at, id) <
-/// (cursor.at, cursor.id)`. A row-value comparison (both engines support it)
-/// lets the `(organization_id, created_at, id)` index seek straight to the
-/// page, where the equivalent `OR` would scan from the newest row each time.
-pub(crate) fn keyset_before<C1: sea_orm::ColumnTrait, C2: sea_orm::ColumnTrait>(
-    created_at: C1,
-    id: C2,
-    cursor: leadflow_kernel::Cursor,
-) -> sea_orm::sea_query::SimpleExpr {
+/// One newest-first keyset page of `query`: the rows strictly after
+/// `page.after` by `(created_at, id)`, and the cursor of the next page when
+/// one follows (one extra row is read to know).
+///
+/// The cursor is a row-value comparison `(created_at, id) < (at, id)` (both
+/// engines support it), so the `(organization_id, created_at, id)` index seeks
+/// straight to the page, where the equivalent `OR` would scan from the newest
+/// row each time.
+pub(crate) async fn keyset_page<E, C1, C2>(
+    db: &DatabaseConnection,
+    mut query: sea_orm::Select<E>,
+    (created_at, id): (C1, C2),
+    page: leadflow_kernel::KeysetPage,
+    cursor_of: impl Fn(&E::Model) -> leadflow_kernel::Cursor,
+) -> Result<(Vec<E::Model>, Option<leadflow_kernel::Cursor>), DbErr>
+where
+    E: sea_orm::EntityTrait,
+    C1: sea_orm::ColumnTrait,
+    C2: sea_orm::ColumnTrait,
+{
     use sea_orm::sea_query::{Expr, ExprTrait as _};
-    Expr::tuple([Expr::col(created_at), Expr::col(id)])
-        .lt(Expr::tuple([Expr::value(cursor.at), Expr::value(cursor.id)]))
+    use sea_orm::{QueryFilter as _, QueryOrder as _, QuerySelect as _};
+    if let Some(after) = page.after {
+        query = query.filter(
+            Expr::tuple([Expr::col(created_at), Expr::col(id)])
+                .lt(Expr::tuple([Expr::value(after.at), Expr::value(after.id)])),
+        );
+    }
+    let mut rows = query.order_by_desc(created_at).order_by_desc(id).limit(page.limit + 1).all(db).await?;
+    let more = rows.len() as u64 > page.limit;
+    rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+    let next = if more { rows.last().map(cursor_of) } else { None };
+    Ok((rows, next))
 }
 
 /// Whether a driver error is a unique-constraint violation.

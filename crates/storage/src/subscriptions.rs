@@ -109,6 +109,7 @@ pub(crate) fn plan_of(subscription: Option<&Subscription>) -> Plan {
 }
 
 /// Shards of the usage of plans without a limit.
+#[cfg_attr(not(feature = "leads"), allow(dead_code))]
 pub(crate) const USAGE_SHARDS: i16 = 16;
 
 /// Usage counted in the shards (plans without a limit) for a period.

@@ -57,6 +57,7 @@ fn parse_step(raw: &str) -> anyhow::Result<Step> {
     serde_json::from_value(serde_json::Value::String(raw.to_owned())).context("stored workflow step")
 }
 
+#[cfg_attr(not(feature = "leads"), allow(dead_code))]
 fn to_row(w: &Workflow) -> workflow::ActiveModel {
     workflow::ActiveModel {
         id: Set(w.id.as_uuid()),
@@ -100,6 +101,7 @@ fn to_domain(r: workflow::Model) -> anyhow::Result<Workflow> {
 }
 
 /// Stores a new workflow (inside the lead's submission).
+#[cfg_attr(not(feature = "leads"), allow(dead_code))]
 pub(crate) async fn insert_workflow<C: ConnectionTrait>(conn: &C, w: &Workflow) -> Result<(), DbErr> {
     workflow::Entity::insert(to_row(w)).exec_without_returning(conn).await.map(|_| ())
 }
@@ -297,19 +299,12 @@ impl WorkflowRepository for SeaOrmWorkflows {
         if let Some(lead) = filter.lead_id {
             query = query.filter(C::LeadId.eq(lead));
         }
-        if let Some(after) = page.after {
-            query = query.filter(crate::keyset_before(C::CreatedAt, C::Id, after));
-        }
-        let mut rows = query
-            .order_by_desc(C::CreatedAt)
-            .order_by_desc(C::Id)
-            .limit(page.limit + 1)
-            .all(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "listing workflows"))?;
-        let more = rows.len() as u64 > page.limit;
-        rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
-        let next = if more { rows.last().map(|r| Cursor { at: r.created_at, id: r.id }) } else { None };
+        let (rows, next) = crate::keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| Cursor {
+            at: r.created_at,
+            id: r.id,
+        })
+        .await
+        .map_err(|e| unexpected(e, "listing workflows"))?;
         Ok(KeysetPaged { items: rows.into_iter().map(to_domain).collect::<anyhow::Result<_>>()?, next })
     }
 
