@@ -13,6 +13,7 @@ pub mod ids;
 pub mod page;
 pub mod permission;
 pub mod role;
+pub mod scope;
 pub mod validation;
 
 pub use actor::{Actor, Forbidden, Principal};
@@ -21,8 +22,11 @@ pub use audit::{AuditActorKind, AuditEntry};
 pub use clock::MockClock;
 pub use clock::{Clock, SystemClock};
 pub use email::{EmailAddress, InvalidEmail};
-pub use ids::{OrganizationId, UserId};
+pub use ids::{
+    ApiKeyId, InvitationId, LeadId, OrganizationId, RefreshTokenId, SessionFamilyId, TeamId, UserId, WorkflowId,
+};
 pub use page::{Cursor, InvalidCursor, KeysetPage, KeysetPaged, OffsetPage, Paged};
 pub use permission::{Permission, PermissionSet};
 pub use role::Role;
+pub use scope::{PlatformScope, TenantScope};
 pub use validation::{FieldError, ValidationErrors};

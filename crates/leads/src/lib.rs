@@ -14,7 +14,7 @@ pub mod service;
 
 pub use error::LeadError;
 pub use model::{
-    Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadStats, LeadStatus, Qualification,
-    QualificationCategory, Visibility,
+    Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadReview, LeadStats, LeadStatus, Qualification,
+    QualificationCategory, ReviewDecision, Visibility,
 };
 pub use service::{LeadService, Submission};

@@ -3,14 +3,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{EmailAddress, OrganizationId, UserId, ValidationErrors, typed_id};
+use leadflow_kernel::{EmailAddress, OrganizationId, UserId, ValidationErrors};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-typed_id!(
-    /// Identifies a lead.
-    LeadId
-);
+pub use leadflow_kernel::LeadId;
 
 /// Where a lead is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -89,6 +86,43 @@ pub struct Qualification {
     pub reason: String,
     /// 0 to 100.
     pub score: u8,
+}
+
+/// A reviewer's verdict on a lead's outreach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReviewDecision {
+    /// The outreach was approved.
+    Approved,
+    /// The outreach was rejected.
+    Rejected,
+}
+
+/// What a review of a lead decided: its qualification, the verdict on its
+/// outreach, or both. Whoever reviews (a workflow today) hands this to the
+/// leads context, which alone decides what it means for the lead.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeadReview {
+    /// The qualification to record.
+    pub qualification: Option<Qualification>,
+    /// The verdict to record.
+    pub decision: Option<ReviewDecision>,
+}
+
+impl LeadReview {
+    /// Whether the review changes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.qualification.is_none() && self.decision.is_none()
+    }
+
+    /// The lead's status after the review (`None`: unchanged).
+    #[must_use]
+    pub fn status(&self) -> Option<LeadStatus> {
+        self.decision.map(|d| match d {
+            ReviewDecision::Approved => LeadStatus::Approved,
+            ReviewDecision::Rejected => LeadStatus::Rejected,
+        })
+    }
 }
 
 /// A lead.
@@ -350,6 +384,23 @@ pub struct LeadStats {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_review_decides_the_status_only_with_a_verdict() {
+        let qualified = Qualification {
+            category: QualificationCategory::Qualified,
+            reason: "fits".into(),
+            score: 80,
+        };
+        assert!(LeadReview::default().is_empty());
+        let only_qualified = LeadReview { qualification: Some(qualified), decision: None };
+        assert!(!only_qualified.is_empty());
+        assert_eq!(only_qualified.status(), None);
+        let approved = LeadReview { qualification: None, decision: Some(ReviewDecision::Approved) };
+        assert_eq!(approved.status(), Some(LeadStatus::Approved));
+        let rejected = LeadReview { qualification: None, decision: Some(ReviewDecision::Rejected) };
+        assert_eq!(rejected.status(), Some(LeadStatus::Rejected));
+    }
 
     fn input() -> LeadInput {
         LeadInput {

@@ -11,7 +11,9 @@ pub mod period;
 pub mod ports;
 pub mod service;
 
-pub use model::{Plan, PlanId, Subscription, SubscriptionStatus, Usage, UsageMeter};
+pub use model::{
+    MeterOutcome, MeterPolicy, Plan, PlanId, Subscription, SubscriptionStatus, USAGE_SHARDS, Usage, UsageMeter,
+};
 pub use period::Period;
 pub use ports::{SubscriptionRepository, SubscriptionStoreError};
 pub use service::{SubscriptionError, SubscriptionService};

@@ -188,6 +188,63 @@ impl Subscription {
     pub fn accepts_leads(&self, now: DateTime<Utc>) -> bool {
         self.status(now) != SubscriptionStatus::Canceled
     }
+
+    /// How one more lead submitted at `now` is to be counted: the plan's rule,
+    /// handed to storage as values (storage applies it atomically, it never
+    /// decides it).
+    #[must_use]
+    pub fn lead_policy(&self, now: DateTime<Utc>) -> MeterPolicy {
+        if !self.accepts_leads(now) {
+            return MeterPolicy::Closed;
+        }
+        let period = self.period(now);
+        match self.plan.plan().lead_limit {
+            Some(limit) => MeterPolicy::Limited { period, limit },
+            None => MeterPolicy::Unlimited { period, shards: USAGE_SHARDS },
+        }
+    }
+}
+
+/// Rows an unlimited plan's usage is spread over, so that concurrent
+/// submissions of one organization do not queue on a single counter.
+pub const USAGE_SHARDS: u16 = 16;
+
+/// How one more unit of a meter is to be counted, as the subscription decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeterPolicy {
+    /// The subscription takes no new units (canceled).
+    Closed,
+    /// Count without a limit, in any of `shards` rows of the period (a limited
+    /// plan later in the same period still counts them).
+    Unlimited {
+        /// The usage period the unit falls in.
+        period: Period,
+        /// How many rows the count is spread over.
+        shards: u16,
+    },
+    /// Count exactly: at most `limit` units in the period, whatever the concurrency.
+    Limited {
+        /// The usage period the unit falls in.
+        period: Period,
+        /// The plan's limit for the period.
+        limit: u64,
+    },
+}
+
+/// What counting one more unit came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeterOutcome {
+    /// The unit was counted.
+    Counted,
+    /// The period's limit is reached; nothing was counted.
+    Spent {
+        /// The plan's limit.
+        limit: u64,
+        /// When the next period starts.
+        resets_at: DateTime<Utc>,
+    },
+    /// The subscription takes no new units.
+    Closed,
 }
 
 /// What is metered.
@@ -249,6 +306,17 @@ mod tests {
         assert_eq!(s.status(now), SubscriptionStatus::Trialing);
         assert_eq!(s.status(now + Duration::days(14)), SubscriptionStatus::PastDue);
         assert!(s.accepts_leads(now + Duration::days(30)));
+    }
+
+    #[test]
+    fn the_plan_decides_how_a_lead_is_counted() {
+        let now = Utc::now();
+        let mut s = Subscription::start_trial(OrganizationId::new(), PlanId::Starter, now);
+        assert!(matches!(s.lead_policy(now), MeterPolicy::Limited { limit: 100, .. }));
+        s.plan = PlanId::Enterprise;
+        assert!(matches!(s.lead_policy(now), MeterPolicy::Unlimited { shards: USAGE_SHARDS, .. }));
+        s.stored_status = SubscriptionStatus::Canceled;
+        assert_eq!(s.lead_policy(now), MeterPolicy::Closed);
     }
 
     #[test]
