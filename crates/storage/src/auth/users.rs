@@ -24,25 +24,12 @@ use uuid::Uuid;
 
 use crate::access::accept_invitation_in;
 use crate::access_cache::CachedAccess;
-use crate::audit::insert_audit;
+use crate::db::audit::insert_audit;
 use crate::entities::{membership, organization, refresh_token, user};
 use crate::organizations::insert_organization;
-use crate::{AccessCache, Storage, begin_write, unexpected, unique_violation};
-
-/// The auth adapters, all on one pool.
-#[derive(Clone)]
-pub struct SeaOrmAuth {
-    pub(crate) db: DatabaseConnection,
-    pub(crate) cache: Arc<AccessCache>,
-}
-
-impl Storage {
-    /// The auth adapters (one value implements every auth port).
-    #[must_use]
-    pub fn auth(&self) -> SeaOrmAuth {
-        SeaOrmAuth { db: self.db.clone(), cache: self.cache.clone() }
-    }
-}
+use crate::Storage;
+use crate::db::{Change, begin_write, unexpected, unique_violation};
+use crate::AccessCache;
 
 fn user_to_domain(row: user::Model) -> anyhow::Result<Credentials> {
     let user = User {
@@ -76,7 +63,7 @@ pub(crate) fn parse_role(raw: &str) -> anyhow::Result<Role> {
     raw.parse::<Role>().context("stored role")
 }
 
-async fn revoke_all_of_user<C: ConnectionTrait>(
+async fn _unused<C: ConnectionTrait>(
     conn: &C,
     user: UserId,
     at: DateTime<Utc>,
@@ -126,17 +113,16 @@ impl UserRepository for SeaOrmAuth {
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> anyhow::Result<()> {
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = Change::begin(&self.db, "committing password change").await?;
         user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash.as_phc()))
             .col_expr(user::Column::UpdatedAt, Expr::value(at))
             .filter(user::Column::Id.eq(id.as_uuid()))
-            .exec(&txn)
+            .exec(&*txn)
             .await
             .map_err(|e| unexpected(e, "storing password hash"))?;
-        revoke_all_of_user(&txn, id, at).await.map_err(|e| unexpected(e, "revoking refresh tokens"))?;
-        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
-        txn.commit().await.map_err(|e| unexpected(e, "committing password change"))?;
+        revoke_all_of_user(&*txn, id, at).await.map_err(|e| unexpected(e, "revoking refresh tokens"))?;
+        txn.commit(audit).await?;
         Ok(())
     }
 
@@ -150,7 +136,7 @@ impl UserRepository for SeaOrmAuth {
     }
 
     async fn upsert_super_admin(&self, new: &User, hash: &PasswordHash) -> anyhow::Result<User> {
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = begin_write(&self.db).await?;
         let existing = user::Entity::find()
             .filter(user::Column::Email.eq(new.email.as_ref()))
             .one(&txn)
@@ -199,223 +185,3 @@ impl MembershipRepository for SeaOrmAuth {
     }
 }
 
-#[async_trait]
-impl AccessRepository for SeaOrmAuth {
-    async fn access(&self, user: UserId, org: Option<OrganizationId>) -> anyhow::Result<Option<AccessState>> {
-        let cached = match self.cache.get(user, org) {
-            Some(hit) => hit,
-            None => {
-                let fresh = self.load_access(user, org).await?;
-                self.cache.put(user, org, fresh);
-                fresh
-            }
-        };
-        Ok(cached.map(|c| AccessState {
-            super_admin: c.super_admin,
-            organization_active: c.organization_active,
-            role: c.role,
-        }))
-    }
-}
-
-impl SeaOrmAuth {
-    async fn load_access(
-        &self,
-        user: UserId,
-        org: Option<OrganizationId>,
-    ) -> anyhow::Result<Option<CachedAccess>> {
-        let Some(row) = user::Entity::find_by_id(user.as_uuid())
-            .one(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "reading user"))?
-        else {
-            return Ok(None);
-        };
-        let Some(org) = org else {
-            return Ok(Some(CachedAccess {
-                super_admin: row.is_super_admin,
-                organization_active: None,
-                role: None,
-            }));
-        };
-        let (member, organization) = membership::Entity::find_by_id((org.as_uuid(), user.as_uuid()))
-            .find_also_related(organization::Entity)
-            .one(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "reading membership"))?
-            .map_or((None, None), |(m, o)| (Some(m), o));
-        let organization_active = match organization {
-            Some(o) => Some(o.is_active),
-            None => organization::Entity::find_by_id(org.as_uuid())
-                .one(&self.db)
-                .await
-                .map_err(|e| unexpected(e, "reading organization"))?
-                .map(|o| o.is_active),
-        };
-        Ok(Some(CachedAccess {
-            super_admin: row.is_super_admin,
-            organization_active,
-            role: member.map(|m| parse_role(&m.role)).transpose()?,
-        }))
-    }
-}
-
-fn token_to_domain(row: refresh_token::Model) -> RefreshTokenRecord {
-    RefreshTokenRecord {
-        id: row.id,
-        family_id: row.family_id,
-        user_id: UserId::from_uuid(row.user_id),
-        organization_id: row.organization_id.map(OrganizationId::from_uuid),
-        token_hash: row.token_hash,
-        created_at: row.created_at,
-        expires_at: row.expires_at,
-        used_at: row.used_at,
-        revoked_at: row.revoked_at,
-    }
-}
-
-fn token_row(t: &RefreshTokenRecord) -> refresh_token::ActiveModel {
-    refresh_token::ActiveModel {
-        id: Set(t.id),
-        family_id: Set(t.family_id),
-        user_id: Set(t.user_id.as_uuid()),
-        organization_id: Set(t.organization_id.map(|o| o.as_uuid())),
-        token_hash: Set(t.token_hash.clone()),
-        created_at: Set(t.created_at),
-        expires_at: Set(t.expires_at),
-        used_at: Set(t.used_at),
-        revoked_at: Set(t.revoked_at),
-    }
-}
-
-#[async_trait]
-impl RefreshTokenRepository for SeaOrmAuth {
-    async fn insert(&self, token: &RefreshTokenRecord) -> anyhow::Result<()> {
-        refresh_token::Entity::insert(token_row(token))
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "inserting refresh token"))?;
-        Ok(())
-    }
-
-    async fn find_by_hash(&self, token_hash: &str) -> anyhow::Result<Option<RefreshTokenRecord>> {
-        let row = refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.eq(token_hash))
-            .one(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "reading refresh token"))?;
-        Ok(row.map(token_to_domain))
-    }
-
-    async fn rotate(&self, used: Uuid, next: &RefreshTokenRecord, at: DateTime<Utc>) -> anyhow::Result<bool> {
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
-        // The conditional update is the race arbiter: of two concurrent
-        // rotations of one token, exactly one sees rows_affected = 1.
-        let marked = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::UsedAt, Expr::value(at))
-            .filter(refresh_token::Column::Id.eq(used))
-            .filter(refresh_token::Column::UsedAt.is_null())
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await
-            .map_err(|e| unexpected(e, "marking refresh token used"))?;
-        if marked.rows_affected != 1 {
-            return Ok(false);
-        }
-        refresh_token::Entity::insert(token_row(next))
-            .exec_without_returning(&txn)
-            .await
-            .map_err(|e| unexpected(e, "inserting rotated refresh token"))?;
-        txn.commit().await.map_err(|e| unexpected(e, "committing rotation"))?;
-        Ok(true)
-    }
-
-    async fn revoke_family(&self, family_id: Uuid, at: DateTime<Utc>) -> anyhow::Result<()> {
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(at))
-            .filter(refresh_token::Column::FamilyId.eq(family_id))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "revoking refresh token family"))?;
-        Ok(())
-    }
-}
-
-/// One registration inside one database transaction.
-pub struct SeaOrmRegistrationUnit {
-    txn: DatabaseTransaction,
-}
-
-#[async_trait]
-impl RegistrationUnits for SeaOrmAuth {
-    async fn begin(&self) -> anyhow::Result<Box<dyn RegistrationUnit>> {
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
-        Ok(Box::new(SeaOrmRegistrationUnit { txn }))
-    }
-}
-
-#[async_trait]
-impl RegistrationUnit for SeaOrmRegistrationUnit {
-    async fn insert_user(&mut self, user: &User, hash: &PasswordHash) -> Result<(), RegistrationError> {
-        user::Entity::insert(user_row(user, hash)).exec_without_returning(&self.txn).await.map_err(|e| {
-            match unique_violation(&e) {
-                Some(message) if message.contains("username") => RegistrationError::UsernameTaken,
-                Some(_) => RegistrationError::EmailTaken,
-                None => unexpected(e, "inserting user").into(),
-            }
-        })?;
-        Ok(())
-    }
-
-    async fn create_organization(
-        &mut self,
-        draft: &OrganizationDraft,
-        owner: UserId,
-        at: DateTime<Utc>,
-    ) -> Result<OrganizationId, RegistrationError> {
-        // The organizations context decides what a valid organization is.
-        let input = OrganizationInput {
-            name: draft.name.clone(),
-            display_name: draft.display_name.clone(),
-            ..OrganizationInput::default()
-        };
-        let org = NewOrganization::parse(input)
-            .map_err(RegistrationError::InvalidOrganization)?
-            .into_organization(Some(owner), at);
-        insert_organization(&self.txn, &org, Some(owner), leadflow_subscriptions::PlanId::Starter)
-            .await
-            .map_err(|e| match e {
-                RepositoryError::NameTaken(name) => RegistrationError::OrganizationNameTaken(name),
-                RepositoryError::NotFound => {
-                    RegistrationError::Unexpected(anyhow::anyhow!("organization vanished"))
-                }
-                RepositoryError::Invalid(errors) => RegistrationError::InvalidOrganization(errors),
-                RepositoryError::Unexpected(e) => RegistrationError::Unexpected(e),
-            })?;
-        Ok(org.id)
-    }
-
-    async fn accept_invitation(
-        &mut self,
-        invitation: &Invitation,
-        user: UserId,
-        at: DateTime<Utc>,
-    ) -> Result<(), RegistrationError> {
-        accept_invitation_in(&self.txn, invitation, user, at).await.map_err(|e| match e {
-            InvitationStoreError::NotPending | InvitationStoreError::AlreadyMember => {
-                RegistrationError::InvitationNotPending
-            }
-            InvitationStoreError::SeatLimit { limit } => RegistrationError::SeatLimit(limit),
-            InvitationStoreError::Unexpected(e) => RegistrationError::Unexpected(e),
-        })
-    }
-
-    async fn record(&mut self, entry: &AuditEntry) -> anyhow::Result<()> {
-        insert_audit(&self.txn, entry).await.map_err(|e| unexpected(e, "writing audit entry"))
-    }
-
-    async fn commit(self: Box<Self>) -> anyhow::Result<()> {
-        self.txn.commit().await.map_err(|e| unexpected(e, "committing registration"))
-    }
-}

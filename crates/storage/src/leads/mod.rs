@@ -10,19 +10,39 @@ mod submission;
 #[cfg(feature = "leads")]
 mod workers;
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+#[cfg(feature = "auth")]
 use leadflow_kernel::{TenantScope, UserId};
-use uuid::Uuid;
+#[cfg(feature = "auth")]
+use sea_orm::sea_query::Expr;
+#[cfg(feature = "auth")]
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
+#[cfg(feature = "auth")]
 use crate::entities::lead;
+
+/// The leads adapters, on one pool: the lead repository, the submission unit
+/// of work and the directory of who may work leads.
+#[cfg(feature = "leads")]
+#[derive(Clone)]
+pub struct SeaOrmLeads {
+    db: sea_orm::DatabaseConnection,
+}
+
+#[cfg(feature = "leads")]
+impl crate::Storage {
+    /// The leads adapter.
+    #[must_use]
+    pub fn leads(&self) -> SeaOrmLeads {
+        SeaOrmLeads { db: self.db.clone() }
+    }
+}
 
 /// Unassigns every lead of the scope's organization assigned to `user` (who
 /// is leaving it), on `conn`.
 #[cfg(feature = "auth")]
 pub(crate) async fn unassign_all<C: ConnectionTrait>(conn: &C, scope: TenantScope, user: UserId) -> Result<(), DbErr> {
     lead::Entity::update_many()
-        .col_expr(lead::Column::AssigneeId, Expr::value(Option::<Uuid>::None))
+        .col_expr(lead::Column::AssigneeId, Expr::value(Option::<uuid::Uuid>::None))
         .filter(lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
         .filter(lead::Column::AssigneeId.eq(user.as_uuid()))
         .exec(conn)

@@ -1,11 +1,23 @@
+//! [`LeadRepository`] on SeaORM: reads within a visibility, changes and statistics.
+
+use async_trait::async_trait;
+use leadflow_kernel::{AuditEntry, Cursor, KeysetPage, KeysetPaged, LeadId, TenantScope, WorkflowId};
+use leadflow_leads::ports::LeadRepository;
+use leadflow_leads::{Lead, LeadFilter, LeadStats, Visibility};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+
+use super::{SeaOrmLeads, to_domain, to_row};
+use crate::db::{Change, contains_any, count_by, keyset_page, unexpected};
+use crate::entities::{lead, workflow};
+
 /// The leads of `organization` that `visibility` allows and `filter` selects.
 fn visible(
-    organization: OrganizationId,
+    scope: TenantScope,
     filter: &LeadFilter,
     visibility: &Visibility,
 ) -> Select<lead::Entity> {
     use lead::Column as C;
-    let mut query = lead::Entity::find().filter(C::OrganizationId.eq(organization.as_uuid()));
+    let mut query = lead::Entity::find().filter(C::OrganizationId.eq(scope.organization_id().as_uuid()));
     if let Visibility::AssignedTo(users) = visibility {
         query = query.filter(C::AssigneeId.is_in(users.iter().map(|u| u.as_uuid())));
     }
@@ -28,45 +40,20 @@ fn visible(
         query = query.filter(C::CreatedAt.lt(to));
     }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let like = |col: C| {
-            Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        query = query.filter(Condition::any().add(like(C::Email)).add(like(C::Name)).add(like(C::Company)));
+        query = query.filter(contains_any(&[C::Email, C::Name, C::Company], search));
     }
     query
-}
-
-async fn count_by<Col: ColumnTrait>(
-    db: &DatabaseConnection,
-    query: Select<lead::Entity>,
-    column: Col,
-) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
-    let rows: Vec<(Option<String>, i64)> = query
-        .select_only()
-        .column(column)
-        .column_as(lead::Column::Id.count(), "count")
-        .group_by(column)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(|e| unexpected(e, "counting leads"))?;
-    Ok(rows
-        .into_iter()
-        .map(|(k, n)| (k.unwrap_or_else(|| "none".into()), u64::try_from(n).unwrap_or(0)))
-        .collect())
 }
 
 #[async_trait]
 impl LeadRepository for SeaOrmLeads {
     async fn get(
         &self,
-        org: OrganizationId,
+        scope: TenantScope,
         id: LeadId,
         visibility: &Visibility,
     ) -> anyhow::Result<Option<Lead>> {
-        let row = visible(org, &LeadFilter::default(), visibility)
+        let row = visible(scope, &LeadFilter::default(), visibility)
             .filter(lead::Column::Id.eq(id.as_uuid()))
             .one(&self.db)
             .await
@@ -76,14 +63,14 @@ impl LeadRepository for SeaOrmLeads {
 
     async fn page(
         &self,
-        org: OrganizationId,
+        scope: TenantScope,
         filter: &LeadFilter,
         visibility: &Visibility,
         page: KeysetPage,
     ) -> anyhow::Result<KeysetPaged<Lead>> {
         use lead::Column as C;
-        let query = visible(org, filter, visibility);
-        let (rows, next) = crate::keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| Cursor {
+        let query = visible(scope, filter, visibility);
+        let (rows, next) = keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| Cursor {
             at: r.created_at,
             id: r.id,
         })
@@ -92,51 +79,52 @@ impl LeadRepository for SeaOrmLeads {
         Ok(KeysetPaged { items: rows.into_iter().map(to_domain).collect::<anyhow::Result<_>>()?, next })
     }
 
-    async fn update(&self, l: &Lead, audit: &AuditEntry) -> anyhow::Result<()> {
+    async fn update(&self, scope: TenantScope, l: &Lead, audit: &AuditEntry) -> anyhow::Result<()> {
         let mut row = to_row(l);
-        row.id = sea_orm::ActiveValue::Unchanged(l.id.as_uuid());
-        row.organization_id = sea_orm::ActiveValue::Unchanged(l.organization_id.as_uuid());
+        row.id = sea_orm::ActiveValue::NotSet;
+        row.organization_id = sea_orm::ActiveValue::NotSet;
         row.created_at = sea_orm::ActiveValue::NotSet;
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
-        // The primary key is the lead id; the repository only hands out leads of
-        // the caller's organization, and `lead.organization_id` never changes.
-        sea_orm::ActiveModelTrait::update(row, &txn).await.map_err(|e| unexpected(e, "updating lead"))?;
-        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
-        txn.commit().await.map_err(|e| unexpected(e, "committing lead"))?;
-        Ok(())
+        let change = Change::begin(&self.db, "committing lead").await?;
+        // Written by tenant and id: a lead of another organization is never touched.
+        lead::Entity::update_many()
+            .set(row)
+            .filter(lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(lead::Column::Id.eq(l.id.as_uuid()))
+            .exec(&*change)
+            .await
+            .map_err(|e| unexpected(e, "updating lead"))?;
+        change.commit(audit).await
     }
 
-    async fn delete(&self, org: OrganizationId, id: LeadId, audit: &AuditEntry) -> anyhow::Result<()> {
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+    async fn delete(&self, scope: TenantScope, id: LeadId, audit: &AuditEntry) -> anyhow::Result<()> {
+        let change = Change::begin(&self.db, "committing lead deletion").await?;
         lead::Entity::delete_many()
-            .filter(lead::Column::OrganizationId.eq(org.as_uuid()))
+            .filter(lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
             .filter(lead::Column::Id.eq(id.as_uuid()))
-            .exec(&txn)
+            .exec(&*change)
             .await
             .map_err(|e| unexpected(e, "deleting lead"))?;
-        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
-        txn.commit().await.map_err(|e| unexpected(e, "committing lead deletion"))?;
-        Ok(())
+        change.commit(audit).await
     }
 
-    async fn workflow_of(&self, org: OrganizationId, id: LeadId) -> anyhow::Result<Option<Uuid>> {
-        let found: Option<Uuid> = crate::entities::workflow::Entity::find()
+    async fn workflow_of(&self, scope: TenantScope, id: LeadId) -> anyhow::Result<Option<WorkflowId>> {
+        let found: Option<uuid::Uuid> = workflow::Entity::find()
             .select_only()
-            .column(crate::entities::workflow::Column::Id)
-            .filter(crate::entities::workflow::Column::OrganizationId.eq(org.as_uuid()))
-            .filter(crate::entities::workflow::Column::LeadId.eq(id.as_uuid()))
+            .column(workflow::Column::Id)
+            .filter(workflow::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(workflow::Column::LeadId.eq(id.as_uuid()))
             .into_tuple()
             .one(&self.db)
             .await
             .map_err(|e| unexpected(e, "reading the lead's workflow"))?;
-        Ok(found)
+        Ok(found.map(WorkflowId::from_uuid))
     }
 
-    async fn stats(&self, org: OrganizationId, visibility: &Visibility) -> anyhow::Result<LeadStats> {
+    async fn stats(&self, scope: TenantScope, visibility: &Visibility) -> anyhow::Result<LeadStats> {
         let all = LeadFilter::default();
-        let by_status = count_by(&self.db, visible(org, &all, visibility), lead::Column::Status).await?;
+        let by_status = count_by(&self.db, visible(scope, &all, visibility), lead::Column::Status).await?;
         let by_qualification =
-            count_by(&self.db, visible(org, &all, visibility), lead::Column::QualificationCategory).await?;
+            count_by(&self.db, visible(scope, &all, visibility), lead::Column::QualificationCategory).await?;
         Ok(LeadStats { total: by_status.values().sum(), by_status, by_qualification })
     }
 }

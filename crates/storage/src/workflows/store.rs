@@ -20,9 +20,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::audit::insert_audit;
+use crate::db::audit::insert_audit;
 use crate::entities::{email_outbox, event, lead, organization, workflow};
-use crate::{Storage, begin_write, unexpected};
+use crate::Storage;
+use crate::db::{Change, begin_write, unexpected};
 
 /// The workflows adapters, on one pool.
 #[derive(Clone)]
@@ -207,7 +208,7 @@ impl WorkflowRepository for SeaOrmWorkflows {
         limit: u64,
     ) -> anyhow::Result<Vec<(Workflow, leadflow_workflows::LeadSnapshot)>> {
         use workflow::Column as C;
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = Change::begin(&self.db, "committing workflow change").await?;
         // The literal predicate matches the partial index `idx_workflows_due`.
         let mut query = workflow::Entity::find()
             .filter(Expr::cust("status IN ('pending', 'running')"))
@@ -219,7 +220,7 @@ impl WorkflowRepository for SeaOrmWorkflows {
             // Several processes claim side by side: rows another claim holds are skipped.
             query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
-        let rows = query.all(&txn).await.map_err(|e| unexpected(e, "finding due workflows"))?;
+        let rows = query.all(&*txn).await.map_err(|e| unexpected(e, "finding due workflows"))?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -227,7 +228,7 @@ impl WorkflowRepository for SeaOrmWorkflows {
             .col_expr(C::LeaseOwner, Expr::value(worker))
             .col_expr(C::LeaseExpiresAt, Expr::value(lease_until))
             .filter(C::Id.is_in(rows.iter().map(|r| r.id)))
-            .exec(&txn)
+            .exec(&*txn)
             .await
             .map_err(|e| unexpected(e, "leasing workflows"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing claim"))?;
@@ -254,13 +255,13 @@ impl WorkflowRepository for SeaOrmWorkflows {
                 write(&self.db, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
             return Ok(changed == 1);
         }
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = begin_write(&self.db).await?;
         let changed =
-            write(&txn, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
+            write(&*txn, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
         if changed != 1 {
             return Ok(false);
         }
-        apply_effects(&txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
+        apply_effects(&*txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing workflow step"))?;
         Ok(true)
     }
@@ -315,17 +316,16 @@ impl WorkflowRepository for SeaOrmWorkflows {
         effects: &LeadEffects,
         audit: &AuditEntry,
     ) -> anyhow::Result<bool> {
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = begin_write(&self.db).await?;
         let guard = Condition::all()
             .add(workflow::Column::OrganizationId.eq(w.organization_id.as_uuid()))
             .add(workflow::Column::Status.eq(expected.as_str()));
-        let changed = write(&txn, w, None, guard).await.map_err(|e| unexpected(e, "changing workflow"))?;
+        let changed = write(&*txn, w, None, guard).await.map_err(|e| unexpected(e, "changing workflow"))?;
         if changed != 1 {
             return Ok(false);
         }
-        apply_effects(&txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
-        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
-        txn.commit().await.map_err(|e| unexpected(e, "committing workflow change"))?;
+        apply_effects(&*txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
+        txn.commit(audit).await?;
         Ok(true)
     }
 }
