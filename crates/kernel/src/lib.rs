@@ -22,9 +22,7 @@ pub use audit::{AuditActorKind, AuditEntry};
 pub use clock::MockClock;
 pub use clock::{Clock, SystemClock};
 pub use email::{EmailAddress, InvalidEmail};
-pub use ids::{
-    ApiKeyId, InvitationId, LeadId, OrganizationId, RefreshTokenId, SessionFamilyId, TeamId, UserId, WorkflowId,
-};
+pub use ids::{OrganizationId, UserId};
 pub use page::{Cursor, InvalidCursor, KeysetPage, KeysetPaged, OffsetPage, Paged};
 pub use permission::{Permission, PermissionSet};
 pub use role::Role;

@@ -231,22 +231,6 @@ pub enum MeterPolicy {
     },
 }
 
-/// What counting one more unit came to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MeterOutcome {
-    /// The unit was counted.
-    Counted,
-    /// The period's limit is reached; nothing was counted.
-    Spent {
-        /// The plan's limit.
-        limit: u64,
-        /// When the next period starts.
-        resets_at: DateTime<Utc>,
-    },
-    /// The subscription takes no new units.
-    Closed,
-}
-
 /// What is metered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsageMeter {

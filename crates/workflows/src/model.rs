@@ -1,13 +1,17 @@
 //! The workflow state machine.
 
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{LeadId, OrganizationId, UserId};
+use leadflow_kernel::{OrganizationId, typed_id};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::error::IllegalTransition;
 
-pub use leadflow_kernel::WorkflowId;
+typed_id!(
+    /// Identifies a workflow.
+    WorkflowId
+);
 
 /// Where a workflow is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -204,7 +208,7 @@ pub struct Decision {
     /// Approved (`true`) or rejected.
     pub approved: bool,
     /// Who decided.
-    pub by: Option<UserId>,
+    pub by: Option<Uuid>,
     /// Their email.
     pub by_email: Option<String>,
     /// When.
@@ -217,7 +221,7 @@ pub struct Decision {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeadSnapshot {
     /// The lead.
-    pub lead_id: LeadId,
+    pub lead_id: Uuid,
     /// Contact email.
     pub email: String,
     /// Contact name.
@@ -242,7 +246,7 @@ pub struct Workflow {
     /// Its organization.
     pub organization_id: OrganizationId,
     /// Its lead.
-    pub lead_id: LeadId,
+    pub lead_id: Uuid,
     /// Status.
     pub status: WorkflowStatus,
     /// The step running, due or waiting.
@@ -305,7 +309,7 @@ pub enum FailureOutcome {
 impl Workflow {
     /// A new workflow for `lead`, due now.
     #[must_use]
-    pub fn new(organization: OrganizationId, lead: LeadId, now: DateTime<Utc>) -> Self {
+    pub fn new(organization: OrganizationId, lead: Uuid, now: DateTime<Utc>) -> Self {
         Self {
             id: WorkflowId::new(),
             organization_id: organization,
@@ -563,7 +567,7 @@ mod tests {
 
     #[test]
     fn a_qualified_lead_waits_for_approval_then_sends_and_completes() {
-        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
+        let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
         run(&mut w, StepOutcome::Researched(Research::default()));
         run(&mut w, StepOutcome::Qualified(qualification(Category::Qualified)));
         run(&mut w, StepOutcome::Drafted(draft()));
@@ -584,7 +588,7 @@ mod tests {
     #[test]
     fn unqualified_and_support_leads_complete_after_qualify() {
         for category in [Category::Unqualified, Category::Support] {
-            let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
+            let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
             run(&mut w, StepOutcome::Researched(Research::default()));
             run(&mut w, StepOutcome::Qualified(qualification(category)));
             assert_eq!(w.status, WorkflowStatus::Completed);
@@ -594,7 +598,7 @@ mod tests {
 
     #[test]
     fn a_rejection_completes_without_sending() {
-        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
+        let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
         run(&mut w, StepOutcome::Researched(Research::default()));
         run(&mut w, StepOutcome::Qualified(qualification(Category::FollowUp)));
         run(&mut w, StepOutcome::Drafted(draft()));
@@ -605,7 +609,7 @@ mod tests {
 
     #[test]
     fn failures_retry_then_give_up_and_retry_restarts_the_step() {
-        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
+        let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
         w.begin_step(now()).unwrap();
         assert!(matches!(
             w.fail_step("boom", 2, chrono::Duration::seconds(1), now()).unwrap(),
@@ -627,7 +631,7 @@ mod tests {
 
     #[test]
     fn illegal_transitions_are_rejected() {
-        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
+        let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
         assert!(w.approve(decision(true), None, now()).is_err());
         assert!(w.reject(decision(false), now()).is_err());
         assert!(w.retry(now()).is_err());

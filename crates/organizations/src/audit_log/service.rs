@@ -30,16 +30,14 @@ impl AuditService {
         organization: Option<OrganizationId>,
         page: KeysetPage,
     ) -> Result<KeysetPaged<AuditEntry>, OrganizationError> {
-        let scope = if let Some(platform) = actor.platform() {
+        let scope = if actor.is_super_admin() {
             organization
                 .or(actor.organization())
-                .map_or(AuditScope::AcrossOrganizations(platform), |org| {
-                    AuditScope::Organization(platform.tenant(org))
-                })
+                .map_or(AuditScope::AcrossOrganizations, AuditScope::Organization)
         } else {
             actor.require(Permission::AuditView)?;
-            let own = actor.tenant_scope().ok_or(OrganizationError::Forbidden(Permission::AuditView))?;
-            if organization.is_some_and(|asked| asked != own.organization_id()) {
+            let own = actor.organization().ok_or(OrganizationError::Forbidden(Permission::AuditView))?;
+            if organization.is_some_and(|asked| asked != own) {
                 return Err(OrganizationError::NotFound);
             }
             AuditScope::Organization(own)
@@ -63,7 +61,7 @@ mod tests {
         let own = OrganizationId::new();
         let mut log = MockAuditLogRepository::new();
         log.expect_page()
-            .withf(move |scope, _, _| matches!(scope, AuditScope::Organization(s) if s.organization_id() == own))
+            .withf(move |scope, _, _| *scope == AuditScope::Organization(own))
             .times(1)
             .returning(|_, _, _| Ok(empty()));
         let svc = AuditService::new(Arc::new(log));
@@ -87,11 +85,11 @@ mod tests {
         let org = OrganizationId::new();
         let mut log = MockAuditLogRepository::new();
         log.expect_page()
-            .withf(|scope, _, _| matches!(scope, AuditScope::AcrossOrganizations(_)))
+            .withf(|scope, _, _| *scope == AuditScope::AcrossOrganizations)
             .times(1)
             .returning(|_, _, _| Ok(empty()));
         log.expect_page()
-            .withf(move |scope, _, _| matches!(scope, AuditScope::Organization(s) if s.organization_id() == org))
+            .withf(move |scope, _, _| *scope == AuditScope::Organization(org))
             .times(1)
             .returning(|_, _, _| Ok(empty()));
         let svc = AuditService::new(Arc::new(log));

@@ -1,9 +1,12 @@
 //! The team model.
 
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{OrganizationId, UserId, ValidationErrors};
+use leadflow_kernel::{OrganizationId, UserId, ValidationErrors, typed_id};
 
-pub use leadflow_kernel::TeamId;
+typed_id!(
+    /// Identifies a team.
+    TeamId
+);
 
 /// A team of an organization.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Adapter of teams: [`SeaOrmTeams`] (also the organizations context's [`MemberDirectory`]).
 
 use async_trait::async_trait;
-use leadflow_kernel::{AuditEntry, OrganizationId, TenantScope, UserId};
+use leadflow_kernel::{AuditEntry, OrganizationId, UserId};
 use leadflow_organizations::teams::{
     MemberDirectory, Team, TeamId, TeamMember, TeamRepository, TeamStoreError,
 };
@@ -9,11 +9,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-use crate::db::audit::insert_audit;
-use crate::entities::{team, team_member, user};
-use crate::Storage;
-use crate::db::Change;
-use crate::db::{begin_write, unexpected, unique_violation};
+use crate::audit::insert_audit;
+use crate::entities::{membership, team, team_member, user};
+use crate::{Storage, begin_write, unexpected, unique_violation};
 
 /// [`TeamRepository`] and [`MemberDirectory`] on SeaORM.
 #[derive(Clone)]
@@ -60,30 +58,35 @@ fn store_error(e: DbErr, doing: &'static str) -> TeamStoreError {
     }
 }
 
+fn audit_error(e: DbErr) -> TeamStoreError {
+    unexpected(e, "writing audit entry").into()
+}
+
 #[async_trait]
 impl TeamRepository for SeaOrmTeams {
-    async fn create(&self, _scope: TenantScope, t: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError> {
-        let txn = Change::begin(&self.db, "committing team").await?;
+    async fn create(&self, t: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError> {
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         team::Entity::insert(to_row(t))
-            .exec_without_returning(&*txn)
+            .exec_without_returning(&txn)
             .await
             .map_err(|e| store_error(e, "inserting team"))?;
-        txn.commit(audit).await?;
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team"))?;
         Ok(())
     }
 
-    async fn get(&self, scope: TenantScope, id: TeamId) -> Result<Option<Team>, TeamStoreError> {
+    async fn get(&self, org: OrganizationId, id: TeamId) -> Result<Option<Team>, TeamStoreError> {
         let row = team::Entity::find_by_id(id.as_uuid())
-            .filter(team::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(team::Column::OrganizationId.eq(org.as_uuid()))
             .one(&self.db)
             .await
             .map_err(|e| unexpected(e, "reading team"))?;
         Ok(row.map(to_domain))
     }
 
-    async fn list(&self, scope: TenantScope) -> Result<Vec<Team>, TeamStoreError> {
+    async fn list(&self, org: OrganizationId) -> Result<Vec<Team>, TeamStoreError> {
         let rows = team::Entity::find()
-            .filter(team::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(team::Column::OrganizationId.eq(org.as_uuid()))
             .order_by_asc(team::Column::Name)
             .all(&self.db)
             .await
@@ -91,9 +94,9 @@ impl TeamRepository for SeaOrmTeams {
         Ok(rows.into_iter().map(to_domain).collect())
     }
 
-    async fn members(&self, scope: TenantScope, id: TeamId) -> Result<Vec<TeamMember>, TeamStoreError> {
+    async fn members(&self, org: OrganizationId, id: TeamId) -> Result<Vec<TeamMember>, TeamStoreError> {
         let rows = team_member::Entity::find()
-            .filter(team_member::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(team_member::Column::OrganizationId.eq(org.as_uuid()))
             .filter(team_member::Column::TeamId.eq(id.as_uuid()))
             .find_also_related(user::Entity)
             .order_by_asc(team_member::Column::CreatedAt)
@@ -113,92 +116,100 @@ impl TeamRepository for SeaOrmTeams {
             .collect())
     }
 
-    async fn update(&self, scope: TenantScope, t: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError> {
+    async fn update(&self, t: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError> {
         let mut row = to_row(t);
         row.id = sea_orm::ActiveValue::Unchanged(t.id.as_uuid());
-        row.organization_id = sea_orm::ActiveValue::Unchanged(scope.organization_id().as_uuid());
+        row.organization_id = sea_orm::ActiveValue::Unchanged(t.organization_id.as_uuid());
         row.created_at = sea_orm::ActiveValue::NotSet;
-        let txn = Change::begin(&self.db, "committing team").await?;
-        match row.update(&*txn).await {
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        match row.update(&txn).await {
             Ok(_) => {}
             Err(DbErr::RecordNotUpdated) => return Err(TeamStoreError::NotFound),
             Err(e) => return Err(store_error(e, "updating team")),
         }
-        txn.commit(audit).await?;
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team"))?;
         Ok(())
     }
 
     async fn delete(
         &self,
-        scope: TenantScope,
+        org: OrganizationId,
         id: TeamId,
         audit: &AuditEntry,
     ) -> Result<(), TeamStoreError> {
-        let txn = Change::begin(&self.db, "committing team deletion").await?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         let deleted = team::Entity::delete_many()
-            .filter(team::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(team::Column::OrganizationId.eq(org.as_uuid()))
             .filter(team::Column::Id.eq(id.as_uuid()))
-            .exec(&*txn)
+            .exec(&txn)
             .await
             .map_err(|e| unexpected(e, "deleting team"))?;
         if deleted.rows_affected == 0 {
             return Err(TeamStoreError::NotFound);
         }
-        txn.commit(audit).await?;
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team deletion"))?;
         Ok(())
     }
 
     async fn add_member(
         &self,
-        scope: TenantScope,
+        org: OrganizationId,
         id: TeamId,
         user: UserId,
         audit: &AuditEntry,
     ) -> Result<bool, TeamStoreError> {
-        let txn = Change::begin(&self.db, "committing team member").await?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         let inserted = team_member::Entity::insert(team_member::ActiveModel {
-            organization_id: Set(scope.organization_id().as_uuid()),
+            organization_id: Set(org.as_uuid()),
             team_id: Set(id.as_uuid()),
             user_id: Set(user.as_uuid()),
             created_at: Set(audit.created_at),
         })
         .on_conflict_do_nothing()
-        .exec_without_returning(&*txn)
+        .exec_without_returning(&txn)
         .await
         .map_err(|e| unexpected(e, "adding team member"))?;
         if !matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
             return Ok(false);
         }
-        txn.commit(audit).await?;
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team member"))?;
         Ok(true)
     }
 
     async fn remove_member(
         &self,
-        scope: TenantScope,
+        org: OrganizationId,
         id: TeamId,
         user: UserId,
         audit: &AuditEntry,
     ) -> Result<bool, TeamStoreError> {
-        let txn = Change::begin(&self.db, "committing team member removal").await?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         let deleted = team_member::Entity::delete_many()
-            .filter(team_member::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(team_member::Column::OrganizationId.eq(org.as_uuid()))
             .filter(team_member::Column::TeamId.eq(id.as_uuid()))
             .filter(team_member::Column::UserId.eq(user.as_uuid()))
-            .exec(&*txn)
+            .exec(&txn)
             .await
             .map_err(|e| unexpected(e, "removing team member"))?;
         if deleted.rows_affected == 0 {
             return Ok(false);
         }
-        txn.commit(audit).await?;
+        insert_audit(&txn, audit).await.map_err(audit_error)?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing team member removal"))?;
         Ok(true)
     }
 }
 
 #[async_trait]
 impl MemberDirectory for SeaOrmTeams {
-    async fn is_member(&self, scope: TenantScope, user: UserId) -> anyhow::Result<bool> {
-        crate::auth::is_member(&self.db, scope, user).await
+    async fn is_member(&self, org: OrganizationId, user: UserId) -> anyhow::Result<bool> {
+        let found = membership::Entity::find_by_id((org.as_uuid(), user.as_uuid()))
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading membership"))?;
+        Ok(found.is_some())
     }
 }

@@ -7,10 +7,11 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use leadflow_kernel::{AuditEntry, Cursor, KeysetPage, KeysetPaged, OrganizationId};
+use leadflow_leads::{LeadReview, Qualification, QualificationCategory, ReviewDecision};
 use leadflow_workflows::ports::{
     ApprovalNotifier, LeadEffects, Mailer, StepError, WorkflowFilter, WorkflowRepository,
 };
-use leadflow_workflows::{EmailDraft, LeadSnapshot, Step, Workflow, WorkflowId, WorkflowStatus};
+use leadflow_workflows::{Category, EmailDraft, LeadSnapshot, Step, Workflow, WorkflowId, WorkflowStatus};
 use sea_orm::sea_query::{Condition, Expr, LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
@@ -20,10 +21,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::db::audit::insert_audit;
+use crate::audit::insert_audit;
 use crate::entities::{email_outbox, event, lead, organization, workflow};
-use crate::Storage;
-use crate::db::{Change, begin_write, unexpected};
+use crate::{Storage, begin_write, unexpected};
 
 /// The workflows adapters, on one pool.
 #[derive(Clone)]
@@ -149,15 +149,31 @@ async fn apply_effects<C: ConnectionTrait>(
         .col_expr(lead::Column::UpdatedAt, Expr::value(w.updated_at))
         .filter(lead::Column::Id.eq(w.lead_id))
         .filter(lead::Column::OrganizationId.eq(w.organization_id.as_uuid()));
-    if let Some(q) = &effects.qualification {
+    // The leads context decides what a review means for the lead; the
+    // workflow's category maps onto the lead's one by one exhaustive match.
+    let review = LeadReview {
+        qualification: effects.qualification.as_ref().map(|q| Qualification {
+            category: match q.category {
+                Category::Qualified => QualificationCategory::Qualified,
+                Category::FollowUp => QualificationCategory::FollowUp,
+                Category::Support => QualificationCategory::Support,
+                Category::Unqualified => QualificationCategory::Unqualified,
+            },
+            reason: q.reason.clone(),
+            score: q.score,
+        }),
+        decision: effects
+            .approved
+            .map(|a| if a { ReviewDecision::Approved } else { ReviewDecision::Rejected }),
+    };
+    if let Some(q) = &review.qualification {
         update = update
             .col_expr(lead::Column::QualificationCategory, Expr::value(q.category.as_str()))
             .col_expr(lead::Column::QualificationReason, Expr::value(q.reason.clone()))
             .col_expr(lead::Column::QualificationScore, Expr::value(i16::from(q.score)));
     }
-    if let Some(approved) = effects.approved {
-        update = update
-            .col_expr(lead::Column::Status, Expr::value(if approved { "approved" } else { "rejected" }));
+    if let Some(status) = review.status() {
+        update = update.col_expr(lead::Column::Status, Expr::value(status.as_str()));
     }
     update.exec(conn).await.map(|_| ())
 }
@@ -208,7 +224,7 @@ impl WorkflowRepository for SeaOrmWorkflows {
         limit: u64,
     ) -> anyhow::Result<Vec<(Workflow, leadflow_workflows::LeadSnapshot)>> {
         use workflow::Column as C;
-        let txn = Change::begin(&self.db, "committing workflow change").await?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         // The literal predicate matches the partial index `idx_workflows_due`.
         let mut query = workflow::Entity::find()
             .filter(Expr::cust("status IN ('pending', 'running')"))
@@ -220,7 +236,7 @@ impl WorkflowRepository for SeaOrmWorkflows {
             // Several processes claim side by side: rows another claim holds are skipped.
             query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
-        let rows = query.all(&*txn).await.map_err(|e| unexpected(e, "finding due workflows"))?;
+        let rows = query.all(&txn).await.map_err(|e| unexpected(e, "finding due workflows"))?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -228,7 +244,7 @@ impl WorkflowRepository for SeaOrmWorkflows {
             .col_expr(C::LeaseOwner, Expr::value(worker))
             .col_expr(C::LeaseExpiresAt, Expr::value(lease_until))
             .filter(C::Id.is_in(rows.iter().map(|r| r.id)))
-            .exec(&*txn)
+            .exec(&txn)
             .await
             .map_err(|e| unexpected(e, "leasing workflows"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing claim"))?;
@@ -255,13 +271,13 @@ impl WorkflowRepository for SeaOrmWorkflows {
                 write(&self.db, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
             return Ok(changed == 1);
         }
-        let txn = begin_write(&self.db).await?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         let changed =
-            write(&*txn, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
+            write(&txn, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
         if changed != 1 {
             return Ok(false);
         }
-        apply_effects(&*txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
+        apply_effects(&txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
         txn.commit().await.map_err(|e| unexpected(e, "committing workflow step"))?;
         Ok(true)
     }
@@ -316,16 +332,17 @@ impl WorkflowRepository for SeaOrmWorkflows {
         effects: &LeadEffects,
         audit: &AuditEntry,
     ) -> anyhow::Result<bool> {
-        let txn = begin_write(&self.db).await?;
+        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
         let guard = Condition::all()
             .add(workflow::Column::OrganizationId.eq(w.organization_id.as_uuid()))
             .add(workflow::Column::Status.eq(expected.as_str()));
-        let changed = write(&*txn, w, None, guard).await.map_err(|e| unexpected(e, "changing workflow"))?;
+        let changed = write(&txn, w, None, guard).await.map_err(|e| unexpected(e, "changing workflow"))?;
         if changed != 1 {
             return Ok(false);
         }
-        apply_effects(&*txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
-        txn.commit(audit).await?;
+        apply_effects(&txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
+        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing workflow change"))?;
         Ok(true)
     }
 }
