@@ -18,12 +18,12 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::audit::insert_audit;
-use crate::auth::{SeaOrmAuth, parse_role};
+use crate::auth::{SeaOrmAuth, accept_invitation_in, parse_role};
 use crate::entities::{
     api_key, email_outbox, invitation, lead, membership, organization, refresh_token, team, user,
 };
 use crate::subscriptions::{lock_subscription, plan_of, seats_in_use};
-use crate::{begin_write, unexpected, unique_violation};
+use crate::{begin_write, unexpected};
 
 fn member_of(m: membership::Model, u: user::Model) -> anyhow::Result<Member> {
     Ok(Member {
@@ -174,50 +174,6 @@ fn invitation_to_domain(row: invitation::Model) -> anyhow::Result<Invitation> {
         accepted_at: row.accepted_at,
         created_at: row.created_at,
     })
-}
-
-/// Accepts `invitation` for `user` on `conn`: the conditional status change
-/// picks one winner among concurrent acceptances, then the membership is added.
-pub(crate) async fn accept_invitation_in<C: ConnectionTrait>(
-    conn: &C,
-    invitation: &Invitation,
-    user: UserId,
-    at: DateTime<Utc>,
-) -> Result<(), InvitationStoreError> {
-    // The subscription row is locked first, as in every seat check, so that
-    // seat checks of one organization run one at a time.
-    let subscription = lock_subscription(conn, invitation.organization_id).await?;
-    let updated = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value(InvitationStatus::Accepted.as_str()))
-        .col_expr(invitation::Column::AcceptedAt, Expr::value(at))
-        .col_expr(invitation::Column::AcceptedBy, Expr::value(user.as_uuid()))
-        .filter(invitation::Column::Id.eq(invitation.id))
-        .filter(invitation::Column::Status.eq(InvitationStatus::Pending.as_str()))
-        .filter(invitation::Column::ExpiresAt.gt(at))
-        .exec(conn)
-        .await
-        .map_err(|e| unexpected(e, "accepting invitation"))?;
-    if updated.rows_affected == 0 {
-        return Err(InvitationStoreError::NotPending);
-    }
-    // The invitation no longer counts as pending; the new member does.
-    let plan = plan_of(subscription.as_ref());
-    if !plan.seats_allow(seats_in_use(conn, invitation.organization_id, at, None).await? + 1) {
-        return Err(InvitationStoreError::SeatLimit { limit: plan.seat_limit.unwrap_or(0) });
-    }
-    membership::Entity::insert(membership::ActiveModel {
-        organization_id: Set(invitation.organization_id.as_uuid()),
-        user_id: Set(user.as_uuid()),
-        role: Set(invitation.role.as_str().to_owned()),
-        created_at: Set(at),
-    })
-    .exec_without_returning(conn)
-    .await
-    .map_err(|e| match unique_violation(&e) {
-        Some(_) => InvitationStoreError::AlreadyMember,
-        None => unexpected(e, "adding member").into(),
-    })?;
-    Ok(())
 }
 
 #[async_trait]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_auth::invitations::{Invitation, InvitationStoreError};
+use leadflow_auth::invitations::{Invitation, InvitationStatus, InvitationStoreError};
 use leadflow_auth::model::{AccessState, PersonName, Username};
 use leadflow_auth::ports::{
     AccessRepository, Credentials, MembershipRepository, RefreshTokenRecord, RefreshTokenRepository,
@@ -22,11 +22,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::access::accept_invitation_in;
 use crate::access_cache::CachedAccess;
 use crate::audit::insert_audit;
-use crate::entities::{membership, organization, refresh_token, user};
+use crate::entities::{invitation, membership, organization, refresh_token, user};
 use crate::organizations::insert_organization;
+use crate::subscriptions::{lock_subscription, plan_of, seats_in_use};
 use crate::{AccessCache, Storage, begin_write, unexpected, unique_violation};
 
 /// The auth adapters, all on one pool.
@@ -418,4 +418,48 @@ impl RegistrationUnit for SeaOrmRegistrationUnit {
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {
         self.txn.commit().await.map_err(|e| unexpected(e, "committing registration"))
     }
+}
+
+/// Accepts `invitation` for `user` on `conn`: the conditional status change
+/// picks one winner among concurrent acceptances, then the membership is added.
+pub(crate) async fn accept_invitation_in<C: ConnectionTrait>(
+    conn: &C,
+    invitation: &Invitation,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> Result<(), InvitationStoreError> {
+    // The subscription row is locked first, as in every seat check, so that
+    // seat checks of one organization run one at a time.
+    let subscription = lock_subscription(conn, invitation.organization_id).await?;
+    let updated = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value(InvitationStatus::Accepted.as_str()))
+        .col_expr(invitation::Column::AcceptedAt, Expr::value(at))
+        .col_expr(invitation::Column::AcceptedBy, Expr::value(user.as_uuid()))
+        .filter(invitation::Column::Id.eq(invitation.id))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending.as_str()))
+        .filter(invitation::Column::ExpiresAt.gt(at))
+        .exec(conn)
+        .await
+        .map_err(|e| unexpected(e, "accepting invitation"))?;
+    if updated.rows_affected == 0 {
+        return Err(InvitationStoreError::NotPending);
+    }
+    // The invitation no longer counts as pending; the new member does.
+    let plan = plan_of(subscription.as_ref());
+    if !plan.seats_allow(seats_in_use(conn, invitation.organization_id, at, None).await? + 1) {
+        return Err(InvitationStoreError::SeatLimit { limit: plan.seat_limit.unwrap_or(0) });
+    }
+    membership::Entity::insert(membership::ActiveModel {
+        organization_id: Set(invitation.organization_id.as_uuid()),
+        user_id: Set(user.as_uuid()),
+        role: Set(invitation.role.as_str().to_owned()),
+        created_at: Set(at),
+    })
+    .exec_without_returning(conn)
+    .await
+    .map_err(|e| match unique_violation(&e) {
+        Some(_) => InvitationStoreError::AlreadyMember,
+        None => unexpected(e, "adding member").into(),
+    })?;
+    Ok(())
 }

@@ -2,17 +2,7 @@
 
 use leadflow_kernel::{Forbidden, Permission};
 
-use crate::model::WorkflowStatus;
-
-/// A transition the state machine does not allow from the current status.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("cannot {action} a workflow that is {}", from.as_str())]
-pub struct IllegalTransition {
-    /// What was attempted.
-    pub action: &'static str,
-    /// The status it was in.
-    pub from: WorkflowStatus,
-}
+pub use crate::model::IllegalTransition;
 
 /// Everything a workflow use case can fail with.
 #[derive(Debug, thiserror::Error)]

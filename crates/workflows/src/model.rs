@@ -6,12 +6,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::IllegalTransition;
-
 typed_id!(
     /// Identifies a workflow.
     WorkflowId
 );
+
+/// A transition the state machine does not allow from the current status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {action} a workflow that is {}", from.as_str())]
+pub struct IllegalTransition {
+    /// What was attempted.
+    pub action: &'static str,
+    /// The status it was in.
+    pub from: WorkflowStatus,
+}
 
 /// Where a workflow is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
