@@ -2,7 +2,7 @@
 //! through the same domain services the HTTP API uses.
 
 use leadflow_auth::model::OrganizationDraft;
-use leadflow_auth::service::RegisterInput;
+use leadflow_auth::RegisterInput;
 use leadflow_leads::{LeadInput, Submission};
 use serde_json::json;
 

@@ -249,10 +249,10 @@ impl From<AuthError> for ApiError {
             e @ (AuthError::SignupDisabled | AuthError::UsersOnly | AuthError::NoOrganization) => {
                 forbidden(e.to_string())
             }
-            AuthError::Forbidden(detail) => forbidden(detail),
-            AuthError::NotFound(detail) => ApiError::new(StatusCode::NOT_FOUND, detail),
-            AuthError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
-            AuthError::PlanLimit(detail) => ApiError::new(StatusCode::PAYMENT_REQUIRED, detail),
+            AuthError::Forbidden(denied) => forbidden(denied.to_string()),
+            AuthError::NotFound(resource) => ApiError::new(StatusCode::NOT_FOUND, resource.to_string()),
+            AuthError::Conflict(conflict) => ApiError::new(StatusCode::CONFLICT, conflict.to_string()),
+            AuthError::SeatLimit(limit) => ApiError::new(StatusCode::PAYMENT_REQUIRED, limit.to_string()),
             e @ AuthError::Throttled { retry_after_secs } => {
                 let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, e.to_string());
                 problem.retry_after = Some(retry_after_secs);

@@ -1,11 +1,14 @@
-//! Failures of the auth use cases.
+//! Failures of the auth use cases, as typed cases: the server maps each to
+//! its problem response, and the text people read is written once, here.
 
-use leadflow_kernel::{Forbidden, ValidationErrors};
+use leadflow_kernel::{EmailAddress, Forbidden, Permission, ValidationErrors};
 
-use crate::ports::RegistrationError;
+use crate::invitations::model::InvitationStoreError;
+use crate::members::model::MemberChangeError;
+use crate::registration::ports::RegistrationError;
 
-/// Everything an auth use case can fail with. Each method of
-/// [`crate::AuthService`] documents which variants it returns.
+/// Everything an auth use case can fail with. Each method documents which
+/// variants it returns.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// The input is invalid; nothing was changed.
@@ -29,22 +32,21 @@ pub enum AuthError {
     /// Only a signed-in user (not an API key) may do this.
     #[error("only a signed-in user may do this")]
     UsersOnly,
-    /// Email, username or organization name already in use; an invitation
-    /// already used, revoked or expired; the last owner would be lost.
-    #[error("{0}")]
-    Conflict(String),
+    /// The change conflicts with what exists.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
     /// No such resource in the actor's organization (or one they may not know about).
     #[error("{0}")]
-    NotFound(&'static str),
+    NotFound(Resource),
     /// The actor may see the resource but not do this.
-    #[error("{0}")]
-    Forbidden(String),
+    #[error(transparent)]
+    Forbidden(#[from] Denied),
     /// The actor acts in no organization.
     #[error("act in an organization first (POST /auth/switch-organization)")]
     NoOrganization,
-    /// The plan's limit is reached (seats).
-    #[error("{0}")]
-    PlanLimit(String),
+    /// The plan's seats are all taken.
+    #[error(transparent)]
+    SeatLimit(#[from] SeatLimit),
     /// Too many failed logins; try again after this many seconds.
     #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
     Throttled {
@@ -56,9 +58,113 @@ pub enum AuthError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// What an auth change conflicts with.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// A user with this email exists.
+    #[error("a user with this email already exists")]
+    EmailTaken,
+    /// A user with this username exists.
+    #[error("this username is taken")]
+    UsernameTaken,
+    /// An organization with this slug exists.
+    #[error("an organization named {0:?} already exists")]
+    OrganizationNameTaken(String),
+    /// The invitation was used or revoked meanwhile.
+    #[error("This invitation is no longer pending.")]
+    InvitationNotPending,
+    /// The invitation was accepted before.
+    #[error("This invitation has already been used.")]
+    InvitationUsed,
+    /// The invitation was revoked.
+    #[error("This invitation has been revoked.")]
+    InvitationRevoked,
+    /// The invitation expired.
+    #[error("This invitation has expired; ask for a new one.")]
+    InvitationExpired,
+    /// The accepting user is a member already.
+    #[error("You are already a member of this organization.")]
+    AlreadyMember,
+    /// The invited address belongs to a member already.
+    #[error("{0} is already a member of this organization.")]
+    InviteeIsMember(EmailAddress),
+    /// The change would leave the organization without an owner.
+    #[error("the organization's last owner can be neither removed nor demoted")]
+    LastOwner,
+    /// A revoked API key cannot be rotated.
+    #[error("A revoked key cannot be rotated; create a new one.")]
+    KeyRevoked,
+}
+
+/// Which kind of resource was not found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// A member of the organization.
+    Member,
+    /// An API key of the organization.
+    ApiKey,
+    /// An invitation of the organization (or token).
+    Invitation,
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Member => "No such member.",
+            Self::ApiKey => "No such API key.",
+            Self::Invitation => "No such invitation.",
+        })
+    }
+}
+
+/// Why an actor who may see a resource may not do this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// A permission is missing.
+    #[error("This needs the permission {0}.")]
+    Permission(Permission),
+    /// Only an owner grants or takes away the owner role.
+    #[error("Only an owner grants or takes away the owner role.")]
+    OwnerRoleByOwners,
+    /// Only an owner removes an owner.
+    #[error("Only an owner removes an owner.")]
+    OwnerRemovalByOwners,
+    /// Only an owner invites owners.
+    #[error("Only an owner invites owners.")]
+    OwnerInvitesByOwners,
+    /// The invitation names another address.
+    #[error("This invitation is for another email address.")]
+    InvitationForAnotherEmail,
+}
+
+/// The plan's seats are all taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SeatLimit {
+    /// Met while joining through an invitation.
+    #[error("The organization's {limit} seats are all taken; ask its admins to upgrade the plan.")]
+    Joining {
+        /// The plan's seats.
+        limit: u64,
+    },
+    /// Met while inviting.
+    #[error(
+        "the plan's {limit} seats (members and pending invitations) are all taken; upgrade the plan or revoke pending invitations."
+    )]
+    Inviting {
+        /// The plan's seats.
+        limit: u64,
+    },
+}
+
 impl From<ValidationErrors> for AuthError {
     fn from(e: ValidationErrors) -> Self {
         Self::Invalid(e)
+    }
+}
+
+impl From<Forbidden> for AuthError {
+    fn from(e: Forbidden) -> Self {
+        Self::Forbidden(Denied::Permission(e.0))
     }
 }
 
@@ -71,16 +177,32 @@ impl From<RegistrationError> for AuthError {
                 Self::Invalid(prefixed)
             }
             RegistrationError::Unexpected(e) => Self::Unexpected(e),
-            RegistrationError::SeatLimit(limit) => Self::PlanLimit(format!(
-                "The organization's {limit} seats are all taken; ask its admins to upgrade the plan."
-            )),
-            other => Self::Conflict(other.to_string()),
+            RegistrationError::SeatLimit(limit) => SeatLimit::Joining { limit }.into(),
+            RegistrationError::EmailTaken => Conflict::EmailTaken.into(),
+            RegistrationError::UsernameTaken => Conflict::UsernameTaken.into(),
+            RegistrationError::OrganizationNameTaken(name) => Conflict::OrganizationNameTaken(name).into(),
+            RegistrationError::InvitationNotPending => Conflict::InvitationNotPending.into(),
         }
     }
 }
 
-impl From<Forbidden> for AuthError {
-    fn from(e: Forbidden) -> Self {
-        Self::Forbidden(format!("This needs the permission {}.", e.0))
+impl From<MemberChangeError> for AuthError {
+    fn from(e: MemberChangeError) -> Self {
+        match e {
+            MemberChangeError::NotFound => Self::NotFound(Resource::Member),
+            MemberChangeError::LastOwner => Conflict::LastOwner.into(),
+            MemberChangeError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+impl From<InvitationStoreError> for AuthError {
+    fn from(e: InvitationStoreError) -> Self {
+        match e {
+            InvitationStoreError::NotPending => Conflict::InvitationNotPending.into(),
+            InvitationStoreError::AlreadyMember => Conflict::AlreadyMember.into(),
+            InvitationStoreError::SeatLimit { limit } => SeatLimit::Inviting { limit }.into(),
+            InvitationStoreError::Unexpected(e) => Self::Unexpected(e),
+        }
     }
 }

@@ -1,27 +1,42 @@
 //! Identity and sessions of Leadflow.
 //!
 //! Users are global identities that belong to organizations through
-//! memberships. This crate owns their model ([`model`]), the ports its storage
-//! must provide ([`ports`]), password hashing ([`password`]), access and refresh
-//! tokens ([`tokens`]) and the use cases ([`service`]): register, login,
-//! refresh with rotation and reuse detection, logout, `me`,
-//! switch-organization, change-password and the super admin bootstrap.
-//! It never depends on the organizations crate: registration creates an
-//! organization through the [`ports::RegistrationUnit`] port, in its own words.
+//! memberships. Each subdomain is a folder with its model, ports and service:
+//! [`account`] (users, passwords, `me`, the super admin bootstrap),
+//! [`session`] (login, tokens, refresh with rotation and reuse detection,
+//! logout, the per-request actor, switching organizations), [`registration`],
+//! [`members`], [`invitations`] and [`api_keys`]. Failures are typed
+//! ([`error`]). The use cases of the first three share [`AuthService`]
+//! ([`service`]), which owns their ports.
 
+pub mod account;
 pub mod api_keys;
 pub mod error;
 pub mod invitations;
 pub mod members;
-pub mod model;
-pub mod password;
-pub mod ports;
+pub mod registration;
 pub mod service;
-pub mod throttle;
-pub mod tokens;
+pub mod session;
 
+/// The models of every subdomain, for adapters that implement several ports.
+pub mod model {
+    pub use crate::account::model::*;
+    pub use crate::registration::model::*;
+    pub use crate::session::model::*;
+}
+
+/// The ports of every subdomain, for adapters that implement several ports.
+pub mod ports {
+    pub use crate::account::ports::*;
+    pub use crate::registration::ports::*;
+    pub use crate::session::ports::*;
+}
+
+pub use account::password::{self, Argon2Hasher, HashCost, PasswordHasher};
+pub use account::{Me, Password, PasswordHash, User};
 pub use error::AuthError;
-pub use model::{Membership, OrganizationDraft, Password, PasswordHash, User};
-pub use password::{Argon2Hasher, HashCost, PasswordHasher};
-pub use service::{AuthService, LoginInput, Me, RegisterInput, Registered, Session, SessionConfig};
-pub use tokens::{AccessClaims, IssuedTokens, TokenIssuer, TokenSettings};
+pub use registration::{OrganizationDraft, RegisterInput, Registered};
+pub use service::{AuthPorts, AuthService, SessionConfig};
+pub use session::throttle;
+pub use session::tokens::{self, AccessClaims, IssuedTokens, TokenIssuer, TokenSettings};
+pub use session::{LoginInput, Membership, Session};

@@ -1,6 +1,6 @@
 //! Who is asking: the one value every service takes to decide what is allowed.
 
-use crate::ids::{OrganizationId, UserId};
+use crate::ids::{ApiKeyId, OrganizationId, UserId};
 use crate::permission::{Permission, PermissionSet};
 use crate::role::Role;
 
@@ -17,7 +17,7 @@ pub enum Principal {
     /// An organization's API key (never a super admin).
     ApiKey {
         /// The key's id.
-        id: uuid::Uuid,
+        id: ApiKeyId,
         /// The key's name, kept for audit entries.
         name: String,
     },
@@ -75,7 +75,7 @@ impl Actor {
     /// An API key of `organization` limited to `scopes`.
     #[must_use]
     pub fn api_key(
-        id: uuid::Uuid,
+        id: ApiKeyId,
         name: impl Into<String>,
         organization: OrganizationId,
         scopes: PermissionSet,
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn an_api_key_never_is_a_super_admin() {
-        let actor = Actor::api_key(uuid::Uuid::now_v7(), "ci", OrganizationId::new(), PermissionSet::all());
+        let actor = Actor::api_key(ApiKeyId::new(), "ci", OrganizationId::new(), PermissionSet::all());
         assert!(!actor.is_super_admin());
         assert!(!actor.can_access(OrganizationId::new()));
     }
@@ -228,7 +228,7 @@ mod tests {
     fn member_reads_need_a_scope_only_for_keys() {
         let org = OrganizationId::new();
         let key =
-            Actor::api_key(uuid::Uuid::now_v7(), "form", org, PermissionSet::of(&[Permission::LeadsCreate]));
+            Actor::api_key(ApiKeyId::new(), "form", org, PermissionSet::of(&[Permission::LeadsCreate]));
         assert!(key.require_for_keys(Permission::UsersManage).is_err());
         let member = Actor::user(UserId::new(), "m@x.io", Some(org), Some(Role::Member), false);
         assert!(member.require_for_keys(Permission::UsersManage).is_ok());

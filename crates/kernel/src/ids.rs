@@ -71,6 +71,34 @@ typed_id!(
     /// Identifies a user (a global identity, member of zero or more organizations).
     UserId
 );
+typed_id!(
+    /// Identifies a lead (shared: workflows, routing and billing refer to leads).
+    LeadId
+);
+typed_id!(
+    /// Identifies a lead's processing workflow.
+    WorkflowId
+);
+typed_id!(
+    /// Identifies a team of an organization.
+    TeamId
+);
+typed_id!(
+    /// Identifies an organization's API key.
+    ApiKeyId
+);
+typed_id!(
+    /// Identifies an invitation to join an organization.
+    InvitationId
+);
+typed_id!(
+    /// Identifies one refresh token.
+    RefreshTokenId
+);
+typed_id!(
+    /// Identifies a session: the family of refresh tokens rotated from one login.
+    SessionFamilyId
+);
 
 #[cfg(test)]
 mod tests {

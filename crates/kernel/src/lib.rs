@@ -22,7 +22,9 @@ pub use audit::{AuditActorKind, AuditEntry};
 pub use clock::MockClock;
 pub use clock::{Clock, SystemClock};
 pub use email::{EmailAddress, InvalidEmail};
-pub use ids::{OrganizationId, UserId};
+pub use ids::{
+    ApiKeyId, InvitationId, LeadId, OrganizationId, RefreshTokenId, SessionFamilyId, TeamId, UserId, WorkflowId,
+};
 pub use page::{Cursor, InvalidCursor, KeysetPage, KeysetPaged, OffsetPage, Paged};
 pub use permission::{Permission, PermissionSet};
 pub use role::Role;

@@ -74,7 +74,7 @@ mod tests {
     #[test]
     fn an_api_key_never_gets_the_platform_scope() {
         let org = OrganizationId::new();
-        let key = Actor::api_key(uuid::Uuid::now_v7(), "ci", org, PermissionSet::all());
+        let key = Actor::api_key(crate::ApiKeyId::new(), "ci", org, PermissionSet::all());
         assert!(key.platform().is_none());
         assert!(key.scope_for(org).is_some());
     }

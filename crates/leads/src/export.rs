@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use leadflow_kernel::{KeysetPage, OrganizationId};
+use leadflow_kernel::{KeysetPage, TenantScope};
 
 use crate::error::LeadError;
 use crate::model::{Lead, LeadFilter, Visibility};
@@ -86,7 +86,7 @@ pub fn write_csv(leads: &[Lead], header: bool) -> anyhow::Result<Vec<u8>> {
 /// flat whatever the number of leads.
 pub struct LeadExport {
     pub(crate) leads: Arc<dyn LeadRepository>,
-    pub(crate) organization: OrganizationId,
+    pub(crate) scope: TenantScope,
     pub(crate) filter: LeadFilter,
     pub(crate) visibility: Visibility,
     pub(crate) page: Option<KeysetPage>,
@@ -100,7 +100,7 @@ impl LeadExport {
     /// When the store fails midway (the client then sees a truncated body).
     pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, LeadError> {
         let Some(page) = self.page else { return Ok(None) };
-        let batch = self.leads.page(self.organization, &self.filter, &self.visibility, page).await?;
+        let batch = self.leads.page(self.scope, &self.filter, &self.visibility, page).await?;
         self.page = batch.next.map(|after| KeysetPage { limit: BATCH, after: Some(after) });
         let header = !self.header_sent;
         self.header_sent = true;
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn rows_are_quoted_per_rfc_4180_and_read_back() {
         let lead = Lead::new(
-            OrganizationId::new(),
+            leadflow_kernel::OrganizationId::new(),
             LeadInput {
                 email: "a@b.io".into(),
                 name: "Doe, \"Jo\"".into(),

@@ -3,14 +3,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{EmailAddress, OrganizationId, UserId, ValidationErrors, typed_id};
+use leadflow_kernel::{EmailAddress, OrganizationId, UserId, ValidationErrors};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-typed_id!(
-    /// Identifies a lead.
-    LeadId
-);
+pub use leadflow_kernel::LeadId;
 
 /// Where a lead is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -390,8 +387,11 @@ mod tests {
 
     #[test]
     fn a_review_decides_the_status_only_with_a_verdict() {
-        let qualified =
-            Qualification { category: QualificationCategory::Qualified, reason: "fits".into(), score: 80 };
+        let qualified = Qualification {
+            category: QualificationCategory::Qualified,
+            reason: "fits".into(),
+            score: 80,
+        };
         assert!(LeadReview::default().is_empty());
         let only_qualified = LeadReview { qualification: Some(qualified), decision: None };
         assert!(!only_qualified.is_empty());

@@ -2,8 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, OrganizationId, UserId};
-use uuid::Uuid;
+use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, TeamId, TenantScope, UserId, WorkflowId};
 
 use crate::model::{Lead, LeadFilter, LeadId, LeadStats, Visibility};
 
@@ -50,7 +49,7 @@ pub trait SubmissionUnit: Send {
     /// holds the key — waiting for one still in flight rather than racing it.
     async fn claim_idempotency_key(
         &mut self,
-        organization: OrganizationId,
+        scope: TenantScope,
         key: &str,
         fingerprint: &str,
         lead: LeadId,
@@ -64,7 +63,7 @@ pub trait SubmissionUnit: Send {
     /// concurrent units get `Taken` and the others `Spent`.
     async fn take_quota(
         &mut self,
-        organization: OrganizationId,
+        scope: TenantScope,
         at: DateTime<Utc>,
     ) -> anyhow::Result<QuotaOutcome>;
 
@@ -78,7 +77,7 @@ pub trait SubmissionUnit: Send {
     ///
     /// # Errors
     /// When the store fails.
-    async fn start_workflow(&mut self, lead: &Lead) -> anyhow::Result<Uuid>;
+    async fn start_workflow(&mut self, lead: &Lead) -> anyhow::Result<WorkflowId>;
 
     /// Writes an audit entry.
     ///
@@ -115,7 +114,7 @@ pub trait LeadRepository: Send + Sync {
     /// When the store fails.
     async fn get(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         id: LeadId,
         visibility: &Visibility,
     ) -> anyhow::Result<Option<Lead>>;
@@ -126,17 +125,18 @@ pub trait LeadRepository: Send + Sync {
     /// When the store fails.
     async fn page(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         filter: &LeadFilter,
         visibility: &Visibility,
         page: KeysetPage,
     ) -> anyhow::Result<KeysetPaged<Lead>>;
 
-    /// Saves a lead's fields (assignee included) and writes `audit`, in one transaction.
+    /// Saves a lead's fields (assignee included) and writes `audit`, in one
+    /// transaction. Only a lead of the scope's organization is written.
     ///
     /// # Errors
     /// When the store fails; then nothing changed.
-    async fn update(&self, lead: &Lead, audit: &AuditEntry) -> anyhow::Result<()>;
+    async fn update(&self, scope: TenantScope, lead: &Lead, audit: &AuditEntry) -> anyhow::Result<()>;
 
     /// Deletes a lead and writes `audit`, in one transaction.
     ///
@@ -144,7 +144,7 @@ pub trait LeadRepository: Send + Sync {
     /// When the store fails.
     async fn delete(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         id: LeadId,
         audit: &AuditEntry,
     ) -> anyhow::Result<()>;
@@ -153,13 +153,13 @@ pub trait LeadRepository: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    async fn workflow_of(&self, organization: OrganizationId, id: LeadId) -> anyhow::Result<Option<Uuid>>;
+    async fn workflow_of(&self, scope: TenantScope, id: LeadId) -> anyhow::Result<Option<WorkflowId>>;
 
     /// Counts of the visible leads.
     ///
     /// # Errors
     /// When the store fails.
-    async fn stats(&self, organization: OrganizationId, visibility: &Visibility)
+    async fn stats(&self, scope: TenantScope, visibility: &Visibility)
     -> anyhow::Result<LeadStats>;
 }
 
@@ -171,17 +171,17 @@ pub trait LeadWorkers: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    async fn is_member(&self, organization: OrganizationId, user: UserId) -> anyhow::Result<bool>;
+    async fn is_member(&self, scope: TenantScope, user: UserId) -> anyhow::Result<bool>;
 
     /// The members of every team `leader` leads.
     ///
     /// # Errors
     /// When the store fails.
-    async fn led_by(&self, organization: OrganizationId, leader: UserId) -> anyhow::Result<Vec<UserId>>;
+    async fn led_by(&self, scope: TenantScope, leader: UserId) -> anyhow::Result<Vec<UserId>>;
 
     /// The members of one team (empty for an unknown team).
     ///
     /// # Errors
     /// When the store fails.
-    async fn team_members(&self, organization: OrganizationId, team: Uuid) -> anyhow::Result<Vec<UserId>>;
+    async fn team_members(&self, scope: TenantScope, team: TeamId) -> anyhow::Result<Vec<UserId>>;
 }

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use leadflow_kernel::{
-    Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, OrganizationId, Permission, UserId, ValidationErrors,
+    Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, Permission, TeamId, TenantScope, UserId, ValidationErrors,
+    WorkflowId,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::error::LeadError;
 use crate::export::{BATCH, LeadExport};
@@ -23,7 +23,7 @@ pub enum Submission {
         /// The lead.
         lead: Box<Lead>,
         /// Its workflow.
-        workflow_id: Option<Uuid>,
+        workflow_id: Option<WorkflowId>,
         /// Whether this answers a retry of an earlier submission.
         replayed: bool,
     },
@@ -39,8 +39,8 @@ pub struct LeadService {
     clock: Arc<dyn Clock>,
 }
 
-fn organization_of(actor: &Actor) -> Result<OrganizationId, LeadError> {
-    actor.organization().ok_or(LeadError::NoOrganization)
+fn scope_of(actor: &Actor) -> Result<TenantScope, LeadError> {
+    actor.tenant_scope().ok_or(LeadError::NoOrganization)
 }
 
 /// Largest accepted `Idempotency-Key`.
@@ -72,7 +72,7 @@ impl LeadService {
         website: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Submission, LeadError> {
-        let organization = organization_of(actor)?;
+        let scope = scope_of(actor)?;
         actor.require(Permission::LeadsCreate)?;
         if website.is_some_and(|w| !w.trim().is_empty()) {
             return Ok(Submission::Ignored);
@@ -90,11 +90,11 @@ impl LeadService {
         }
         let now = self.clock.now();
         let fingerprint = input.fingerprint();
-        let lead = Lead::new(organization, input, now)?;
+        let lead = Lead::new(scope.organization_id(), input, now)?;
 
         let mut unit = self.units.begin().await?;
         if let Some(key) = idempotency_key {
-            match unit.claim_idempotency_key(organization, key, &fingerprint, lead.id, now).await? {
+            match unit.claim_idempotency_key(scope, key, &fingerprint, lead.id, now).await? {
                 IdempotencyClaim::New => {}
                 IdempotencyClaim::Replay { fingerprint: first, lead: first_lead } => {
                     drop(unit);
@@ -103,23 +103,23 @@ impl LeadService {
                     }
                     let lead = self
                         .leads
-                        .get(organization, first_lead, &Visibility::All)
+                        .get(scope, first_lead, &Visibility::All)
                         .await?
                         .ok_or(LeadError::NotFound)?;
-                    let workflow_id = self.leads.workflow_of(organization, first_lead).await?;
+                    let workflow_id = self.leads.workflow_of(scope, first_lead).await?;
                     return Ok(Submission::Created { lead: Box::new(lead), workflow_id, replayed: true });
                 }
             }
         }
         unit.insert_lead(&lead).await?;
         let workflow_id = unit.start_workflow(&lead).await?;
-        let entry = AuditEntry::new(actor, Some(organization), "lead.created", "lead", lead.id, now)
+        let entry = AuditEntry::new(actor, Some(scope.organization_id()), "lead.created", "lead", lead.id, now)
             .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
         unit.record(&entry).await?;
         // The quota goes last: its counter row is the one every submission of
         // the organization waits for, so it is held for the shortest time.
         // Dropping the unit on a spent quota rolls the inserts above back.
-        match unit.take_quota(organization, now).await? {
+        match unit.take_quota(scope, now).await? {
             QuotaOutcome::Taken => {}
             QuotaOutcome::Spent { limit, resets_at } => {
                 return Err(LeadError::QuotaSpent { limit, resets_at });
@@ -132,13 +132,13 @@ impl LeadService {
 
     /// What the actor may see: every lead with `leads:view_all`; with
     /// `leads:view_assigned`, their own and those of the teams they lead.
-    async fn visibility(&self, actor: &Actor, organization: OrganizationId) -> Result<Visibility, LeadError> {
+    async fn visibility(&self, actor: &Actor, scope: TenantScope) -> Result<Visibility, LeadError> {
         if actor.can(Permission::LeadsViewAll) {
             return Ok(Visibility::All);
         }
         actor.require(Permission::LeadsViewAssigned)?;
         let Some(user) = actor.user_id() else { return Ok(Visibility::AssignedTo(Vec::new())) };
-        let mut users = self.workers.led_by(organization, user).await?;
+        let mut users = self.workers.led_by(scope, user).await?;
         users.push(user);
         users.sort();
         users.dedup();
@@ -153,26 +153,26 @@ impl LeadService {
         &self,
         actor: &Actor,
         filter: LeadFilter,
-        team: Option<Uuid>,
+        team: Option<TeamId>,
         page: KeysetPage,
     ) -> Result<KeysetPaged<Lead>, LeadError> {
-        let organization = organization_of(actor)?;
-        let visibility = self.visibility(actor, organization).await?;
-        let filter = self.resolve(organization, filter, team).await?;
-        Ok(self.leads.page(organization, &filter, &visibility, page).await?)
+        let scope = scope_of(actor)?;
+        let visibility = self.visibility(actor, scope).await?;
+        let filter = self.resolve(scope, filter, team).await?;
+        Ok(self.leads.page(scope, &filter, &visibility, page).await?)
     }
 
     async fn resolve(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         mut filter: LeadFilter,
-        team: Option<Uuid>,
+        team: Option<TeamId>,
     ) -> Result<LeadFilter, LeadError> {
         if filter.search.as_ref().is_some_and(|s| s.chars().count() > 100) {
             return Err(ValidationErrors::single("search", "must be at most 100 characters").into());
         }
         if let Some(team) = team {
-            filter.assignees_in = Some(self.workers.team_members(organization, team).await?);
+            filter.assignees_in = Some(self.workers.team_members(scope, team).await?);
         }
         Ok(filter)
     }
@@ -182,9 +182,9 @@ impl LeadService {
     /// # Errors
     /// `NoOrganization`, `Forbidden`, `NotFound`, `Unexpected`.
     pub async fn get(&self, actor: &Actor, id: LeadId) -> Result<Lead, LeadError> {
-        let organization = organization_of(actor)?;
-        let visibility = self.visibility(actor, organization).await?;
-        self.leads.get(organization, id, &visibility).await?.ok_or(LeadError::NotFound)
+        let scope = scope_of(actor)?;
+        let visibility = self.visibility(actor, scope).await?;
+        self.leads.get(scope, id, &visibility).await?.ok_or(LeadError::NotFound)
     }
 
     /// Changes a lead's fields (`leads:edit`).
@@ -192,6 +192,7 @@ impl LeadService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid`, `Unexpected`.
     pub async fn update(&self, actor: &Actor, id: LeadId, changes: LeadChanges) -> Result<Lead, LeadError> {
+        let scope = scope_of(actor)?;
         let mut lead = self.get(actor, id).await?;
         actor.require(Permission::LeadsEdit)?;
         let changed = changes.changed_fields();
@@ -199,7 +200,7 @@ impl LeadService {
         lead.apply(changes, now)?;
         let entry = AuditEntry::new(actor, Some(lead.organization_id), "lead.updated", "lead", id, now)
             .with_details(json!({ "changed": changed }));
-        self.leads.update(&lead, &entry).await?;
+        self.leads.update(scope, &lead, &entry).await?;
         Ok(lead)
     }
 
@@ -213,10 +214,11 @@ impl LeadService {
         id: LeadId,
         assignee: Option<UserId>,
     ) -> Result<Lead, LeadError> {
+        let scope = scope_of(actor)?;
         let mut lead = self.get(actor, id).await?;
         actor.require(Permission::LeadsEdit)?;
         if let Some(user) = assignee
-            && !self.workers.is_member(lead.organization_id, user).await?
+            && !self.workers.is_member(scope, user).await?
         {
             return Err(ValidationErrors::single("assigneeId", "must be a member of the organization").into());
         }
@@ -225,7 +227,7 @@ impl LeadService {
             .with_details(json!({ "from": lead.assignee_id, "to": assignee }));
         lead.assignee_id = assignee;
         lead.updated_at = now;
-        self.leads.update(&lead, &entry).await?;
+        self.leads.update(scope, &lead, &entry).await?;
         Ok(lead)
     }
 
@@ -234,12 +236,13 @@ impl LeadService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Unexpected`.
     pub async fn delete(&self, actor: &Actor, id: LeadId) -> Result<(), LeadError> {
+        let scope = scope_of(actor)?;
         let lead = self.get(actor, id).await?;
         actor.require(Permission::LeadsDelete)?;
         let entry =
             AuditEntry::new(actor, Some(lead.organization_id), "lead.deleted", "lead", id, self.clock.now())
                 .with_details(json!({ "email": lead.email.as_ref() }));
-        Ok(self.leads.delete(lead.organization_id, id, &entry).await?)
+        Ok(self.leads.delete(scope, id, &entry).await?)
     }
 
     /// Counts: organization-wide with `analytics:view_all`; of one's own leads
@@ -248,18 +251,18 @@ impl LeadService {
     /// # Errors
     /// `NoOrganization`, `Forbidden`, `Unexpected`.
     pub async fn stats(&self, actor: &Actor) -> Result<LeadStats, LeadError> {
-        let organization = organization_of(actor)?;
+        let scope = scope_of(actor)?;
         let visibility = if actor.can(Permission::AnalyticsViewAll) {
             Visibility::All
         } else {
             actor.require(Permission::AnalyticsViewOwn)?;
-            match self.visibility(actor, organization).await {
+            match self.visibility(actor, scope).await {
                 Ok(v) => v,
                 Err(LeadError::Forbidden(_)) => Visibility::AssignedTo(actor.user_id().into_iter().collect()),
                 Err(e) => return Err(e),
             }
         };
-        Ok(self.leads.stats(organization, &visibility).await?)
+        Ok(self.leads.stats(scope, &visibility).await?)
     }
 
     /// Starts a CSV export of the leads matching `filter` (`leads:export`).
@@ -270,15 +273,15 @@ impl LeadService {
         &self,
         actor: &Actor,
         filter: LeadFilter,
-        team: Option<Uuid>,
+        team: Option<TeamId>,
     ) -> Result<LeadExport, LeadError> {
-        let organization = organization_of(actor)?;
+        let scope = scope_of(actor)?;
         actor.require(Permission::LeadsExport)?;
-        let visibility = self.visibility(actor, organization).await?;
-        let filter = self.resolve(organization, filter, team).await?;
+        let visibility = self.visibility(actor, scope).await?;
+        let filter = self.resolve(scope, filter, team).await?;
         Ok(LeadExport {
             leads: self.leads.clone(),
-            organization,
+            scope,
             filter,
             visibility,
             page: Some(KeysetPage { limit: BATCH, after: None }),
@@ -292,7 +295,7 @@ mod tests {
     use super::*;
     use crate::ports::{MockLeadRepository, MockLeadWorkers, MockSubmissionUnit, MockSubmissionUnits};
     use chrono::Utc;
-    use leadflow_kernel::{MockClock, PermissionSet, Role};
+    use leadflow_kernel::{ApiKeyId, MockClock, OrganizationId, PermissionSet, Role};
 
     fn service(
         units: MockSubmissionUnits,
@@ -314,7 +317,7 @@ mod tests {
     }
 
     fn key(org: OrganizationId, scopes: &[Permission]) -> Actor {
-        Actor::api_key(Uuid::now_v7(), "form", org, PermissionSet::of(scopes))
+        Actor::api_key(ApiKeyId::new(), "form", org, PermissionSet::of(scopes))
     }
 
     #[tokio::test]
@@ -325,7 +328,7 @@ mod tests {
             let mut unit = MockSubmissionUnit::new();
             let mut seq = mockall::Sequence::new();
             unit.expect_insert_lead().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
-            unit.expect_start_workflow().times(1).in_sequence(&mut seq).returning(|_| Ok(Uuid::now_v7()));
+            unit.expect_start_workflow().times(1).in_sequence(&mut seq).returning(|_| Ok(WorkflowId::new()));
             unit.expect_record()
                 .withf(|e| e.action == "lead.created")
                 .times(1)
@@ -351,7 +354,7 @@ mod tests {
             unit.expect_take_quota()
                 .returning(|_, _| Ok(QuotaOutcome::Spent { limit: 100, resets_at: Utc::now() }));
             unit.expect_insert_lead().returning(|_| Ok(()));
-            unit.expect_start_workflow().returning(|_| Ok(Uuid::now_v7()));
+            unit.expect_start_workflow().returning(|_| Ok(WorkflowId::new()));
             unit.expect_record().returning(|_| Ok(()));
             unit.expect_commit().never();
             Ok(Box::new(unit))

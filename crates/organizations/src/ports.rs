@@ -1,7 +1,7 @@
 //! Ports of the organizations context. Adapters live in `leadflow-storage`.
 
 use async_trait::async_trait;
-use leadflow_kernel::{AuditEntry, OffsetPage, OrganizationId, Paged, UserId, ValidationErrors};
+use leadflow_kernel::{AuditEntry, OffsetPage, Paged, PlatformScope, TenantScope, UserId, ValidationErrors};
 
 use crate::model::{Organization, OrganizationFilter, OrganizationStats, PlatformOverview};
 
@@ -26,9 +26,9 @@ pub enum RepositoryError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListScope {
     /// Every organization. Only the super admin's use cases ask for this.
-    AcrossOrganizations,
+    AcrossOrganizations(PlatformScope),
     /// Only this organization (a member's view).
-    Only(OrganizationId),
+    Only(TenantScope),
 }
 
 /// Durable store of [`Organization`]s.
@@ -50,11 +50,11 @@ pub trait OrganizationRepository: Send + Sync {
         audit: &AuditEntry,
     ) -> Result<(), RepositoryError>;
 
-    /// The organization with this id, if it exists.
+    /// The scope's organization, if it exists.
     ///
     /// # Errors
     /// [`RepositoryError::Unexpected`] when the store fails.
-    async fn get(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError>;
+    async fn get(&self, scope: TenantScope) -> Result<Option<Organization>, RepositoryError>;
 
     /// One page of the organizations in `scope` that match `filter`, with the total.
     ///
@@ -74,7 +74,12 @@ pub trait OrganizationRepository: Send + Sync {
     /// # Errors
     /// MUST return [`RepositoryError::NameTaken`] when the new slug is in use and
     /// [`RepositoryError::NotFound`] when the organization is gone; then nothing is written.
-    async fn update(&self, organization: &Organization, audit: &AuditEntry) -> Result<(), RepositoryError>;
+    async fn update(
+        &self,
+        scope: TenantScope,
+        organization: &Organization,
+        audit: &AuditEntry,
+    ) -> Result<(), RepositoryError>;
 
     /// Deletes the organization and every row that belongs to it (its audit
     /// entries included) and writes `audit`, a platform-level entry that
@@ -84,7 +89,7 @@ pub trait OrganizationRepository: Send + Sync {
     /// MUST return [`RepositoryError::NotFound`] when there is nothing to delete.
     async fn delete_with_all_data(
         &self,
-        id: OrganizationId,
+        scope: TenantScope,
         audit: &AuditEntry,
     ) -> Result<(), RepositoryError>;
 
@@ -92,11 +97,11 @@ pub trait OrganizationRepository: Send + Sync {
     ///
     /// # Errors
     /// [`RepositoryError::Unexpected`] when the store fails.
-    async fn stats(&self, id: OrganizationId) -> Result<OrganizationStats, RepositoryError>;
+    async fn stats(&self, scope: TenantScope) -> Result<OrganizationStats, RepositoryError>;
 
     /// Totals across every organization (super admin only).
     ///
     /// # Errors
     /// [`RepositoryError::Unexpected`] when the store fails.
-    async fn overview_across_organizations(&self) -> Result<PlatformOverview, RepositoryError>;
+    async fn overview_across_organizations(&self, platform: PlatformScope) -> Result<PlatformOverview, RepositoryError>;
 }

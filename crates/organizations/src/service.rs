@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use leadflow_kernel::{
-    Actor, AuditEntry, Clock, OffsetPage, OrganizationId, Paged, Permission, ValidationErrors,
+    Actor, AuditEntry, Clock, OffsetPage, OrganizationId, Paged, Permission, TenantScope, ValidationErrors,
 };
 use serde_json::json;
 
@@ -94,11 +94,14 @@ impl OrganizationService {
     /// # Errors
     /// `NotFound` (also for another tenant's organization), `Unexpected`.
     pub async fn get(&self, actor: &Actor, id: OrganizationId) -> Result<Organization, OrganizationError> {
-        if !actor.can_access(id) {
-            return Err(OrganizationError::NotFound);
-        }
+        let scope = actor.scope_for(id).ok_or(OrganizationError::NotFound)?;
         actor.require_for_keys(Permission::SettingsManage)?;
-        self.repo.get(id).await?.ok_or(OrganizationError::NotFound)
+        self.repo.get(scope).await?.ok_or(OrganizationError::NotFound)
+    }
+
+    /// The scope of organization `id` for the actor: "not found" unless they may know it.
+    fn scope(actor: &Actor, id: OrganizationId) -> Result<TenantScope, OrganizationError> {
+        actor.scope_for(id).ok_or(OrganizationError::NotFound)
     }
 
     /// A page of organizations: all of them for a super admin, the actor's own otherwise.
@@ -114,10 +117,10 @@ impl OrganizationService {
         if filter.search.as_ref().is_some_and(|s| s.chars().count() > 100) {
             return Err(ValidationErrors::single("search", "must be at most 100 characters").into());
         }
-        let scope = match (actor.is_super_admin(), actor.organization()) {
-            (true, _) => ListScope::AcrossOrganizations,
-            (false, Some(own)) => ListScope::Only(own),
-            (false, None) => return Ok(Paged { items: Vec::new(), total: 0, page }),
+        let scope = match (actor.platform(), actor.tenant_scope()) {
+            (Some(platform), _) => ListScope::AcrossOrganizations(platform),
+            (None, Some(own)) => ListScope::Only(own),
+            (None, None) => return Ok(Paged { items: Vec::new(), total: 0, page }),
         };
         Ok(self.repo.list(scope, &filter, page).await?)
     }
@@ -139,7 +142,7 @@ impl OrganizationService {
         organization.apply(changes, now)?;
         let audit = AuditEntry::new(actor, Some(id), "organization.updated", "organization", id, now)
             .with_details(json!({ "changed": changed }));
-        self.repo.update(&organization, &audit).await?;
+        self.repo.update(Self::scope(actor, id)?, &organization, &audit).await?;
         Ok(organization)
     }
 
@@ -187,7 +190,7 @@ impl OrganizationService {
             let action = if active { "organization.activated" } else { "organization.deactivated" };
             let audit =
                 AuditEntry::new(actor, Some(organization.id), action, "organization", organization.id, now);
-            self.repo.update(&organization, &audit).await?;
+            self.repo.update(Self::scope(actor, organization.id)?, &organization, &audit).await?;
         }
         Ok(organization)
     }
@@ -218,7 +221,7 @@ impl OrganizationService {
         let audit =
             AuditEntry::new(actor, None, "organization.deleted", "organization", id, self.clock.now())
                 .with_details(json!({ "name": organization.name.as_ref() }));
-        Ok(self.repo.delete_with_all_data(id, &audit).await?)
+        Ok(self.repo.delete_with_all_data(Self::scope(actor, id)?, &audit).await?)
     }
 
     /// An organization with its counts (`analytics:view_all`).
@@ -232,7 +235,7 @@ impl OrganizationService {
     ) -> Result<(Organization, OrganizationStats), OrganizationError> {
         let organization = self.get(actor, id).await?;
         actor.require(Permission::AnalyticsViewAll)?;
-        let stats = self.repo.stats(id).await?;
+        let stats = self.repo.stats(Self::scope(actor, id)?).await?;
         Ok((organization, stats))
     }
 
@@ -241,10 +244,8 @@ impl OrganizationService {
     /// # Errors
     /// `SuperAdminOnly`, `Unexpected`.
     pub async fn overview(&self, actor: &Actor) -> Result<PlatformOverview, OrganizationError> {
-        if !actor.is_super_admin() {
-            return Err(OrganizationError::SuperAdminOnly);
-        }
-        Ok(self.repo.overview_across_organizations().await?)
+        let platform = actor.platform().ok_or(OrganizationError::SuperAdminOnly)?;
+        Ok(self.repo.overview_across_organizations(platform).await?)
     }
 }
 
@@ -351,8 +352,8 @@ mod tests {
         let read = stored.clone();
         repo.expect_get().returning(move |_| Ok(Some(read.lock().unwrap().clone())));
         let write = stored.clone();
-        repo.expect_update().withf(|_, audit| audit.action == "organization.deactivated").times(1).returning(
-            move |o, _| {
+        repo.expect_update().withf(|_, _, audit| audit.action == "organization.deactivated").times(1).returning(
+            move |_, o, _| {
                 *write.lock().unwrap() = o.clone();
                 Ok(())
             },
@@ -391,7 +392,7 @@ mod tests {
         let own = OrganizationId::new();
         let mut repo = MockOrganizationRepository::new();
         repo.expect_list()
-            .withf(move |scope, _, _| *scope == ListScope::Only(own))
+            .withf(move |scope, _, _| matches!(scope, ListScope::Only(s) if s.organization_id() == own))
             .times(1)
             .returning(|_, _, page| Ok(Paged { items: vec![], total: 0, page }));
         service(repo, true)
@@ -403,7 +404,7 @@ mod tests {
     #[tokio::test]
     async fn the_overview_is_for_the_super_admin_only() {
         let mut repo = MockOrganizationRepository::new();
-        repo.expect_overview_across_organizations().times(1).returning(|| Ok(PlatformOverview::default()));
+        repo.expect_overview_across_organizations().times(1).returning(|_| Ok(PlatformOverview::default()));
         let svc = service(repo, true);
         let owner = member_of(OrganizationId::new(), Role::Owner);
         assert!(matches!(svc.overview(&owner).await, Err(OrganizationError::SuperAdminOnly)));

@@ -8,21 +8,14 @@
 // Without any domain feature only the connection, migrations and entities are used.
 #![cfg_attr(not(feature = "organizations"), allow(dead_code, unused_imports))]
 
-#[cfg(feature = "auth")]
-pub mod access;
-pub mod access_cache;
-pub mod audit;
-#[cfg(feature = "auth")]
 pub mod auth;
+pub(crate) mod db;
 pub mod entities;
-#[cfg(feature = "leads")]
 pub mod leads;
-#[cfg(feature = "organizations")]
 pub mod organizations;
-#[cfg(feature = "subscriptions")]
+#[cfg(any(feature = "auth", feature = "workflows"))]
+pub(crate) mod outbox;
 pub mod subscriptions;
-#[cfg(feature = "organizations")]
-pub mod teams;
 pub mod testing;
 #[cfg(feature = "workflows")]
 pub mod workflows;
@@ -33,12 +26,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr, SqlErr,
-    TransactionTrait as _,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
 
-pub use access_cache::AccessCache;
+pub use auth::AccessCache;
 
 /// Pool settings.
 #[derive(Clone, Debug)]
@@ -131,66 +121,6 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
-}
-
-/// Opens a transaction that will write. On SQLite it starts `IMMEDIATE`, taking
-/// the write lock up front (waiting up to the busy timeout), so a transaction
-/// that reads before it writes never fails with a stale-snapshot `SQLITE_BUSY`;
-/// PostgreSQL ignores the option.
-pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-    db.begin_with_options(sea_orm::TransactionOptions {
-        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
-}
-
-/// One newest-first keyset page of `query`: the rows strictly after
-/// `page.after` by `(created_at, id)`, and the cursor of the next page when
-/// one follows (one extra row is read to know).
-///
-/// The cursor is a row-value comparison `(created_at, id) < (at, id)` (both
-/// engines support it), so the `(organization_id, created_at, id)` index seeks
-/// straight to the page, where the equivalent `OR` would scan from the newest
-/// row each time.
-pub(crate) async fn keyset_page<E, C1, C2>(
-    db: &DatabaseConnection,
-    mut query: sea_orm::Select<E>,
-    (created_at, id): (C1, C2),
-    page: leadflow_kernel::KeysetPage,
-    cursor_of: impl Fn(&E::Model) -> leadflow_kernel::Cursor,
-) -> Result<(Vec<E::Model>, Option<leadflow_kernel::Cursor>), DbErr>
-where
-    E: sea_orm::EntityTrait,
-    C1: sea_orm::ColumnTrait,
-    C2: sea_orm::ColumnTrait,
-{
-    use sea_orm::sea_query::{Expr, ExprTrait as _};
-    use sea_orm::{QueryFilter as _, QueryOrder as _, QuerySelect as _};
-    if let Some(after) = page.after {
-        query = query.filter(
-            Expr::tuple([Expr::col(created_at), Expr::col(id)])
-                .lt(Expr::tuple([Expr::value(after.at), Expr::value(after.id)])),
-        );
-    }
-    let mut rows = query.order_by_desc(created_at).order_by_desc(id).limit(page.limit + 1).all(db).await?;
-    let more = rows.len() as u64 > page.limit;
-    rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
-    let next = if more { rows.last().map(cursor_of) } else { None };
-    Ok((rows, next))
-}
-
-/// Whether a driver error is a unique-constraint violation.
-pub(crate) fn unique_violation(e: &DbErr) -> Option<String> {
-    match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(message)) => Some(message),
-        _ => None,
-    }
-}
-
-/// Wraps a driver error with what was being done.
-pub(crate) fn unexpected(e: DbErr, doing: &'static str) -> anyhow::Error {
-    anyhow::Error::new(e).context(doing)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub mod ports;
 pub mod service;
 
 pub use model::{
-    MeterPolicy, Plan, PlanId, Subscription, SubscriptionStatus, USAGE_SHARDS, Usage, UsageMeter,
+    MeterOutcome, MeterPolicy, Plan, PlanId, Subscription, SubscriptionStatus, USAGE_SHARDS, Usage, UsageMeter,
 };
 pub use period::Period;
 pub use ports::{SubscriptionRepository, SubscriptionStoreError};

@@ -152,6 +152,13 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// The terms that hold for an organization with `subscription`: its plan's,
+    /// or the starter plan's when it has none.
+    #[must_use]
+    pub fn terms_of(subscription: Option<&Self>) -> Plan {
+        subscription.map_or(PlanId::Starter, |s| s.plan).plan()
+    }
+
     /// A new organization's subscription: `trialing` on `plan` for 14 days
     /// (starter unless the super admin chose another).
     #[must_use]
@@ -229,6 +236,22 @@ pub enum MeterPolicy {
         /// The plan's limit for the period.
         limit: u64,
     },
+}
+
+/// What counting one more unit came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeterOutcome {
+    /// The unit was counted.
+    Counted,
+    /// The period's limit is reached; nothing was counted.
+    Spent {
+        /// The plan's limit.
+        limit: u64,
+        /// When the next period starts.
+        resets_at: DateTime<Utc>,
+    },
+    /// The subscription takes no new units.
+    Closed,
 }
 
 /// What is metered.

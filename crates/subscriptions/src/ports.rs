@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{AuditEntry, OrganizationId};
+use leadflow_kernel::{AuditEntry, TenantScope};
 
 use crate::model::{PlanId, Subscription, Usage, UsageMeter};
 
@@ -28,11 +28,11 @@ pub enum SubscriptionStoreError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait SubscriptionRepository: Send + Sync {
-    /// The organization's subscription.
+    /// The scope's subscription.
     ///
     /// # Errors
     /// When the store fails.
-    async fn get(&self, organization: OrganizationId) -> anyhow::Result<Option<Subscription>>;
+    async fn get(&self, scope: TenantScope) -> anyhow::Result<Option<Subscription>>;
 
     /// Moves the subscription to `plan` (status `active`, trial over) and
     /// writes `audit`, in one transaction.
@@ -43,7 +43,7 @@ pub trait SubscriptionRepository: Send + Sync {
     /// atomically with the change.
     async fn change_plan(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         plan: PlanId,
         at: DateTime<Utc>,
         audit: &AuditEntry,
@@ -55,7 +55,7 @@ pub trait SubscriptionRepository: Send + Sync {
     /// When the store fails.
     async fn used(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         meter: UsageMeter,
         period_start: DateTime<Utc>,
     ) -> anyhow::Result<u64>;
@@ -64,7 +64,7 @@ pub trait SubscriptionRepository: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    async fn seats_used(&self, organization: OrganizationId, at: DateTime<Utc>) -> anyhow::Result<u64>;
+    async fn seats_used(&self, scope: TenantScope, at: DateTime<Utc>) -> anyhow::Result<u64>;
 }
 
 /// Usage of every meter and of the seats, for one period.

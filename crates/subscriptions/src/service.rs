@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use leadflow_kernel::{Actor, AuditEntry, Clock, OrganizationId, Permission, ValidationErrors};
+use leadflow_kernel::{Actor, AuditEntry, Clock, Permission, TenantScope, ValidationErrors};
 use serde_json::json;
 
 use crate::model::{Plan, PlanId, Subscription, Usage, UsageMeter};
@@ -52,8 +52,8 @@ impl SubscriptionService {
         PlanId::ALL.iter().map(|p| p.plan()).collect()
     }
 
-    fn organization(actor: &Actor) -> Result<OrganizationId, SubscriptionError> {
-        actor.organization().ok_or(SubscriptionError::NotFound)
+    fn scope(actor: &Actor) -> Result<TenantScope, SubscriptionError> {
+        actor.tenant_scope().ok_or(SubscriptionError::NotFound)
     }
 
     /// The actor's organization's subscription (any member; keys need `settings:billing`).
@@ -61,9 +61,9 @@ impl SubscriptionService {
     /// # Errors
     /// `NotFound`, `Forbidden`, `Unexpected`.
     pub async fn get(&self, actor: &Actor) -> Result<Subscription, SubscriptionError> {
-        let organization = Self::organization(actor)?;
+        let scope = Self::scope(actor)?;
         actor.require_for_keys(Permission::SettingsBilling)?;
-        self.subscriptions.get(organization).await?.ok_or(SubscriptionError::NotFound)
+        self.subscriptions.get(scope).await?.ok_or(SubscriptionError::NotFound)
     }
 
     /// Moves the organization to `plan` (`settings:billing`). A downgrade
@@ -72,11 +72,12 @@ impl SubscriptionService {
     /// # Errors
     /// `NotFound`, `Forbidden`, `Invalid` (unknown plan), `Conflict` (seats), `Unexpected`.
     pub async fn change_plan(&self, actor: &Actor, plan: &str) -> Result<Subscription, SubscriptionError> {
-        let organization = Self::organization(actor)?;
+        let scope = Self::scope(actor)?;
+        let organization = scope.organization_id();
         actor.require(Permission::SettingsBilling)?;
         let plan = PlanId::parse(plan)
             .map_err(|e| SubscriptionError::Invalid(ValidationErrors::single("plan", e.to_string())))?;
-        let current = self.subscriptions.get(organization).await?.ok_or(SubscriptionError::NotFound)?;
+        let current = self.subscriptions.get(scope).await?.ok_or(SubscriptionError::NotFound)?;
         let now = self.clock.now();
         let audit = AuditEntry::new(
             actor,
@@ -87,14 +88,14 @@ impl SubscriptionService {
             now,
         )
         .with_details(json!({ "from": current.plan.as_str(), "to": plan.as_str() }));
-        match self.subscriptions.change_plan(organization, plan, now, &audit).await {
+        match self.subscriptions.change_plan(scope, plan, now, &audit).await {
             Ok(()) => {}
             Err(e @ SubscriptionStoreError::TooManySeats { .. }) => {
                 return Err(SubscriptionError::Conflict(e.to_string()));
             }
             Err(SubscriptionStoreError::Unexpected(e)) => return Err(e.into()),
         }
-        self.subscriptions.get(organization).await?.ok_or(SubscriptionError::NotFound)
+        self.subscriptions.get(scope).await?.ok_or(SubscriptionError::NotFound)
     }
 
     /// Usage of the current period (any member; keys need `settings:billing`).
@@ -103,12 +104,12 @@ impl SubscriptionService {
     /// `NotFound`, `Forbidden`, `Unexpected`.
     pub async fn usage(&self, actor: &Actor) -> Result<UsageReport, SubscriptionError> {
         let subscription = self.get(actor).await?;
+        let scope = Self::scope(actor)?;
         let now = self.clock.now();
         let period = subscription.period(now);
         let plan = subscription.plan.plan();
-        let organization = subscription.organization_id;
-        let leads = self.subscriptions.used(organization, UsageMeter::Leads, period.start).await?;
-        let seats = self.subscriptions.seats_used(organization, now).await?;
+        let leads = self.subscriptions.used(scope, UsageMeter::Leads, period.start).await?;
+        let seats = self.subscriptions.seats_used(scope, now).await?;
         Ok(UsageReport {
             period,
             leads: Usage { used: leads, limit: plan.lead_limit },
@@ -122,7 +123,7 @@ mod tests {
     use super::*;
     use crate::ports::MockSubscriptionRepository;
     use chrono::Utc;
-    use leadflow_kernel::{MockClock, Role, UserId};
+    use leadflow_kernel::{MockClock, OrganizationId, Role, UserId};
 
     fn service(repo: MockSubscriptionRepository) -> SubscriptionService {
         let mut clock = MockClock::new();
@@ -135,7 +136,7 @@ mod tests {
         let org = OrganizationId::new();
         let mut repo = MockSubscriptionRepository::new();
         repo.expect_get()
-            .returning(move |o| Ok(Some(Subscription::start_trial(o, PlanId::Starter, Utc::now()))));
+            .returning(move |o| Ok(Some(Subscription::start_trial(o.organization_id(), PlanId::Starter, Utc::now()))));
         repo.expect_change_plan()
             .withf(|_, plan, _, a| *plan == PlanId::Pro && a.action == "subscription.plan_changed")
             .times(1)
@@ -153,7 +154,7 @@ mod tests {
     async fn a_downgrade_below_the_seats_in_use_is_a_conflict() {
         let org = OrganizationId::new();
         let mut repo = MockSubscriptionRepository::new();
-        repo.expect_get().returning(move |o| Ok(Some(Subscription::start_trial(o, PlanId::Pro, Utc::now()))));
+        repo.expect_get().returning(move |o| Ok(Some(Subscription::start_trial(o.organization_id(), PlanId::Pro, Utc::now()))));
         repo.expect_change_plan()
             .returning(|_, _, _, _| Err(SubscriptionStoreError::TooManySeats { people: 5, limit: 3 }));
         let owner = Actor::user(UserId::new(), "o@x.io", Some(org), Some(Role::Owner), false);

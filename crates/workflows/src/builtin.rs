@@ -277,7 +277,7 @@ mod tests {
 
     fn lead(email: &str, company: Option<&str>, message: &str, settings: Value) -> LeadSnapshot {
         LeadSnapshot {
-            lead_id: uuid::Uuid::now_v7(),
+            lead_id: leadflow_kernel::LeadId::new(),
             email: email.into(),
             name: "Sam Doe".into(),
             company: company.map(str::to_owned),

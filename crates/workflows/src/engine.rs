@@ -97,6 +97,13 @@ pub struct Engine {
     settings: EngineSettings,
 }
 
+/// The platform scope the workers act in: Leadflow itself, across organizations.
+fn platform() -> anyhow::Result<leadflow_kernel::PlatformScope> {
+    leadflow_kernel::Actor::system()
+        .platform()
+        .ok_or_else(|| anyhow::anyhow!("the system actor acts across organizations"))
+}
+
 fn lease_until(clock: &dyn Clock, lease: Duration) -> chrono::DateTime<chrono::Utc> {
     clock.now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30))
 }
@@ -122,6 +129,7 @@ impl Engine {
         let claimed = self
             .store
             .claim_due(
+                platform()?,
                 worker,
                 now,
                 lease_until(self.clock.as_ref(), self.settings.lease),
@@ -242,7 +250,11 @@ impl Engine {
                 }
             }
         }
-        if let Err(e) = self.store.release(&worker).await {
+        let released = match platform() {
+            Ok(platform) => self.store.release(platform, &worker).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = released {
             tracing::warn!(worker = %worker, error = format!("{e:#}"), "releasing leases failed; they expire on their own");
         }
         tracing::info!(worker = %worker, "workflow worker stopped");
@@ -261,7 +273,7 @@ mod tests {
 
     fn lead() -> LeadSnapshot {
         LeadSnapshot {
-            lead_id: uuid::Uuid::now_v7(),
+            lead_id: leadflow_kernel::LeadId::new(),
             email: "sam@bigcorp.io".into(),
             name: "Sam".into(),
             company: Some("BigCorp".into()),
@@ -286,7 +298,7 @@ mod tests {
     fn store(workflow: Workflow, saved: Arc<Mutex<Vec<Workflow>>>) -> MockWorkflowRepository {
         let mut store = MockWorkflowRepository::new();
         let once = Mutex::new(Some(workflow));
-        store.expect_claim_due().returning(move |_, _, _, _| {
+        store.expect_claim_due().returning(move |_, _, _, _, _| {
             Ok(once.lock().unwrap().take().map(|w| (w, lead())).into_iter().collect())
         });
         store.expect_save_step().returning(move |w, _, _, _| {
@@ -310,7 +322,7 @@ mod tests {
     #[tokio::test]
     async fn a_qualified_lead_is_driven_to_approval_committing_each_step() {
         let saved = Arc::new(Mutex::new(Vec::new()));
-        let workflow = Workflow::new(OrganizationId::new(), uuid::Uuid::now_v7(), Utc::now());
+        let workflow = Workflow::new(OrganizationId::new(), leadflow_kernel::LeadId::new(), Utc::now());
         let mut notifier = MockApprovalNotifier::new();
         notifier.expect_approval_requested().times(1).returning(|_| Ok(()));
         let mut mailer = MockMailer::new();
@@ -338,7 +350,7 @@ mod tests {
         let saved = Arc::new(Mutex::new(Vec::new()));
         let mut failing = MockResearcher::new();
         failing.expect_research().returning(|_| Err(StepError("provider down".into())));
-        let mut workflow = Workflow::new(OrganizationId::new(), uuid::Uuid::now_v7(), Utc::now());
+        let mut workflow = Workflow::new(OrganizationId::new(), leadflow_kernel::LeadId::new(), Utc::now());
         let engine = |wf: Workflow, saved: Arc<Mutex<Vec<Workflow>>>, researcher: MockResearcher| {
             Engine::new(
                 Arc::new(store(wf, saved)),
@@ -362,8 +374,8 @@ mod tests {
     #[tokio::test]
     async fn a_lost_lease_stops_the_worker() {
         let mut store = MockWorkflowRepository::new();
-        let once = Mutex::new(Some(Workflow::new(OrganizationId::new(), uuid::Uuid::now_v7(), Utc::now())));
-        store.expect_claim_due().returning(move |_, _, _, _| {
+        let once = Mutex::new(Some(Workflow::new(OrganizationId::new(), leadflow_kernel::LeadId::new(), Utc::now())));
+        store.expect_claim_due().returning(move |_, _, _, _, _| {
             Ok(once.lock().unwrap().take().map(|w| (w, lead())).into_iter().collect())
         });
         store.expect_save_step().times(1).returning(|_, _, _, _| Ok(false));

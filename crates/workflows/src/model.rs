@@ -1,15 +1,11 @@
 //! The workflow state machine.
 
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{OrganizationId, typed_id};
+use leadflow_kernel::{LeadId, OrganizationId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 
-typed_id!(
-    /// Identifies a workflow.
-    WorkflowId
-);
+pub use leadflow_kernel::WorkflowId;
 
 /// A transition the state machine does not allow from the current status.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -216,7 +212,7 @@ pub struct Decision {
     /// Approved (`true`) or rejected.
     pub approved: bool,
     /// Who decided.
-    pub by: Option<Uuid>,
+    pub by: Option<UserId>,
     /// Their email.
     pub by_email: Option<String>,
     /// When.
@@ -229,7 +225,7 @@ pub struct Decision {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeadSnapshot {
     /// The lead.
-    pub lead_id: Uuid,
+    pub lead_id: LeadId,
     /// Contact email.
     pub email: String,
     /// Contact name.
@@ -254,7 +250,7 @@ pub struct Workflow {
     /// Its organization.
     pub organization_id: OrganizationId,
     /// Its lead.
-    pub lead_id: Uuid,
+    pub lead_id: LeadId,
     /// Status.
     pub status: WorkflowStatus,
     /// The step running, due or waiting.
@@ -317,7 +313,7 @@ pub enum FailureOutcome {
 impl Workflow {
     /// A new workflow for `lead`, due now.
     #[must_use]
-    pub fn new(organization: OrganizationId, lead: Uuid, now: DateTime<Utc>) -> Self {
+    pub fn new(organization: OrganizationId, lead: LeadId, now: DateTime<Utc>) -> Self {
         Self {
             id: WorkflowId::new(),
             organization_id: organization,
@@ -575,7 +571,7 @@ mod tests {
 
     #[test]
     fn a_qualified_lead_waits_for_approval_then_sends_and_completes() {
-        let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
+        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
         run(&mut w, StepOutcome::Researched(Research::default()));
         run(&mut w, StepOutcome::Qualified(qualification(Category::Qualified)));
         run(&mut w, StepOutcome::Drafted(draft()));
@@ -596,7 +592,7 @@ mod tests {
     #[test]
     fn unqualified_and_support_leads_complete_after_qualify() {
         for category in [Category::Unqualified, Category::Support] {
-            let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
+            let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
             run(&mut w, StepOutcome::Researched(Research::default()));
             run(&mut w, StepOutcome::Qualified(qualification(category)));
             assert_eq!(w.status, WorkflowStatus::Completed);
@@ -606,7 +602,7 @@ mod tests {
 
     #[test]
     fn a_rejection_completes_without_sending() {
-        let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
+        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
         run(&mut w, StepOutcome::Researched(Research::default()));
         run(&mut w, StepOutcome::Qualified(qualification(Category::FollowUp)));
         run(&mut w, StepOutcome::Drafted(draft()));
@@ -617,7 +613,7 @@ mod tests {
 
     #[test]
     fn failures_retry_then_give_up_and_retry_restarts_the_step() {
-        let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
+        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
         w.begin_step(now()).unwrap();
         assert!(matches!(
             w.fail_step("boom", 2, chrono::Duration::seconds(1), now()).unwrap(),
@@ -639,7 +635,7 @@ mod tests {
 
     #[test]
     fn illegal_transitions_are_rejected() {
-        let mut w = Workflow::new(OrganizationId::new(), Uuid::now_v7(), now());
+        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
         assert!(w.approve(decision(true), None, now()).is_err());
         assert!(w.reject(decision(false), now()).is_err());
         assert!(w.retry(now()).is_err());

@@ -2,8 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, OrganizationId};
-use uuid::Uuid;
+use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, LeadId, PlatformScope, TenantScope};
 
 use crate::model::{
     Category, EmailDraft, LeadSnapshot, Qualification, Research, Workflow, WorkflowId, WorkflowStatus,
@@ -35,14 +34,14 @@ pub struct WorkflowFilter {
     /// Only this status (`awaiting_approval` is the approvers' inbox).
     pub status: Option<WorkflowStatus>,
     /// Only the workflow of this lead.
-    pub lead_id: Option<Uuid>,
+    pub lead_id: Option<LeadId>,
 }
 
 /// Durable store of workflows.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait WorkflowRepository: Send + Sync {
-    /// Leases up to `limit` due workflows (runnable, `next_run_at` passed, no
+    /// Leases up to `limit` due workflows of every organization (runnable, `next_run_at` passed, no
     /// live lease) to `worker` until `lease_until`, with a snapshot of each lead.
     ///
     /// # Errors
@@ -50,6 +49,7 @@ pub trait WorkflowRepository: Send + Sync {
     /// once (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
     async fn claim_due(
         &self,
+        platform: PlatformScope,
         worker: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
@@ -76,21 +76,21 @@ pub trait WorkflowRepository: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    async fn release(&self, worker: &str) -> anyhow::Result<()>;
+    async fn release(&self, platform: PlatformScope, worker: &str) -> anyhow::Result<()>;
 
-    /// One workflow of `organization`.
+    /// One workflow of the scope's organization.
     ///
     /// # Errors
     /// When the store fails.
-    async fn get(&self, organization: OrganizationId, id: WorkflowId) -> anyhow::Result<Option<Workflow>>;
+    async fn get(&self, scope: TenantScope, id: WorkflowId) -> anyhow::Result<Option<Workflow>>;
 
-    /// A keyset page of `organization`'s workflows, newest first.
+    /// A keyset page of the scope's workflows, newest first.
     ///
     /// # Errors
     /// When the store fails.
     async fn page(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         filter: &WorkflowFilter,
         page: KeysetPage,
     ) -> anyhow::Result<KeysetPaged<Workflow>>;
@@ -104,6 +104,7 @@ pub trait WorkflowRepository: Send + Sync {
     /// the status changed meanwhile.
     async fn transition(
         &self,
+        scope: TenantScope,
         workflow: &Workflow,
         expected: WorkflowStatus,
         effects: &LeadEffects,

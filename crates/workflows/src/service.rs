@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use leadflow_kernel::{
-    Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, OrganizationId, Permission, ValidationErrors,
+    Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, Permission, TenantScope, ValidationErrors,
 };
 use serde_json::json;
 
@@ -17,8 +17,8 @@ pub struct WorkflowService {
     clock: Arc<dyn Clock>,
 }
 
-fn organization_of(actor: &Actor) -> Result<OrganizationId, WorkflowError> {
-    actor.organization().ok_or(WorkflowError::NoOrganization)
+fn scope_of(actor: &Actor) -> Result<TenantScope, WorkflowError> {
+    actor.tenant_scope().ok_or(WorkflowError::NoOrganization)
 }
 
 /// An edited outreach email.
@@ -46,9 +46,9 @@ impl WorkflowService {
         filter: WorkflowFilter,
         page: KeysetPage,
     ) -> Result<KeysetPaged<Workflow>, WorkflowError> {
-        let organization = organization_of(actor)?;
+        let scope = scope_of(actor)?;
         actor.require(Permission::WorkflowsViewAll)?;
-        Ok(self.store.page(organization, &filter, page).await?)
+        Ok(self.store.page(scope, &filter, page).await?)
     }
 
     /// One workflow (`workflows:view_all`).
@@ -56,8 +56,8 @@ impl WorkflowService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Unexpected`.
     pub async fn get(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow, WorkflowError> {
-        let organization = organization_of(actor)?;
-        let workflow = self.store.get(organization, id).await?.ok_or(WorkflowError::NotFound)?;
+        let scope = scope_of(actor)?;
+        let workflow = self.store.get(scope, id).await?.ok_or(WorkflowError::NotFound)?;
         actor.require(Permission::WorkflowsViewAll)?;
         Ok(workflow)
     }
@@ -68,8 +68,8 @@ impl WorkflowService {
         id: WorkflowId,
         permission: Permission,
     ) -> Result<Workflow, WorkflowError> {
-        let organization = organization_of(actor)?;
-        let workflow = self.store.get(organization, id).await?.ok_or(WorkflowError::NotFound)?;
+        let scope = scope_of(actor)?;
+        let workflow = self.store.get(scope, id).await?.ok_or(WorkflowError::NotFound)?;
         actor.require(permission)?;
         Ok(workflow)
     }
@@ -93,7 +93,7 @@ impl WorkflowService {
         };
         Ok(Decision {
             approved,
-            by: actor.user_id().map(|u| u.as_uuid()),
+            by: actor.user_id(),
             by_email,
             at: self.clock.now(),
             note: note.filter(|n| !n.trim().is_empty()),
@@ -117,12 +117,13 @@ impl WorkflowService {
             self.clock.now(),
         )
         .with_details(json!({ "leadId": workflow.lead_id, "status": workflow.status.as_str() }));
-        if self.store.transition(workflow, expected, &effects, &audit).await? {
+        let scope = scope_of(actor)?;
+        if self.store.transition(scope, workflow, expected, &effects, &audit).await? {
             Ok(())
         } else {
             // Someone else changed it first; say what it is now.
             let now =
-                self.store.get(workflow.organization_id, workflow.id).await?.map_or(expected, |w| w.status);
+                self.store.get(scope, workflow.id).await?.map_or(expected, |w| w.status);
             Err(IllegalTransition { action: "change", from: now }.into())
         }
     }
@@ -205,7 +206,7 @@ mod tests {
     use super::*;
     use crate::ports::MockWorkflowRepository;
     use chrono::Utc;
-    use leadflow_kernel::{MockClock, Role, UserId};
+    use leadflow_kernel::{MockClock, OrganizationId, Role, UserId};
 
     fn service(store: MockWorkflowRepository) -> WorkflowService {
         let mut clock = MockClock::new();
@@ -214,7 +215,7 @@ mod tests {
     }
 
     fn awaiting(org: OrganizationId) -> Workflow {
-        let mut w = Workflow::new(org, uuid::Uuid::now_v7(), Utc::now());
+        let mut w = Workflow::new(org, leadflow_kernel::LeadId::new(), Utc::now());
         w.status = WorkflowStatus::AwaitingApproval;
         w.current_step = Some(crate::model::Step::AwaitApproval);
         w.email_draft =
@@ -231,14 +232,14 @@ mod tests {
         store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
         store
             .expect_transition()
-            .withf(|w, expected, effects, audit| {
+            .withf(|_, w, expected, effects, audit| {
                 w.status == WorkflowStatus::Running
                     && *expected == WorkflowStatus::AwaitingApproval
                     && effects.approved == Some(true)
                     && audit.action == "workflow.approved"
             })
             .times(1)
-            .returning(|_, _, _, _| Ok(true));
+            .returning(|_, _, _, _, _| Ok(true));
         let svc = service(store);
         let member = Actor::user(UserId::new(), "m@x.io", Some(org), Some(Role::Member), false);
         assert!(matches!(
@@ -271,7 +272,7 @@ mod tests {
         let id = w.id;
         let mut store = MockWorkflowRepository::new();
         store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
-        store.expect_transition().returning(|_, _, _, _| Ok(false));
+        store.expect_transition().returning(|_, _, _, _, _| Ok(false));
         let manager = Actor::user(UserId::new(), "m@x.io", Some(org), Some(Role::Manager), false);
         assert!(matches!(
             service(store).approve(&manager, id, None, None).await,

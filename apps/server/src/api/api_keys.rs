@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use leadflow_auth::api_keys::{ApiKey, ApiKeyInput};
-use leadflow_kernel::Permission;
+use leadflow_kernel::{ApiKeyId, Permission};
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -44,7 +44,7 @@ pub struct ApiKeyDto {
 
 fn dto(k: ApiKey) -> ApiKeyDto {
     ApiKeyDto {
-        id: k.id,
+        id: k.id.as_uuid(),
         name: k.name,
         prefix: k.prefix,
         scopes: k.scopes.iter().map(|p| Permission::as_str(p).to_owned()).collect(),
@@ -133,7 +133,7 @@ impl ApiKeysApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<RevokeResponse> {
-        state.api_keys.revoke(&auth.0, id.0).await?;
+        state.api_keys.revoke(&auth.0, ApiKeyId::from_uuid(id.0)).await?;
         Ok(RevokeResponse::Revoked)
     }
 
@@ -147,7 +147,7 @@ impl ApiKeysApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> ApiResult<Json<ApiKeyWithSecretDto>> {
-        let (key, secret) = state.api_keys.rotate(&auth.0, id.0).await?;
+        let (key, secret) = state.api_keys.rotate(&auth.0, ApiKeyId::from_uuid(id.0)).await?;
         Ok(Json(ApiKeyWithSecretDto { api_key: dto(key), secret }))
     }
 }

@@ -81,7 +81,7 @@ pub struct InvitationDto {
 
 fn dto(i: Invitation) -> InvitationDto {
     InvitationDto {
-        id: i.id,
+        id: i.id.as_uuid(),
         organization_id: i.organization_id.as_uuid(),
         email: i.email.as_ref().to_owned(),
         role: i.role.into(),
@@ -181,7 +181,7 @@ impl InvitationsApi {
         auth: TenantAuth,
         id: Path<Uuid>,
     ) -> ApiResult<RevokeResponse> {
-        state.invitations.revoke(auth.actor(), id.0).await?;
+        state.invitations.revoke(auth.actor(), leadflow_kernel::InvitationId::from_uuid(id.0)).await?;
         Ok(RevokeResponse::Revoked)
     }
 

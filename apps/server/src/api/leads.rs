@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use leadflow_kernel::{KeysetPage, UserId};
+use leadflow_kernel::{KeysetPage, TeamId, UserId};
 use leadflow_leads::{
     Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadStatus, QualificationCategory, Submission,
 };
@@ -347,7 +347,7 @@ impl LeadsApi {
             .await?;
         Ok(match outcome {
             Submission::Created { lead, workflow_id, .. } => {
-                SubmitResponse::Created(Json(SubmittedDto { lead: (*lead).into(), workflow_id }))
+                SubmitResponse::Created(Json(SubmittedDto { lead: (*lead).into(), workflow_id: workflow_id.map(|w| w.as_uuid()) }))
             }
             Submission::Ignored => SubmitResponse::Ignored,
         })
@@ -381,7 +381,7 @@ impl LeadsApi {
     ) -> ApiResult<Json<LeadPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
         let filter = filter(status.0, qualification.0, assignee_id.0, search.0, created_from.0, created_to.0);
-        let result = state.leads.list(auth.actor(), filter, team_id.0, page).await?;
+        let result = state.leads.list(auth.actor(), filter, team_id.0.map(TeamId::from_uuid), page).await?;
         Ok(Json(LeadPage {
             data: result.items.into_iter().map(Into::into).collect(),
             pagination: KeysetPagination { limit: page.limit, next_cursor: result.next.map(|c| c.encode()) },
@@ -420,7 +420,7 @@ impl LeadsApi {
         #[oai(name = "createdTo")] created_to: Query<Option<chrono::DateTime<chrono::Utc>>>,
     ) -> ApiResult<ExportResponse> {
         let filter = filter(status.0, qualification.0, assignee_id.0, search.0, created_from.0, created_to.0);
-        let export = state.leads.export(auth.actor(), filter, team_id.0).await?;
+        let export = state.leads.export(auth.actor(), filter, team_id.0.map(TeamId::from_uuid)).await?;
         let chunks = futures_util::stream::unfold(Some(export), |export| async move {
             let mut export = export?;
             match export.next_chunk().await {

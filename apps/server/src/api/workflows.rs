@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use leadflow_kernel::KeysetPage;
+use leadflow_kernel::{KeysetPage, LeadId};
 use leadflow_workflows::ports::WorkflowFilter;
 use leadflow_workflows::service::EditedEmail;
 use leadflow_workflows::{Workflow, WorkflowId, WorkflowStatus};
@@ -134,7 +134,7 @@ impl From<Workflow> for WorkflowDto {
     fn from(w: Workflow) -> Self {
         Self {
             id: w.id.as_uuid(),
-            lead_id: w.lead_id,
+            lead_id: w.lead_id.as_uuid(),
             status: w.status.as_str().to_owned(),
             current_step: w.current_step.map(|s| s.as_str().to_owned()),
             steps: w
@@ -153,7 +153,7 @@ impl From<Workflow> for WorkflowDto {
             qualification: w.qualification.as_ref().and_then(|q| serde_json::to_value(q).ok()),
             email_draft: w.email_draft.map(|d| EmailDto { to: d.to, subject: d.subject, body: d.body }),
             decision: w.decision.map(|d| DecisionDto {
-                by: d.by,
+                by: d.by.map(|u| u.as_uuid()),
                 by_email: d.by_email,
                 at: d.at,
                 note: d.note,
@@ -222,7 +222,7 @@ impl WorkflowsApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<WorkflowPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
-        let filter = WorkflowFilter { status: status.0.map(Into::into), lead_id: lead_id.0 };
+        let filter = WorkflowFilter { status: status.0.map(Into::into), lead_id: lead_id.0.map(LeadId::from_uuid) };
         let result = state.workflows.list(auth.actor(), filter, page).await?;
         Ok(Json(WorkflowPage {
             data: result.items.into_iter().map(Into::into).collect(),

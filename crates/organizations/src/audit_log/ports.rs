@@ -2,16 +2,16 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, OrganizationId};
+use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, PlatformScope, TenantScope};
 use uuid::Uuid;
 
 /// Whose entries to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuditScope {
     /// One organization's entries.
-    Organization(OrganizationId),
+    Organization(TenantScope),
     /// Every entry, platform-level ones included (super admin only).
-    AcrossOrganizations,
+    AcrossOrganizations(PlatformScope),
 }
 
 /// Filters of the audit log; all optional, combined with AND.

@@ -30,14 +30,16 @@ impl AuditService {
         organization: Option<OrganizationId>,
         page: KeysetPage,
     ) -> Result<KeysetPaged<AuditEntry>, OrganizationError> {
-        let scope = if actor.is_super_admin() {
+        let scope = if let Some(platform) = actor.platform() {
             organization
                 .or(actor.organization())
-                .map_or(AuditScope::AcrossOrganizations, AuditScope::Organization)
+                .map_or(AuditScope::AcrossOrganizations(platform), |org| {
+                    AuditScope::Organization(platform.tenant(org))
+                })
         } else {
             actor.require(Permission::AuditView)?;
-            let own = actor.organization().ok_or(OrganizationError::Forbidden(Permission::AuditView))?;
-            if organization.is_some_and(|asked| asked != own) {
+            let own = actor.tenant_scope().ok_or(OrganizationError::Forbidden(Permission::AuditView))?;
+            if organization.is_some_and(|asked| asked != own.organization_id()) {
                 return Err(OrganizationError::NotFound);
             }
             AuditScope::Organization(own)
@@ -61,7 +63,7 @@ mod tests {
         let own = OrganizationId::new();
         let mut log = MockAuditLogRepository::new();
         log.expect_page()
-            .withf(move |scope, _, _| *scope == AuditScope::Organization(own))
+            .withf(move |scope, _, _| matches!(scope, AuditScope::Organization(s) if s.organization_id() == own))
             .times(1)
             .returning(|_, _, _| Ok(empty()));
         let svc = AuditService::new(Arc::new(log));
@@ -85,11 +87,11 @@ mod tests {
         let org = OrganizationId::new();
         let mut log = MockAuditLogRepository::new();
         log.expect_page()
-            .withf(|scope, _, _| *scope == AuditScope::AcrossOrganizations)
+            .withf(|scope, _, _| matches!(scope, AuditScope::AcrossOrganizations(_)))
             .times(1)
             .returning(|_, _, _| Ok(empty()));
         log.expect_page()
-            .withf(move |scope, _, _| *scope == AuditScope::Organization(org))
+            .withf(move |scope, _, _| matches!(scope, AuditScope::Organization(s) if s.organization_id() == org))
             .times(1)
             .returning(|_, _, _| Ok(empty()));
         let svc = AuditService::new(Arc::new(log));

@@ -1,12 +1,9 @@
 //! The team model.
 
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{OrganizationId, UserId, ValidationErrors, typed_id};
+use leadflow_kernel::{OrganizationId, UserId, ValidationErrors};
 
-typed_id!(
-    /// Identifies a team.
-    TeamId
-);
+pub use leadflow_kernel::TeamId;
 
 /// A team of an organization.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Ports of teams. Every method is scoped by the organization.
 
 use async_trait::async_trait;
-use leadflow_kernel::{AuditEntry, OrganizationId, UserId};
+use leadflow_kernel::{AuditEntry, TenantScope, UserId};
 
 use super::model::{Team, TeamId, TeamMember};
 
@@ -27,19 +27,19 @@ pub trait TeamRepository: Send + Sync {
     ///
     /// # Errors
     /// MUST return `NameTaken` when the organization has a team of that name.
-    async fn create(&self, team: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError>;
+    async fn create(&self, scope: TenantScope, team: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError>;
 
     /// The team `id` of `organization`.
     ///
     /// # Errors
     /// `Unexpected` when the store fails.
-    async fn get(&self, organization: OrganizationId, id: TeamId) -> Result<Option<Team>, TeamStoreError>;
+    async fn get(&self, scope: TenantScope, id: TeamId) -> Result<Option<Team>, TeamStoreError>;
 
     /// Every team of `organization`, by name.
     ///
     /// # Errors
     /// `Unexpected` when the store fails.
-    async fn list(&self, organization: OrganizationId) -> Result<Vec<Team>, TeamStoreError>;
+    async fn list(&self, scope: TenantScope) -> Result<Vec<Team>, TeamStoreError>;
 
     /// The members of a team, by name.
     ///
@@ -47,7 +47,7 @@ pub trait TeamRepository: Send + Sync {
     /// `Unexpected` when the store fails.
     async fn members(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         id: TeamId,
     ) -> Result<Vec<TeamMember>, TeamStoreError>;
 
@@ -55,7 +55,7 @@ pub trait TeamRepository: Send + Sync {
     ///
     /// # Errors
     /// MUST return `NameTaken` or `NotFound`; then nothing is written.
-    async fn update(&self, team: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError>;
+    async fn update(&self, scope: TenantScope, team: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError>;
 
     /// Deletes a team (and its member list) and writes `audit`, in one transaction.
     ///
@@ -63,7 +63,7 @@ pub trait TeamRepository: Send + Sync {
     /// MUST return `NotFound` when there is no such team.
     async fn delete(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         id: TeamId,
         audit: &AuditEntry,
     ) -> Result<(), TeamStoreError>;
@@ -75,7 +75,7 @@ pub trait TeamRepository: Send + Sync {
     /// `NotFound` when the team is gone.
     async fn add_member(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         id: TeamId,
         user: UserId,
         audit: &AuditEntry,
@@ -88,7 +88,7 @@ pub trait TeamRepository: Send + Sync {
     /// `Unexpected` when the store fails.
     async fn remove_member(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         id: TeamId,
         user: UserId,
         audit: &AuditEntry,
@@ -103,5 +103,5 @@ pub trait MemberDirectory: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    async fn is_member(&self, organization: OrganizationId, user: UserId) -> anyhow::Result<bool>;
+    async fn is_member(&self, scope: TenantScope, user: UserId) -> anyhow::Result<bool>;
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use leadflow_kernel::{
-    Actor, AuditEntry, Clock, Forbidden, OrganizationId, Permission, UserId, ValidationErrors,
+    Actor, AuditEntry, Clock, Forbidden, Permission, TenantScope, UserId, ValidationErrors,
 };
 use serde_json::json;
 
@@ -65,8 +65,8 @@ pub struct TeamService {
     clock: Arc<dyn Clock>,
 }
 
-fn organization_of(actor: &Actor) -> Result<OrganizationId, TeamError> {
-    actor.organization().ok_or(TeamError::NoOrganization)
+fn scope_of(actor: &Actor) -> Result<TenantScope, TeamError> {
+    actor.tenant_scope().ok_or(TeamError::NoOrganization)
 }
 
 impl TeamService {
@@ -81,11 +81,11 @@ impl TeamService {
 
     async fn check_leader(
         &self,
-        organization: OrganizationId,
+        scope: TenantScope,
         leader: Option<UserId>,
     ) -> Result<(), TeamError> {
         if let Some(leader) = leader
-            && !self.members.is_member(organization, leader).await.map_err(TeamError::Unexpected)?
+            && !self.members.is_member(scope, leader).await.map_err(TeamError::Unexpected)?
         {
             return Err(ValidationErrors::single("leaderId", "must be a member of the organization").into());
         }
@@ -97,9 +97,9 @@ impl TeamService {
     /// # Errors
     /// `NoOrganization`, `Unexpected`.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<Team>, TeamError> {
-        let organization = organization_of(actor)?;
+        let scope = scope_of(actor)?;
         actor.require_for_keys(Permission::SettingsManage)?;
-        Ok(self.teams.list(organization).await?)
+        Ok(self.teams.list(scope).await?)
     }
 
     /// A team with its members.
@@ -107,10 +107,10 @@ impl TeamService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Unexpected`.
     pub async fn get(&self, actor: &Actor, id: TeamId) -> Result<(Team, Vec<TeamMember>), TeamError> {
-        let organization = organization_of(actor)?;
-        let team = self.teams.get(organization, id).await?.ok_or(TeamError::NotFound)?;
+        let scope = scope_of(actor)?;
+        let team = self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
         actor.require_for_keys(Permission::SettingsManage)?;
-        let members = self.teams.members(organization, id).await?;
+        let members = self.teams.members(scope, id).await?;
         Ok((team, members))
     }
 
@@ -119,14 +119,14 @@ impl TeamService {
     /// # Errors
     /// `NoOrganization`, `Forbidden`, `Invalid`, `NameTaken`, `Unexpected`.
     pub async fn create(&self, actor: &Actor, input: TeamInput) -> Result<Team, TeamError> {
-        let organization = organization_of(actor)?;
+        let scope = scope_of(actor)?;
         actor.require(Permission::SettingsManage)?;
         let now = self.clock.now();
-        let team = Team::new(organization, input, now)?;
-        self.check_leader(organization, team.leader_id).await?;
-        let audit = AuditEntry::new(actor, Some(organization), "team.created", "team", team.id, now)
+        let team = Team::new(scope.organization_id(), input, now)?;
+        self.check_leader(scope, team.leader_id).await?;
+        let audit = AuditEntry::new(actor, Some(scope.organization_id()), "team.created", "team", team.id, now)
             .with_details(json!({ "name": team.name, "leaderId": team.leader_id }));
-        self.teams.create(&team, &audit).await?;
+        self.teams.create(scope, &team, &audit).await?;
         Ok(team)
     }
 
@@ -135,11 +135,11 @@ impl TeamService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid`, `NameTaken`, `Unexpected`.
     pub async fn update(&self, actor: &Actor, id: TeamId, changes: TeamChanges) -> Result<Team, TeamError> {
-        let organization = organization_of(actor)?;
-        let mut team = self.teams.get(organization, id).await?.ok_or(TeamError::NotFound)?;
+        let scope = scope_of(actor)?;
+        let mut team = self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
         actor.require(Permission::SettingsManage)?;
         if let Some(leader) = changes.leader_id {
-            self.check_leader(organization, leader).await?;
+            self.check_leader(scope, leader).await?;
         }
         let changed: Vec<&str> = [
             changes.name.as_ref().map(|_| "name"),
@@ -151,9 +151,9 @@ impl TeamService {
         .collect();
         let now = self.clock.now();
         team.apply(changes, now)?;
-        let audit = AuditEntry::new(actor, Some(organization), "team.updated", "team", id, now)
+        let audit = AuditEntry::new(actor, Some(scope.organization_id()), "team.updated", "team", id, now)
             .with_details(json!({ "changed": changed }));
-        self.teams.update(&team, &audit).await?;
+        self.teams.update(scope, &team, &audit).await?;
         Ok(team)
     }
 
@@ -162,12 +162,12 @@ impl TeamService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Unexpected`.
     pub async fn delete(&self, actor: &Actor, id: TeamId) -> Result<(), TeamError> {
-        let organization = organization_of(actor)?;
-        let team = self.teams.get(organization, id).await?.ok_or(TeamError::NotFound)?;
+        let scope = scope_of(actor)?;
+        let team = self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
         actor.require(Permission::SettingsManage)?;
-        let audit = AuditEntry::new(actor, Some(organization), "team.deleted", "team", id, self.clock.now())
+        let audit = AuditEntry::new(actor, Some(scope.organization_id()), "team.deleted", "team", id, self.clock.now())
             .with_details(json!({ "name": team.name }));
-        Ok(self.teams.delete(organization, id, &audit).await?)
+        Ok(self.teams.delete(scope, id, &audit).await?)
     }
 
     /// Puts a member of the organization in a team (`settings:manage`). Idempotent.
@@ -175,16 +175,16 @@ impl TeamService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `MemberNotFound`, `Forbidden`, `Unexpected`.
     pub async fn add_member(&self, actor: &Actor, id: TeamId, user: UserId) -> Result<(), TeamError> {
-        let organization = organization_of(actor)?;
-        self.teams.get(organization, id).await?.ok_or(TeamError::NotFound)?;
+        let scope = scope_of(actor)?;
+        self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
         actor.require(Permission::SettingsManage)?;
-        if !self.members.is_member(organization, user).await.map_err(TeamError::Unexpected)? {
+        if !self.members.is_member(scope, user).await.map_err(TeamError::Unexpected)? {
             return Err(TeamError::MemberNotFound);
         }
         let audit =
-            AuditEntry::new(actor, Some(organization), "team.member_added", "team", id, self.clock.now())
+            AuditEntry::new(actor, Some(scope.organization_id()), "team.member_added", "team", id, self.clock.now())
                 .with_details(json!({ "userId": user }));
-        self.teams.add_member(organization, id, user, &audit).await?;
+        self.teams.add_member(scope, id, user, &audit).await?;
         Ok(())
     }
 
@@ -193,13 +193,13 @@ impl TeamService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Unexpected`.
     pub async fn remove_member(&self, actor: &Actor, id: TeamId, user: UserId) -> Result<(), TeamError> {
-        let organization = organization_of(actor)?;
-        self.teams.get(organization, id).await?.ok_or(TeamError::NotFound)?;
+        let scope = scope_of(actor)?;
+        self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
         actor.require(Permission::SettingsManage)?;
         let audit =
-            AuditEntry::new(actor, Some(organization), "team.member_removed", "team", id, self.clock.now())
+            AuditEntry::new(actor, Some(scope.organization_id()), "team.member_removed", "team", id, self.clock.now())
                 .with_details(json!({ "userId": user }));
-        self.teams.remove_member(organization, id, user, &audit).await?;
+        self.teams.remove_member(scope, id, user, &audit).await?;
         Ok(())
     }
 }
@@ -207,6 +207,7 @@ impl TeamService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leadflow_kernel::OrganizationId;
     use crate::teams::ports::{MockMemberDirectory, MockTeamRepository};
     use chrono::Utc;
     use leadflow_kernel::{MockClock, Role};

@@ -28,7 +28,7 @@ async fn org_with_owner(storage: &Storage, name: &str) -> (OrganizationId, UserI
 fn invitation(org: OrganizationId, email: &str, role: Role) -> Invitation {
     let now = SystemClock.now();
     Invitation {
-        id: Uuid::now_v7(),
+        id: From::from(Uuid::now_v7()),
         organization_id: org,
         email: EmailAddress::parse(email).unwrap(),
         role,
@@ -54,7 +54,7 @@ fn outbox(org: OrganizationId, to: &str) -> OutboxEmail {
 
 fn key(org: OrganizationId, prefix: &str) -> ApiKey {
     ApiKey {
-        id: Uuid::now_v7(),
+        id: From::from(Uuid::now_v7()),
         organization_id: org,
         name: "ci".into(),
         prefix: prefix.into(),
@@ -95,24 +95,24 @@ contract_tests! {
     async fn members_are_listed_with_their_roles(storage: Storage) {
         let (org, owner) = org_with_owner(&storage, "acme").await;
         let member = add_member(&storage, org, "m@acme.io", Role::Member).await;
-        let members = storage.auth().members(org).await.unwrap();
+        let members = storage.auth().members(crate::scope(org)).await.unwrap();
         let roles: Vec<(UserId, Role)> = members.iter().map(|m| (m.user_id, m.role)).collect();
         assert_eq!(roles, [(owner, Role::Owner), (member, Role::Member)]);
-        assert_eq!(storage.auth().member(org, member).await.unwrap().unwrap().email, "m@acme.io");
-        assert!(storage.auth().member(org, UserId::new()).await.unwrap().is_none());
+        assert_eq!(storage.auth().member(crate::scope(org), member).await.unwrap().unwrap().email, "m@acme.io");
+        assert!(storage.auth().member(crate::scope(org), UserId::new()).await.unwrap().is_none());
     }
 
     async fn the_last_owner_can_be_neither_demoted_nor_removed(storage: Storage) {
         let (org, owner) = org_with_owner(&storage, "acme").await;
         let auth = storage.auth();
-        assert!(matches!(auth.change_role(org, owner, Role::Admin, &crate::entry(Some(org))).await, Err(MemberChangeError::LastOwner)));
-        assert!(matches!(auth.remove(org, owner, &crate::entry(Some(org))).await, Err(MemberChangeError::LastOwner)));
-        assert_eq!(auth.member(org, owner).await.unwrap().unwrap().role, Role::Owner);
+        assert!(matches!(auth.change_role(crate::scope(org), owner, Role::Admin, &crate::entry(Some(org))).await, Err(MemberChangeError::LastOwner)));
+        assert!(matches!(auth.remove(crate::scope(org), owner, &crate::entry(Some(org))).await, Err(MemberChangeError::LastOwner)));
+        assert_eq!(auth.member(crate::scope(org), owner).await.unwrap().unwrap().role, Role::Owner);
 
         let second = add_member(&storage, org, "second@acme.io", Role::Admin).await;
-        auth.change_role(org, second, Role::Owner, &crate::entry(Some(org))).await.unwrap();
-        auth.change_role(org, owner, Role::Member, &crate::entry(Some(org))).await.unwrap();
-        assert!(matches!(auth.remove(org, UserId::new(), &crate::entry(Some(org))).await, Err(MemberChangeError::NotFound)));
+        auth.change_role(crate::scope(org), second, Role::Owner, &crate::entry(Some(org))).await.unwrap();
+        auth.change_role(crate::scope(org), owner, Role::Member, &crate::entry(Some(org))).await.unwrap();
+        assert!(matches!(auth.remove(crate::scope(org), UserId::new(), &crate::entry(Some(org))).await, Err(MemberChangeError::NotFound)));
     }
 
     async fn two_owners_demoting_each_other_at_once_leave_one_owner(storage: Storage) {
@@ -120,7 +120,7 @@ contract_tests! {
         let second = add_member(&storage, org, "second@acme.io", Role::Owner).await;
         let tasks = [first, second].map(|user| {
             let auth = storage.auth();
-            tokio::spawn(async move { auth.change_role(org, user, Role::Member, &crate::entry(Some(org))).await })
+            tokio::spawn(async move { auth.change_role(crate::scope(org), user, Role::Member, &crate::entry(Some(org))).await })
         });
         let mut refused = 0;
         for t in tasks {
@@ -129,7 +129,7 @@ contract_tests! {
             }
         }
         assert_eq!(refused, 1);
-        let owners = storage.auth().members(org).await.unwrap().iter().filter(|m| m.role == Role::Owner).count();
+        let owners = storage.auth().members(crate::scope(org)).await.unwrap().iter().filter(|m| m.role == Role::Owner).count();
         assert_eq!(owners, 1);
     }
 
@@ -138,7 +138,7 @@ contract_tests! {
         let member = add_member(&storage, org, "m@acme.io", Role::Manager).await;
         let auth = storage.auth();
         assert_eq!(auth.access(member, Some(org)).await.unwrap().unwrap().role, Some(Role::Manager));
-        auth.remove(org, member, &crate::entry(Some(org))).await.unwrap();
+        auth.remove(crate::scope(org), member, &crate::entry(Some(org))).await.unwrap();
         assert_eq!(auth.access(member, Some(org)).await.unwrap().unwrap().role, None);
     }
 
@@ -150,18 +150,18 @@ contract_tests! {
         let second = invitation(org, "new@acme.io", Role::Manager);
         auth.create(&second, &"b".repeat(64), &outbox(org, "new@acme.io"), &crate::entry(Some(org))).await.unwrap();
 
-        let all = auth.list(org).await.unwrap();
+        let all = auth.list(crate::scope(org)).await.unwrap();
         assert_eq!(all.len(), 2);
-        assert_eq!(auth.get(org, first.id).await.unwrap().unwrap().stored_status, InvitationStatus::Revoked);
+        assert_eq!(auth.get(crate::scope(org), first.id).await.unwrap().unwrap().stored_status, InvitationStatus::Revoked);
         assert_eq!(auth.find_by_token(&"b".repeat(64)).await.unwrap().unwrap().id, second.id);
-        assert!(auth.get(OrganizationId::new(), second.id).await.unwrap().is_none());
+        assert!(auth.get(crate::scope(OrganizationId::new()), second.id).await.unwrap().is_none());
 
         let user = a_user(&storage, "new@acme.io").await;
         assert!(matches!(auth.accept(&first, user.id, SystemClock.now(), &crate::entry(Some(org))).await, Err(InvitationStoreError::NotPending)));
         auth.accept(&second, user.id, SystemClock.now(), &crate::entry(Some(org))).await.unwrap();
         assert!(matches!(auth.accept(&second, user.id, SystemClock.now(), &crate::entry(Some(org))).await, Err(InvitationStoreError::NotPending)));
-        assert_eq!(storage.auth().member(org, user.id).await.unwrap().unwrap().role, Role::Manager);
-        assert!(matches!(auth.revoke(org, second.id, SystemClock.now(), &crate::entry(Some(org))).await, Err(InvitationStoreError::NotPending)));
+        assert_eq!(storage.auth().member(crate::scope(org), user.id).await.unwrap().unwrap().role, Role::Manager);
+        assert!(matches!(auth.revoke(crate::scope(org), second.id, SystemClock.now(), &crate::entry(Some(org))).await, Err(InvitationStoreError::NotPending)));
     }
 
     async fn concurrent_acceptances_of_one_invitation_have_one_winner(storage: Storage) {
@@ -201,18 +201,18 @@ contract_tests! {
         assert_eq!(found.key, k);
         assert_eq!(found.secret_hash, "e".repeat(64));
         assert!(found.organization_active);
-        assert_eq!(ApiKeyRepository::list(&auth, org).await.unwrap().len(), 1);
-        assert!(ApiKeyRepository::get(&auth, OrganizationId::new(), k.id).await.unwrap().is_none());
+        assert_eq!(ApiKeyRepository::list(&auth, crate::scope(org)).await.unwrap().len(), 1);
+        assert!(ApiKeyRepository::get(&auth, crate::scope(OrganizationId::new()), k.id).await.unwrap().is_none());
 
         let at = SystemClock.now();
         auth.touch(k.id, at).await.unwrap();
-        assert_eq!(ApiKeyRepository::get(&auth, org, k.id).await.unwrap().unwrap().last_used_at, Some(at));
+        assert_eq!(ApiKeyRepository::get(&auth, crate::scope(org), k.id).await.unwrap().unwrap().last_used_at, Some(at));
 
-        auth.rotate(org, k.id, "wxyz9876", &"f".repeat(64), &crate::entry(Some(org))).await.unwrap();
+        auth.rotate(crate::scope(org), k.id, "wxyz9876", &"f".repeat(64), &crate::entry(Some(org))).await.unwrap();
         assert!(auth.find_by_prefix("abcd1234").await.unwrap().is_none());
         assert_eq!(auth.find_by_prefix("wxyz9876").await.unwrap().unwrap().secret_hash, "f".repeat(64));
 
-        ApiKeyRepository::revoke(&auth, org, k.id, at, &crate::entry(Some(org))).await.unwrap();
+        ApiKeyRepository::revoke(&auth, crate::scope(org), k.id, at, &crate::entry(Some(org))).await.unwrap();
         assert!(auth.find_by_prefix("wxyz9876").await.unwrap().unwrap().key.revoked_at.is_some());
     }
 }

@@ -34,10 +34,10 @@ contract_tests! {
         repo.create(&an_org("globex"), None, None, &entry(None, "organization.created")).await.unwrap();
         let mut clash = acme.clone();
         clash.name = an_org("globex").name;
-        let failed = repo.update(&clash, &entry(Some(acme.id), "organization.updated")).await;
+        let failed = repo.update(crate::scope(clash.id), &clash, &entry(Some(acme.id), "organization.updated")).await;
         assert!(matches!(failed, Err(RepositoryError::NameTaken(_))));
 
-        let entries = all(&storage, AuditScope::Organization(acme.id), AuditFilter::default()).await;
+        let entries = all(&storage, AuditScope::Organization(crate::scope(acme.id)), AuditFilter::default()).await;
         let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["organization.created"], "the failed update left no entry");
     }
@@ -47,29 +47,29 @@ contract_tests! {
         let mut acme = an_org("acme");
         repo.create(&acme, None, None, &entry(Some(acme.id), "organization.created")).await.unwrap();
         for _ in 0..4 {
-            repo.update(&acme, &entry(Some(acme.id), "organization.updated")).await.unwrap();
+            repo.update(crate::scope(acme.id), &acme, &entry(Some(acme.id), "organization.updated")).await.unwrap();
         }
         acme.is_active = false;
-        repo.update(&acme, &entry(Some(acme.id), "organization.deactivated")).await.unwrap();
+        repo.update(crate::scope(acme.id), &acme, &entry(Some(acme.id), "organization.deactivated")).await.unwrap();
 
-        let entries = all(&storage, AuditScope::Organization(acme.id), AuditFilter::default()).await;
+        let entries = all(&storage, AuditScope::Organization(crate::scope(acme.id)), AuditFilter::default()).await;
         assert_eq!(entries.len(), 6);
         assert_eq!(entries[0].action, "organization.deactivated");
         assert!(entries.windows(2).all(|w| (w[0].created_at, w[0].id) > (w[1].created_at, w[1].id)));
 
-        let updates = all(&storage, AuditScope::Organization(acme.id), AuditFilter { action: Some("organization.updated".into()), ..Default::default() }).await;
+        let updates = all(&storage, AuditScope::Organization(crate::scope(acme.id)), AuditFilter { action: Some("organization.updated".into()), ..Default::default() }).await;
         assert_eq!(updates.len(), 4);
-        assert!(all(&storage, AuditScope::Organization(OrganizationId::new()), AuditFilter::default()).await.is_empty());
+        assert!(all(&storage, AuditScope::Organization(crate::scope(OrganizationId::new())), AuditFilter::default()).await.is_empty());
     }
 
     async fn a_hard_delete_keeps_only_its_platform_entry(storage: Storage) {
         let repo = storage.organizations();
         let doomed = an_org("doomed");
         repo.create(&doomed, None, None, &entry(Some(doomed.id), "organization.created")).await.unwrap();
-        repo.delete_with_all_data(doomed.id, &entry(None, "organization.deleted")).await.unwrap();
+        repo.delete_with_all_data(crate::scope(doomed.id), &entry(None, "organization.deleted")).await.unwrap();
 
-        assert!(all(&storage, AuditScope::Organization(doomed.id), AuditFilter::default()).await.is_empty());
-        let platform = all(&storage, AuditScope::AcrossOrganizations, AuditFilter::default()).await;
+        assert!(all(&storage, AuditScope::Organization(crate::scope(doomed.id)), AuditFilter::default()).await.is_empty());
+        let platform = all(&storage, AuditScope::AcrossOrganizations(crate::platform()), AuditFilter::default()).await;
         let actions: Vec<&str> = platform.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["organization.deleted"]);
         assert_eq!(platform[0].organization_id, None);

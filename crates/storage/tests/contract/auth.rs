@@ -45,8 +45,8 @@ pub async fn a_user(storage: &Storage, email: &str) -> User {
 fn token(user: UserId, org: Option<OrganizationId>, family: Uuid) -> RefreshTokenRecord {
     let now = leadflow_kernel::SystemClock.now();
     RefreshTokenRecord {
-        id: Uuid::now_v7(),
-        family_id: family,
+        id: From::from(Uuid::now_v7()),
+        family_id: From::from(family),
         user_id: user,
         organization_id: org,
         token_hash: format!("{:x}", Uuid::now_v7().as_u128()),
@@ -84,7 +84,7 @@ contract_tests! {
             unit.create_organization(&OrganizationDraft { name: "acme".into(), display_name: None }, user.id, Utc::now()).await.unwrap();
         }
         assert!(auth.by_id(user.id).await.unwrap().is_none());
-        let all = storage.organizations().overview_across_organizations().await.unwrap();
+        let all = storage.organizations().overview_across_organizations(crate::platform()).await.unwrap();
         assert_eq!(all.active_organizations, 0);
     }
 
@@ -172,7 +172,7 @@ contract_tests! {
         assert!(auth.find_by_hash(&third.token_hash).await.unwrap().is_none());
         assert!(auth.find_by_hash(&first.token_hash).await.unwrap().unwrap().used_at.is_some());
 
-        auth.revoke_family(family, Utc::now()).await.unwrap();
+        auth.revoke_family(From::from(family), Utc::now()).await.unwrap();
         assert!(auth.find_by_hash(&second.token_hash).await.unwrap().unwrap().revoked_at.is_some());
         let fourth = token(user.id, None, family);
         assert!(!auth.rotate(second.id, &fourth, Utc::now()).await.unwrap());
@@ -208,14 +208,14 @@ contract_tests! {
         assert_eq!((state.organization_active, state.role, state.super_admin), (Some(true), Some(Role::Owner), false));
 
         org.is_active = false;
-        storage.organizations().update(&org, &crate::entry(None)).await.unwrap();
+        storage.organizations().update(crate::scope(org.id), &org, &crate::entry(None)).await.unwrap();
         assert_eq!(auth.access(user.id, Some(org.id)).await.unwrap().unwrap().organization_active, Some(false));
 
         let stranger = auth.access(user.id, Some(OrganizationId::new())).await.unwrap().unwrap();
         assert_eq!((stranger.organization_active, stranger.role), (None, None));
         assert!(auth.access(UserId::new(), None).await.unwrap().is_none());
 
-        storage.organizations().delete_with_all_data(org.id, &crate::entry(None)).await.unwrap();
+        storage.organizations().delete_with_all_data(crate::scope(org.id), &crate::entry(None)).await.unwrap();
         assert_eq!(auth.access(user.id, Some(org.id)).await.unwrap().unwrap().organization_active, None);
     }
 }

@@ -39,7 +39,7 @@ fn lead(org: OrganizationId, email: &str, name: &str, at: chrono::DateTime<Utc>)
 
 async fn submit(storage: &Storage, l: &Lead) {
     let mut unit = storage.leads().begin().await.unwrap();
-    unit.take_quota(l.organization_id, l.created_at).await.unwrap();
+    unit.take_quota(crate::scope(l.organization_id), l.created_at).await.unwrap();
     unit.insert_lead(l).await.unwrap();
     unit.record(&crate::entry(Some(l.organization_id))).await.unwrap();
     unit.commit().await.unwrap();
@@ -53,9 +53,9 @@ contract_tests! {
         l.metadata.insert("utm".into(), serde_json::json!({ "campaign": "spring" }));
         submit(&storage, &l).await;
         let repo = storage.leads();
-        assert_eq!(repo.get(acme, l.id, &Visibility::All).await.unwrap().unwrap(), l);
-        assert!(repo.get(globex, l.id, &Visibility::All).await.unwrap().is_none());
-        assert!(repo.get(acme, LeadId::new(), &Visibility::All).await.unwrap().is_none());
+        assert_eq!(repo.get(crate::scope(acme), l.id, &Visibility::All).await.unwrap().unwrap(), l);
+        assert!(repo.get(crate::scope(globex), l.id, &Visibility::All).await.unwrap().is_none());
+        assert!(repo.get(crate::scope(acme), LeadId::new(), &Visibility::All).await.unwrap().is_none());
     }
 
     async fn pages_are_newest_first_stable_and_filtered(storage: Storage) {
@@ -72,7 +72,7 @@ contract_tests! {
         let mut seen = Vec::new();
         let mut page = KeysetPage::new(Some(3), None).unwrap();
         loop {
-            let got = repo.page(acme, &LeadFilter::default(), &Visibility::All, page).await.unwrap();
+            let got = repo.page(crate::scope(acme), &LeadFilter::default(), &Visibility::All, page).await.unwrap();
             seen.extend(got.items.iter().map(|l| l.name.clone()));
             // A lead arriving mid-pagination does not shift the pages.
             if seen.len() == 3 {
@@ -85,13 +85,13 @@ contract_tests! {
         }
         assert_eq!(seen, ["Lead 6", "Lead 5", "Lead 4", "Lead 3", "Lead 2", "Lead 1", "Lead 0"]);
 
-        let mine = repo.page(acme, &LeadFilter::default(), &Visibility::AssignedTo(vec![owner]), KeysetPage::new(None, None).unwrap()).await.unwrap();
+        let mine = repo.page(crate::scope(acme), &LeadFilter::default(), &Visibility::AssignedTo(vec![owner]), KeysetPage::new(None, None).unwrap()).await.unwrap();
         assert_eq!(mine.items.len(), 4);
         let search = LeadFilter { search: Some("L3@EXAMPLE".into()), ..Default::default() };
-        assert_eq!(repo.page(acme, &search, &Visibility::All, KeysetPage::new(None, None).unwrap()).await.unwrap().items.len(), 1);
+        assert_eq!(repo.page(crate::scope(acme), &search, &Visibility::All, KeysetPage::new(None, None).unwrap()).await.unwrap().items.len(), 1);
         let window = LeadFilter { created_from: Some(base + Duration::minutes(2)), created_to: Some(base + Duration::minutes(4)), ..Default::default() };
-        assert_eq!(repo.page(acme, &window, &Visibility::All, KeysetPage::new(None, None).unwrap()).await.unwrap().items.len(), 2);
-        let stats = repo.stats(acme, &Visibility::AssignedTo(vec![owner])).await.unwrap();
+        assert_eq!(repo.page(crate::scope(acme), &window, &Visibility::All, KeysetPage::new(None, None).unwrap()).await.unwrap().items.len(), 2);
+        let stats = repo.stats(crate::scope(acme), &Visibility::AssignedTo(vec![owner])).await.unwrap();
         assert_eq!(stats.total, 4);
         assert_eq!(stats.by_status.get("pending"), Some(&4));
         assert_eq!(stats.by_qualification.get("none"), Some(&4));
@@ -105,43 +105,43 @@ contract_tests! {
         l.assignee_id = Some(owner);
         l.status = LeadStatus::Approved;
         l.name = "Ada L.".into();
-        repo.update(&l, &crate::entry(Some(acme))).await.unwrap();
-        assert_eq!(repo.get(acme, l.id, &Visibility::All).await.unwrap().unwrap(), l);
-        repo.delete(acme, l.id, &crate::entry(Some(acme))).await.unwrap();
-        assert!(repo.get(acme, l.id, &Visibility::All).await.unwrap().is_none());
+        repo.update(crate::scope(l.organization_id), &l, &crate::entry(Some(acme))).await.unwrap();
+        assert_eq!(repo.get(crate::scope(acme), l.id, &Visibility::All).await.unwrap().unwrap(), l);
+        repo.delete(crate::scope(acme), l.id, &crate::entry(Some(acme))).await.unwrap();
+        assert!(repo.get(crate::scope(acme), l.id, &Visibility::All).await.unwrap().is_none());
     }
 
     async fn an_idempotency_key_is_claimed_once(storage: Storage) {
         let (acme, _) = org(&storage, "acme").await;
         let first = LeadId::new();
         let mut unit = storage.leads().begin().await.unwrap();
-        assert_eq!(unit.claim_idempotency_key(acme, "k1", "fp", first, Utc::now()).await.unwrap(), IdempotencyClaim::New);
+        assert_eq!(unit.claim_idempotency_key(crate::scope(acme), "k1", "fp", first, Utc::now()).await.unwrap(), IdempotencyClaim::New);
         unit.commit().await.unwrap();
         let mut unit = storage.leads().begin().await.unwrap();
-        let again = unit.claim_idempotency_key(acme, "k1", "other", LeadId::new(), Utc::now()).await.unwrap();
+        let again = unit.claim_idempotency_key(crate::scope(acme), "k1", "other", LeadId::new(), Utc::now()).await.unwrap();
         assert_eq!(again, IdempotencyClaim::Replay { fingerprint: "fp".into(), lead: first });
         drop(unit);
         // Keys are per organization; a rolled-back claim frees the key.
         let (globex, _) = org(&storage, "globex").await;
         {
             let mut unit = storage.leads().begin().await.unwrap();
-            assert_eq!(unit.claim_idempotency_key(globex, "k1", "fp", LeadId::new(), Utc::now()).await.unwrap(), IdempotencyClaim::New);
+            assert_eq!(unit.claim_idempotency_key(crate::scope(globex), "k1", "fp", LeadId::new(), Utc::now()).await.unwrap(), IdempotencyClaim::New);
         }
         let mut unit = storage.leads().begin().await.unwrap();
-        assert_eq!(unit.claim_idempotency_key(globex, "k1", "fp", LeadId::new(), Utc::now()).await.unwrap(), IdempotencyClaim::New);
+        assert_eq!(unit.claim_idempotency_key(crate::scope(globex), "k1", "fp", LeadId::new(), Utc::now()).await.unwrap(), IdempotencyClaim::New);
     }
 
     async fn team_leaders_and_members_are_known(storage: Storage) {
         let (acme, owner) = org(&storage, "acme").await;
         use leadflow_organizations::teams::{Team, TeamInput, TeamRepository};
         let team = Team::new(acme, TeamInput { name: "Sales".into(), description: None, leader_id: Some(owner) }, Utc::now()).unwrap();
-        storage.teams().create(&team, &crate::entry(Some(acme))).await.unwrap();
-        storage.teams().add_member(acme, team.id, owner, &crate::entry(Some(acme))).await.unwrap();
+        storage.teams().create(crate::scope(acme), &team, &crate::entry(Some(acme))).await.unwrap();
+        storage.teams().add_member(crate::scope(acme), team.id, owner, &crate::entry(Some(acme))).await.unwrap();
         let leads = storage.leads();
-        assert!(leads.is_member(acme, owner).await.unwrap());
-        assert!(!leads.is_member(acme, UserId::new()).await.unwrap());
-        assert_eq!(leads.led_by(acme, owner).await.unwrap(), [owner]);
-        assert!(leads.led_by(acme, UserId::new()).await.unwrap().is_empty());
-        assert_eq!(leads.team_members(acme, team.id.as_uuid()).await.unwrap(), [owner]);
+        assert!(leads.is_member(crate::scope(acme), owner).await.unwrap());
+        assert!(!leads.is_member(crate::scope(acme), UserId::new()).await.unwrap());
+        assert_eq!(leads.led_by(crate::scope(acme), owner).await.unwrap(), [owner]);
+        assert!(leads.led_by(crate::scope(acme), UserId::new()).await.unwrap().is_empty());
+        assert_eq!(leads.team_members(crate::scope(acme), team.id).await.unwrap(), [owner]);
     }
 }

@@ -24,6 +24,16 @@ pub async fn store(engine: Engine) -> Option<(Storage, TestDatabase)> {
     Some((storage, db))
 }
 
+/// The scope of `org`, as Leadflow's own platform work gets it.
+pub fn scope(org: leadflow_kernel::OrganizationId) -> leadflow_kernel::TenantScope {
+    platform().tenant(org)
+}
+
+/// The platform scope (the system actor's).
+pub fn platform() -> leadflow_kernel::PlatformScope {
+    leadflow_kernel::Actor::system().platform().expect("the system actor is the platform")
+}
+
 /// A throwaway audit entry by the system.
 pub fn entry(org: Option<leadflow_kernel::OrganizationId>) -> leadflow_kernel::AuditEntry {
     leadflow_kernel::AuditEntry::new(

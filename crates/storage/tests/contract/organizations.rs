@@ -33,7 +33,7 @@ contract_tests! {
         let org = an_org("acme");
         storage.organizations().create(&org, Some(owner.id), None, &crate::entry(None)).await.unwrap();
 
-        let read = storage.organizations().get(org.id).await.unwrap().unwrap();
+        let read = storage.organizations().get(crate::scope(org.id)).await.unwrap().unwrap();
         assert_eq!(read.name, org.name);
         assert_eq!(read.email, org.email);
         assert_eq!(read.settings, org.settings);
@@ -51,12 +51,12 @@ contract_tests! {
         let again = an_org("acme");
         let err = repo.create(&again, Some(owner.id), None, &crate::entry(None)).await.unwrap_err();
         assert!(matches!(err, RepositoryError::NameTaken(n) if n == "acme"));
-        assert!(repo.get(again.id).await.unwrap().is_none());
+        assert!(repo.get(crate::scope(again.id)).await.unwrap().is_none());
         assert!(storage.auth().memberships_of(owner.id).await.unwrap().is_empty());
     }
 
     async fn an_unknown_id_reads_as_none(storage: Storage) {
-        assert!(storage.organizations().get(OrganizationId::new()).await.unwrap().is_none());
+        assert!(storage.organizations().get(crate::scope(OrganizationId::new())).await.unwrap().is_none());
     }
 
     async fn lists_filter_sort_page_and_count(storage: Storage) {
@@ -65,25 +65,25 @@ contract_tests! {
             repo.create(&an_org(name), None, None, &crate::entry(None)).await.unwrap();
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
-        let mut delta = repo.list(ListScope::AcrossOrganizations, &OrganizationFilter::default(), OffsetPage::default())
+        let mut delta = repo.list(ListScope::AcrossOrganizations(crate::platform()), &OrganizationFilter::default(), OffsetPage::default())
             .await.unwrap().items.into_iter().find(|o| o.name.as_ref() == "delta").unwrap();
         delta.is_active = false;
-        repo.update(&delta, &crate::entry(None)).await.unwrap();
+        repo.update(crate::scope(delta.id), &delta, &crate::entry(None)).await.unwrap();
 
-        let newest_first = repo.list(ListScope::AcrossOrganizations, &OrganizationFilter::default(), OffsetPage::new(Some(2), Some(1)).unwrap()).await.unwrap();
+        let newest_first = repo.list(ListScope::AcrossOrganizations(crate::platform()), &OrganizationFilter::default(), OffsetPage::new(Some(2), Some(1)).unwrap()).await.unwrap();
         assert_eq!(newest_first.total, 4);
         assert_eq!(names(&newest_first.items), ["charlie", "bravo"]);
 
         let active_by_name = OrganizationFilter { is_active: Some(true), sort: OrganizationSort::NameDesc, ..Default::default() };
-        let page = repo.list(ListScope::AcrossOrganizations, &active_by_name, OffsetPage::default()).await.unwrap();
+        let page = repo.list(ListScope::AcrossOrganizations(crate::platform()), &active_by_name, OffsetPage::default()).await.unwrap();
         assert_eq!(names(&page.items), ["charlie", "bravo", "alpha"]);
 
         let search = OrganizationFilter { search: Some("RAV".into()), ..Default::default() };
-        assert_eq!(names(&repo.list(ListScope::AcrossOrganizations, &search, OffsetPage::default()).await.unwrap().items), ["bravo"]);
+        assert_eq!(names(&repo.list(ListScope::AcrossOrganizations(crate::platform()), &search, OffsetPage::default()).await.unwrap().items), ["bravo"]);
         let wildcard = OrganizationFilter { search: Some("%".into()), ..Default::default() };
-        assert_eq!(repo.list(ListScope::AcrossOrganizations, &wildcard, OffsetPage::default()).await.unwrap().total, 0);
+        assert_eq!(repo.list(ListScope::AcrossOrganizations(crate::platform()), &wildcard, OffsetPage::default()).await.unwrap().total, 0);
 
-        let own = repo.list(ListScope::Only(delta.id), &OrganizationFilter::default(), OffsetPage::default()).await.unwrap();
+        let own = repo.list(ListScope::Only(crate::scope(delta.id)), &OrganizationFilter::default(), OffsetPage::default()).await.unwrap();
         assert_eq!(names(&own.items), ["delta"]);
         assert_eq!(own.total, 1);
     }
@@ -95,14 +95,14 @@ contract_tests! {
         repo.create(&an_org("globex"), None, None, &crate::entry(None)).await.unwrap();
 
         acme.apply(OrganizationChanges { display_name: Some("ACME Corp".into()), phone: Some(Some("+1 555 0100".into())), ..Default::default() }, Utc::now()).unwrap();
-        repo.update(&acme, &crate::entry(None)).await.unwrap();
-        let read = repo.get(acme.id).await.unwrap().unwrap();
+        repo.update(crate::scope(acme.id), &acme, &crate::entry(None)).await.unwrap();
+        let read = repo.get(crate::scope(acme.id)).await.unwrap().unwrap();
         assert_eq!(read.display_name.as_ref(), "ACME Corp");
         assert_eq!(read.phone.as_ref().map(AsRef::as_ref), Some("+1 555 0100"));
 
         acme.apply(OrganizationChanges { name: Some("globex".into()), ..Default::default() }, Utc::now()).unwrap();
-        assert!(matches!(repo.update(&acme, &crate::entry(None)).await, Err(RepositoryError::NameTaken(_))));
-        assert!(matches!(repo.update(&an_org("ghost"), &crate::entry(None)).await, Err(RepositoryError::NotFound)));
+        assert!(matches!(repo.update(crate::scope(acme.id), &acme, &crate::entry(None)).await, Err(RepositoryError::NameTaken(_))));
+        assert!(matches!(repo.update(crate::scope(OrganizationId::new()), &an_org("ghost"), &crate::entry(None)).await, Err(RepositoryError::NotFound)));
     }
 
     async fn a_hard_delete_removes_every_row_of_the_organization_only(storage: Storage) {
@@ -114,18 +114,18 @@ contract_tests! {
         let now = Utc::now();
         for org in [doomed.id, kept.id] {
             storage.auth().insert(&RefreshTokenRecord {
-                id: uuid::Uuid::now_v7(), family_id: uuid::Uuid::now_v7(), user_id: owner.id,
+                id: From::from(uuid::Uuid::now_v7()), family_id: From::from(uuid::Uuid::now_v7()), user_id: owner.id,
                 organization_id: Some(org), token_hash: format!("{:064}", org.as_uuid().as_u128() % 1_000_000),
                 created_at: now, expires_at: now + chrono::Duration::days(1), used_at: None, revoked_at: None,
             }).await.unwrap();
         }
 
-        repo.delete_with_all_data(doomed.id, &crate::entry(None)).await.unwrap();
+        repo.delete_with_all_data(crate::scope(doomed.id), &crate::entry(None)).await.unwrap();
 
-        assert!(repo.get(doomed.id).await.unwrap().is_none());
+        assert!(repo.get(crate::scope(doomed.id)).await.unwrap().is_none());
         let left: Vec<OrganizationId> = storage.auth().memberships_of(owner.id).await.unwrap().iter().map(|m| m.organization_id).collect();
         assert_eq!(left, [kept.id]);
-        assert!(matches!(repo.delete_with_all_data(doomed.id, &crate::entry(None)).await, Err(RepositoryError::NotFound)));
+        assert!(matches!(repo.delete_with_all_data(crate::scope(doomed.id), &crate::entry(None)).await, Err(RepositoryError::NotFound)));
     }
 
     async fn stats_and_overview_count_what_exists(storage: Storage) {
@@ -136,13 +136,13 @@ contract_tests! {
         let mut other = an_org("other");
         repo.create(&other, None, None, &crate::entry(None)).await.unwrap();
         other.is_active = false;
-        repo.update(&other, &crate::entry(None)).await.unwrap();
+        repo.update(crate::scope(other.id), &other, &crate::entry(None)).await.unwrap();
 
-        let stats = repo.stats(acme.id).await.unwrap();
+        let stats = repo.stats(crate::scope(acme.id)).await.unwrap();
         assert_eq!(stats.total_members, 1);
         assert_eq!(stats.members_by_role.get("owner"), Some(&1));
 
-        let overview = repo.overview_across_organizations().await.unwrap();
+        let overview = repo.overview_across_organizations(crate::platform()).await.unwrap();
         assert_eq!((overview.active_organizations, overview.inactive_organizations), (1, 1));
         assert_eq!(overview.total_users, 1);
         assert_eq!(overview.total_memberships, 1);

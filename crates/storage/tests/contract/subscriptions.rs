@@ -25,7 +25,7 @@ async fn take_concurrently(storage: &Storage, org: OrganizationId, n: usize) -> 
             let leads = storage.leads();
             tokio::spawn(async move {
                 let mut unit = leads.begin().await.unwrap();
-                let outcome = unit.take_quota(org, SystemClock.now()).await.unwrap();
+                let outcome = unit.take_quota(crate::scope(org), SystemClock.now()).await.unwrap();
                 unit.commit().await.unwrap();
                 outcome
             })
@@ -52,7 +52,7 @@ async fn org_on(storage: &Storage, name: &str, plan: Option<&str>) -> Organizati
 fn invite(org: OrganizationId, email: &str) -> (Invitation, OutboxEmail) {
     let now = SystemClock.now();
     let inv = Invitation {
-        id: Uuid::now_v7(),
+        id: From::from(Uuid::now_v7()),
         organization_id: org,
         email: EmailAddress::parse(email).unwrap(),
         role: Role::Member,
@@ -81,7 +81,7 @@ async fn try_invite(storage: &Storage, org: OrganizationId, email: &str) -> Resu
 }
 
 async fn set_usage(storage: &Storage, org: OrganizationId, used: i64) {
-    let sub = storage.subscriptions().get(org).await.unwrap().unwrap();
+    let sub = storage.subscriptions().get(crate::scope(org)).await.unwrap().unwrap();
     let period = sub.period(SystemClock.now());
     leadflow_storage::entities::usage_counter::Entity::insert(
         leadflow_storage::entities::usage_counter::ActiveModel {
@@ -99,19 +99,19 @@ async fn set_usage(storage: &Storage, org: OrganizationId, used: i64) {
 contract_tests! {
     async fn a_new_organization_starts_a_starter_trial(storage: Storage) {
         let org = org_on(&storage, "acme", None).await;
-        let sub = storage.subscriptions().get(org).await.unwrap().unwrap();
+        let sub = storage.subscriptions().get(crate::scope(org)).await.unwrap().unwrap();
         assert_eq!(sub.plan, PlanId::Starter);
         assert_eq!(sub.status(Utc::now()), SubscriptionStatus::Trialing);
         assert_eq!(sub.trial_ends_at.unwrap() - sub.period_anchor, chrono::Duration::days(14));
 
         let pro = org_on(&storage, "bigco", Some("pro")).await;
-        assert_eq!(storage.subscriptions().get(pro).await.unwrap().unwrap().plan, PlanId::Pro);
+        assert_eq!(storage.subscriptions().get(crate::scope(pro)).await.unwrap().unwrap().plan, PlanId::Pro);
         let owner = a_user(&storage, "x@y.io").await;
         let bad = storage.organizations().create(&an_org("badco"), Some(owner.id), Some("gold".into()), &crate::entry(None)).await;
         assert!(matches!(bad, Err(RepositoryError::Invalid(_))));
 
         let tier = OrganizationFilter { tier: Some("pro".into()), ..Default::default() };
-        let listed = storage.organizations().list(ListScope::AcrossOrganizations, &tier, OffsetPage::default()).await.unwrap();
+        let listed = storage.organizations().list(ListScope::AcrossOrganizations(crate::platform()), &tier, OffsetPage::default()).await.unwrap();
         assert_eq!(listed.items.iter().map(|o| o.id).collect::<Vec<_>>(), [pro]);
     }
 
@@ -122,15 +122,15 @@ contract_tests! {
         assert!(matches!(try_invite(&storage, org, "c@acme.io").await, Err(InvitationStoreError::SeatLimit { limit: 3 })));
         // Re-inviting a pending address replaces it and needs no new seat.
         try_invite(&storage, org, "b@acme.io").await.unwrap();
-        assert_eq!(storage.subscriptions().seats_used(org, SystemClock.now()).await.unwrap(), 3);
+        assert_eq!(storage.subscriptions().seats_used(crate::scope(org), SystemClock.now()).await.unwrap(), 3);
 
         // Three people: a downgrade is fine, but not below them.
         let at = SystemClock.now();
-        storage.subscriptions().change_plan(org, PlanId::Pro, at, &crate::entry(Some(org))).await.unwrap();
+        storage.subscriptions().change_plan(crate::scope(org), PlanId::Pro, at, &crate::entry(Some(org))).await.unwrap();
         try_invite(&storage, org, "c@acme.io").await.unwrap();
-        let refused = storage.subscriptions().change_plan(org, PlanId::Starter, at, &crate::entry(Some(org))).await;
+        let refused = storage.subscriptions().change_plan(crate::scope(org), PlanId::Starter, at, &crate::entry(Some(org))).await;
         assert!(matches!(refused, Err(SubscriptionStoreError::TooManySeats { people: 4, limit: 3 })));
-        let sub = storage.subscriptions().get(org).await.unwrap().unwrap();
+        let sub = storage.subscriptions().get(crate::scope(org)).await.unwrap().unwrap();
         assert_eq!((sub.plan, sub.stored_status), (PlanId::Pro, SubscriptionStatus::Active));
     }
 
@@ -163,33 +163,33 @@ contract_tests! {
             }
         }
         assert_eq!(taken, 5);
-        let period = storage.subscriptions().get(org).await.unwrap().unwrap().period(SystemClock.now());
-        assert_eq!(storage.subscriptions().used(org, UsageMeter::Leads, period.start).await.unwrap(), 100);
+        let period = storage.subscriptions().get(crate::scope(org)).await.unwrap().unwrap().period(SystemClock.now());
+        assert_eq!(storage.subscriptions().used(crate::scope(org), UsageMeter::Leads, period.start).await.unwrap(), 100);
     }
 
     async fn an_uncommitted_submission_consumes_no_quota_and_a_canceled_subscription_takes_none(storage: Storage) {
         let org = org_on(&storage, "acme", None).await;
         {
             let mut unit = storage.leads().begin().await.unwrap();
-            assert_eq!(unit.take_quota(org, SystemClock.now()).await.unwrap(), QuotaOutcome::Taken);
+            assert_eq!(unit.take_quota(crate::scope(org), SystemClock.now()).await.unwrap(), QuotaOutcome::Taken);
         }
-        let period = storage.subscriptions().get(org).await.unwrap().unwrap().period(SystemClock.now());
-        assert_eq!(storage.subscriptions().used(org, UsageMeter::Leads, period.start).await.unwrap(), 0);
+        let period = storage.subscriptions().get(crate::scope(org)).await.unwrap().unwrap().period(SystemClock.now());
+        assert_eq!(storage.subscriptions().used(crate::scope(org), UsageMeter::Leads, period.start).await.unwrap(), 0);
 
         storage.connection().execute_unprepared("UPDATE subscriptions SET status = 'canceled'").await.unwrap();
         let mut unit = storage.leads().begin().await.unwrap();
-        assert_eq!(unit.take_quota(org, SystemClock.now()).await.unwrap(), QuotaOutcome::Closed);
+        assert_eq!(unit.take_quota(crate::scope(org), SystemClock.now()).await.unwrap(), QuotaOutcome::Closed);
     }
 
     async fn unlimited_usage_is_counted_in_shards_and_still_bounds_a_later_limit(storage: Storage) {
         let org = org_on(&storage, "acme", Some("enterprise")).await;
         let taken = |outcomes: Vec<QuotaOutcome>| outcomes.iter().filter(|o| **o == QuotaOutcome::Taken).count();
         assert_eq!(taken(take_concurrently(&storage, org, 30).await), 30);
-        let period = storage.subscriptions().get(org).await.unwrap().unwrap().period(SystemClock.now());
-        assert_eq!(storage.subscriptions().used(org, UsageMeter::Leads, period.start).await.unwrap(), 30);
+        let period = storage.subscriptions().get(crate::scope(org)).await.unwrap().unwrap().period(SystemClock.now());
+        assert_eq!(storage.subscriptions().used(crate::scope(org), UsageMeter::Leads, period.start).await.unwrap(), 30);
         // Down to starter (100 a month) in the same period: 70 are left, not 100.
-        storage.subscriptions().change_plan(org, PlanId::Starter, SystemClock.now(), &crate::entry(Some(org))).await.unwrap();
+        storage.subscriptions().change_plan(crate::scope(org), PlanId::Starter, SystemClock.now(), &crate::entry(Some(org))).await.unwrap();
         assert_eq!(taken(take_concurrently(&storage, org, 90).await), 70);
-        assert_eq!(storage.subscriptions().used(org, UsageMeter::Leads, period.start).await.unwrap(), 100);
+        assert_eq!(storage.subscriptions().used(crate::scope(org), UsageMeter::Leads, period.start).await.unwrap(), 100);
     }
 }

@@ -35,38 +35,38 @@ contract_tests! {
         let (org, owner) = setup(&storage).await;
         let teams = storage.teams();
         let sales = team(org, "Sales", Some(owner));
-        teams.create(&sales, &crate::entry(Some(org))).await.unwrap();
-        assert!(matches!(teams.create(&team(org, "Sales", None), &crate::entry(Some(org))).await, Err(TeamStoreError::NameTaken)));
-        teams.create(&team(org, "Alpha", None), &crate::entry(Some(org))).await.unwrap();
+        teams.create(crate::scope(org), &sales, &crate::entry(Some(org))).await.unwrap();
+        assert!(matches!(teams.create(crate::scope(org), &team(org, "Sales", None), &crate::entry(Some(org))).await, Err(TeamStoreError::NameTaken)));
+        teams.create(crate::scope(org), &team(org, "Alpha", None), &crate::entry(Some(org))).await.unwrap();
 
-        let names: Vec<String> = teams.list(org).await.unwrap().into_iter().map(|t| t.name).collect();
+        let names: Vec<String> = teams.list(crate::scope(org)).await.unwrap().into_iter().map(|t| t.name).collect();
         assert_eq!(names, ["Alpha", "Sales"]);
-        assert!(teams.get(OrganizationId::new(), sales.id).await.unwrap().is_none());
+        assert!(teams.get(crate::scope(OrganizationId::new()), sales.id).await.unwrap().is_none());
 
-        let mut renamed = teams.get(org, sales.id).await.unwrap().unwrap();
+        let mut renamed = teams.get(crate::scope(org), sales.id).await.unwrap().unwrap();
         renamed.apply(TeamChanges { name: Some("Field Sales".into()), leader_id: Some(None), ..Default::default() }, Utc::now()).unwrap();
-        teams.update(&renamed, &crate::entry(Some(org))).await.unwrap();
-        let read = teams.get(org, sales.id).await.unwrap().unwrap();
+        teams.update(crate::scope(org), &renamed, &crate::entry(Some(org))).await.unwrap();
+        let read = teams.get(crate::scope(org), sales.id).await.unwrap().unwrap();
         assert_eq!((read.name.as_str(), read.leader_id), ("Field Sales", None));
 
-        teams.delete(org, sales.id, &crate::entry(Some(org))).await.unwrap();
-        assert!(matches!(teams.delete(org, sales.id, &crate::entry(Some(org))).await, Err(TeamStoreError::NotFound)));
+        teams.delete(crate::scope(org), sales.id, &crate::entry(Some(org))).await.unwrap();
+        assert!(matches!(teams.delete(crate::scope(org), sales.id, &crate::entry(Some(org))).await, Err(TeamStoreError::NotFound)));
     }
 
     async fn only_members_join_and_leaving_the_organization_leaves_its_teams(storage: Storage) {
         let (org, owner) = setup(&storage).await;
         let teams = storage.teams();
         let sales = team(org, "Sales", Some(owner));
-        teams.create(&sales, &crate::entry(Some(org))).await.unwrap();
+        teams.create(crate::scope(org), &sales, &crate::entry(Some(org))).await.unwrap();
 
-        assert!(teams.is_member(org, owner).await.unwrap());
+        assert!(teams.is_member(crate::scope(org), owner).await.unwrap());
         let stranger = a_user(&storage, "stranger@x.io").await;
-        assert!(!teams.is_member(org, stranger.id).await.unwrap());
-        assert!(teams.add_member(org, sales.id, stranger.id, &crate::entry(Some(org))).await.is_err(), "the foreign key refuses non-members");
+        assert!(!teams.is_member(crate::scope(org), stranger.id).await.unwrap());
+        assert!(teams.add_member(crate::scope(org), sales.id, stranger.id, &crate::entry(Some(org))).await.is_err(), "the foreign key refuses non-members");
 
-        assert!(teams.add_member(org, sales.id, owner, &crate::entry(Some(org))).await.unwrap());
-        assert!(!teams.add_member(org, sales.id, owner, &crate::entry(Some(org))).await.unwrap());
-        assert_eq!(teams.members(org, sales.id).await.unwrap()[0].email, "owner@acme.io");
+        assert!(teams.add_member(crate::scope(org), sales.id, owner, &crate::entry(Some(org))).await.unwrap());
+        assert!(!teams.add_member(crate::scope(org), sales.id, owner, &crate::entry(Some(org))).await.unwrap());
+        assert_eq!(teams.members(crate::scope(org), sales.id).await.unwrap()[0].email, "owner@acme.io");
 
         // A second owner lets the first leave: the team loses its member and its leader.
         let other = a_user(&storage, "other@acme.io").await;
@@ -76,10 +76,10 @@ contract_tests! {
             role: sea_orm::Set("owner".into()),
             created_at: sea_orm::Set(Utc::now()),
         }).exec_without_returning(storage.connection()).await.unwrap();
-        storage.auth().remove(org, owner, &crate::entry(Some(org))).await.unwrap();
-        assert!(teams.members(org, sales.id).await.unwrap().is_empty());
-        assert_eq!(teams.get(org, sales.id).await.unwrap().unwrap().leader_id, None);
+        storage.auth().remove(crate::scope(org), owner, &crate::entry(Some(org))).await.unwrap();
+        assert!(teams.members(crate::scope(org), sales.id).await.unwrap().is_empty());
+        assert_eq!(teams.get(crate::scope(org), sales.id).await.unwrap().unwrap().leader_id, None);
 
-        assert!(!teams.remove_member(org, sales.id, owner, &crate::entry(Some(org))).await.unwrap());
+        assert!(!teams.remove_member(crate::scope(org), sales.id, owner, &crate::entry(Some(org))).await.unwrap());
     }
 }

@@ -42,9 +42,9 @@ async fn submit(storage: &Storage, org: OrganizationId, n: usize) -> Vec<Workflo
         )
         .unwrap();
         let mut unit = storage.leads().begin().await.unwrap();
-        unit.take_quota(org, lead.created_at).await.unwrap();
+        unit.take_quota(crate::scope(org), lead.created_at).await.unwrap();
         unit.insert_lead(&lead).await.unwrap();
-        ids.push(WorkflowId::from_uuid(unit.start_workflow(&lead).await.unwrap()));
+        ids.push(unit.start_workflow(&lead).await.unwrap());
         unit.commit().await.unwrap();
     }
     ids
@@ -60,7 +60,7 @@ contract_tests! {
         let ids = submit(&storage, org, 15).await;
         let claims = ["w1", "w2", "w3"].map(|worker| {
             let store = storage.workflows();
-            tokio::spawn(async move { store.claim_due(worker, SystemClock.now(), later(60_000), 10).await.unwrap() })
+            tokio::spawn(async move { store.claim_due(crate::platform(), worker, SystemClock.now(), later(60_000), 10).await.unwrap() })
         });
         let mut seen = Vec::new();
         for claim in claims {
@@ -74,16 +74,16 @@ contract_tests! {
         let mut expected = ids.clone();
         expected.sort();
         assert_eq!(seen, expected, "every due workflow leased exactly once");
-        assert!(storage.workflows().claim_due("w4", SystemClock.now(), later(60_000), 10).await.unwrap().is_empty());
+        assert!(storage.workflows().claim_due(crate::platform(), "w4", SystemClock.now(), later(60_000), 10).await.unwrap().is_empty());
     }
 
     async fn an_expired_lease_is_taken_over_and_the_old_holder_is_fenced_off(storage: Storage) {
         let org = org(&storage).await;
         submit(&storage, org, 1).await;
         let store = storage.workflows();
-        let (mut stale, _) = store.claim_due("dead", SystemClock.now(), later(50), 1).await.unwrap().remove(0);
+        let (mut stale, _) = store.claim_due(crate::platform(), "dead", SystemClock.now(), later(50), 1).await.unwrap().remove(0);
         tokio::time::sleep(std::time::Duration::from_millis(80)).await;
-        let (mut fresh, _) = store.claim_due("alive", SystemClock.now(), later(60_000), 1).await.unwrap().remove(0);
+        let (mut fresh, _) = store.claim_due(crate::platform(), "alive", SystemClock.now(), later(60_000), 1).await.unwrap().remove(0);
         assert_eq!(fresh.id, stale.id);
 
         fresh.begin_step(SystemClock.now()).unwrap();
@@ -93,7 +93,7 @@ contract_tests! {
         stale.begin_step(SystemClock.now()).unwrap();
         stale.fail_step("late", 5, Duration::seconds(1), SystemClock.now()).unwrap();
         assert!(!store.save_step(&stale, "dead", None, &LeadEffects::default()).await.unwrap(), "the dead worker cannot overwrite");
-        let read = store.get(org, fresh.id).await.unwrap().unwrap();
+        let read = store.get(crate::scope(org), fresh.id).await.unwrap().unwrap();
         assert_eq!(read.steps[0].worker.as_deref(), Some("alive"));
         assert!(read.last_error.is_none());
     }
@@ -102,27 +102,27 @@ contract_tests! {
         let org = org(&storage).await;
         submit(&storage, org, 1).await;
         let store = storage.workflows();
-        let (mut running, _) = store.claim_due("w1", SystemClock.now(), later(60_000), 1).await.unwrap().remove(0);
+        let (mut running, _) = store.claim_due(crate::platform(), "w1", SystemClock.now(), later(60_000), 1).await.unwrap().remove(0);
         let mut cancelled = running.clone();
         cancelled.cancel(SystemClock.now()).unwrap();
-        assert!(store.transition(&cancelled, WorkflowStatus::Pending, &LeadEffects::default(), &crate::entry(Some(org))).await.unwrap());
-        assert!(!store.transition(&cancelled, WorkflowStatus::Pending, &LeadEffects::default(), &crate::entry(Some(org))).await.unwrap());
+        assert!(store.transition(crate::scope(org), &cancelled, WorkflowStatus::Pending, &LeadEffects::default(), &crate::entry(Some(org))).await.unwrap());
+        assert!(!store.transition(crate::scope(org), &cancelled, WorkflowStatus::Pending, &LeadEffects::default(), &crate::entry(Some(org))).await.unwrap());
 
         running.begin_step(SystemClock.now()).unwrap();
         running.complete_step(StepOutcome::Researched(Research::default()), "w1", SystemClock.now()).unwrap();
         assert!(!store.save_step(&running, "w1", None, &LeadEffects::default()).await.unwrap());
-        assert_eq!(store.get(org, running.id).await.unwrap().unwrap().status, WorkflowStatus::Cancelled);
-        assert!(store.get(OrganizationId::new(), running.id).await.unwrap().is_none());
+        assert_eq!(store.get(crate::scope(org), running.id).await.unwrap().unwrap().status, WorkflowStatus::Cancelled);
+        assert!(store.get(crate::scope(OrganizationId::new()), running.id).await.unwrap().is_none());
     }
 
     async fn released_leases_are_due_again_and_pages_filter(storage: Storage) {
         let org = org(&storage).await;
         submit(&storage, org, 3).await;
         let store = storage.workflows();
-        assert_eq!(store.claim_due("w1", SystemClock.now(), later(60_000), 10).await.unwrap().len(), 3);
-        store.release("w1").await.unwrap();
-        assert_eq!(store.claim_due("w2", SystemClock.now(), later(60_000), 10).await.unwrap().len(), 3);
-        let page = store.page(org, &WorkflowFilter { status: Some(WorkflowStatus::Pending), lead_id: None }, leadflow_kernel::KeysetPage::new(Some(2), None).unwrap()).await.unwrap();
+        assert_eq!(store.claim_due(crate::platform(), "w1", SystemClock.now(), later(60_000), 10).await.unwrap().len(), 3);
+        store.release(crate::platform(), "w1").await.unwrap();
+        assert_eq!(store.claim_due(crate::platform(), "w2", SystemClock.now(), later(60_000), 10).await.unwrap().len(), 3);
+        let page = store.page(crate::scope(org), &WorkflowFilter { status: Some(WorkflowStatus::Pending), lead_id: None }, leadflow_kernel::KeysetPage::new(Some(2), None).unwrap()).await.unwrap();
         assert_eq!(page.items.len(), 2);
         assert!(page.next.is_some());
     }
@@ -131,7 +131,7 @@ contract_tests! {
         let org = org(&storage).await;
         let id = submit(&storage, org, 1).await[0];
         let store = storage.workflows();
-        let workflow = store.get(org, id).await.unwrap().unwrap();
+        let workflow = store.get(crate::scope(org), id).await.unwrap().unwrap();
         let email = EmailDraft { to: "sam@bigcorp.io".into(), subject: "Hi".into(), body: "Hello".into() };
         for _ in 0..3 {
             store.send(&workflow, &email).await.unwrap();

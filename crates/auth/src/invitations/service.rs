@@ -5,211 +5,18 @@
 //! lives 7 days. Inviting an address that already has a pending invitation
 //! replaces it: the old token stops working.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
+use super::model::*;
+use super::ports::InvitationRepository;
+use crate::account::ports::UserRepository;
+use crate::error::{AuthError, Conflict, Denied, Resource};
+use crate::members::ports::MemberRepository;
+use crate::session::tokens::{hash_opaque_token as hash_token, new_opaque_token as new_token};
 use chrono::{DateTime, Duration, Utc};
-use leadflow_kernel::{
-    Actor, AuditEntry, Clock, EmailAddress, OrganizationId, Permission, Role, UserId, ValidationErrors,
-};
+use leadflow_kernel::InvitationId;
+use leadflow_kernel::{Actor, AuditEntry, Clock, EmailAddress, Permission, Role, ValidationErrors};
 use serde_json::json;
+use std::sync::Arc;
 use uuid::Uuid;
-
-use crate::error::AuthError;
-use crate::members::MemberRepository;
-use crate::ports::UserRepository;
-use crate::tokens::{hash_opaque_token as hash_token, new_opaque_token as new_token};
-
-/// How long an invitation stays valid.
-pub const INVITATION_TTL_DAYS: i64 = 7;
-
-/// The state of an invitation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InvitationStatus {
-    /// Waiting for an answer.
-    Pending,
-    /// Accepted: the invitee is a member.
-    Accepted,
-    /// Revoked by an admin, or replaced by a newer invitation.
-    Revoked,
-    /// Not accepted within 7 days.
-    Expired,
-}
-
-impl InvitationStatus {
-    /// The API and storage name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Accepted => "accepted",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-        }
-    }
-
-    /// Reads a name.
-    #[must_use]
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Pending, Self::Accepted, Self::Revoked, Self::Expired].into_iter().find(|s| s.as_str() == raw)
-    }
-}
-
-/// An invitation to join an organization.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invitation {
-    /// Its id.
-    pub id: Uuid,
-    /// The organization.
-    pub organization_id: OrganizationId,
-    /// Who is invited.
-    pub email: EmailAddress,
-    /// The role they will have.
-    pub role: Role,
-    /// The stored state (`Expired` is never stored; see [`Invitation::status`]).
-    pub stored_status: InvitationStatus,
-    /// Who invited.
-    pub invited_by: Option<UserId>,
-    /// When it stops being valid.
-    pub expires_at: DateTime<Utc>,
-    /// When it was accepted.
-    pub accepted_at: Option<DateTime<Utc>>,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-}
-
-impl Invitation {
-    /// The state at `now`: a pending invitation past its expiry is expired.
-    #[must_use]
-    pub fn status(&self, now: DateTime<Utc>) -> InvitationStatus {
-        match self.stored_status {
-            InvitationStatus::Pending if self.expires_at <= now => InvitationStatus::Expired,
-            s => s,
-        }
-    }
-}
-
-/// An email waiting in the outbox.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutboxEmail {
-    /// Its id.
-    pub id: Uuid,
-    /// The organization it is about.
-    pub organization_id: Option<OrganizationId>,
-    /// What it is (`invitation`, …).
-    pub kind: String,
-    /// The recipient.
-    pub recipient: String,
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text body.
-    pub body: String,
-    /// When it was queued.
-    pub created_at: DateTime<Utc>,
-}
-
-/// What an invitation store can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum InvitationStoreError {
-    /// It is no longer pending.
-    #[error("the invitation is no longer pending")]
-    NotPending,
-    /// The invitee is already a member.
-    #[error("already a member of the organization")]
-    AlreadyMember,
-    /// The plan's seats (members plus pending invitations) are all taken.
-    #[error("the plan's {limit} seats (members and pending invitations) are all taken")]
-    SeatLimit {
-        /// The plan's seats.
-        limit: u64,
-    },
-    /// The store failed.
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-/// Durable store of invitations.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait InvitationRepository: Send + Sync {
-    /// Revokes any pending invitation of the same organization and email,
-    /// stores `invitation` with its token hash, queues `email` and writes
-    /// `audit`, in one transaction.
-    ///
-    /// # Errors
-    /// MUST return `SeatLimit` (and change nothing) when the plan's seats —
-    /// members plus pending invitations, the new one included — would be
-    /// exceeded, checked atomically with the insert.
-    async fn create(
-        &self,
-        invitation: &Invitation,
-        token_hash: &str,
-        email: &OutboxEmail,
-        audit: &AuditEntry,
-    ) -> Result<(), InvitationStoreError>;
-
-    /// The invitations of `organization`, newest first.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn list(&self, organization: OrganizationId) -> anyhow::Result<Vec<Invitation>>;
-
-    /// One invitation of `organization`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn get(&self, organization: OrganizationId, id: Uuid) -> anyhow::Result<Option<Invitation>>;
-
-    /// The invitation with this token hash (any organization: the token is the credential).
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn find_by_token(&self, token_hash: &str) -> anyhow::Result<Option<Invitation>>;
-
-    /// Revokes a pending invitation and writes `audit`, in one transaction.
-    ///
-    /// # Errors
-    /// MUST return `NotPending` (and write nothing) when it is not pending.
-    async fn revoke(
-        &self,
-        organization: OrganizationId,
-        id: Uuid,
-        at: DateTime<Utc>,
-        audit: &AuditEntry,
-    ) -> Result<(), InvitationStoreError>;
-
-    /// Marks a pending invitation accepted by `user`, makes them a member with
-    /// its role and writes `audit`, in one transaction.
-    ///
-    /// # Errors
-    /// MUST return `NotPending` when another request used or revoked it first,
-    /// `AlreadyMember` when the user is a member already, `SeatLimit` when the
-    /// plan's seats are exceeded (after a downgrade); then nothing changed.
-    async fn accept(
-        &self,
-        invitation: &Invitation,
-        user: UserId,
-        at: DateTime<Utc>,
-        audit: &AuditEntry,
-    ) -> Result<(), InvitationStoreError>;
-}
-
-impl From<InvitationStoreError> for AuthError {
-    fn from(e: InvitationStoreError) -> Self {
-        match e {
-            InvitationStoreError::NotPending => {
-                Self::Conflict("This invitation is no longer pending.".into())
-            }
-            InvitationStoreError::AlreadyMember => {
-                Self::Conflict("You are already a member of this organization.".into())
-            }
-            e @ InvitationStoreError::SeatLimit { .. } => {
-                Self::PlanLimit(format!("{e}; upgrade the plan or revoke pending invitations."))
-            }
-            InvitationStoreError::Unexpected(e) => Self::Unexpected(e),
-        }
-    }
-}
 
 /// Refuses an invitation that is not pending at `now`, saying why.
 ///
@@ -218,13 +25,9 @@ impl From<InvitationStoreError> for AuthError {
 pub fn ensure_pending(invitation: &Invitation, now: DateTime<Utc>) -> Result<(), AuthError> {
     match invitation.status(now) {
         InvitationStatus::Pending => Ok(()),
-        InvitationStatus::Accepted => {
-            Err(AuthError::Conflict("This invitation has already been used.".into()))
-        }
-        InvitationStatus::Revoked => Err(AuthError::Conflict("This invitation has been revoked.".into())),
-        InvitationStatus::Expired => {
-            Err(AuthError::Conflict("This invitation has expired; ask for a new one.".into()))
-        }
+        InvitationStatus::Accepted => Err(Conflict::InvitationUsed.into()),
+        InvitationStatus::Revoked => Err(Conflict::InvitationRevoked.into()),
+        InvitationStatus::Expired => Err(Conflict::InvitationExpired.into()),
     }
 }
 
@@ -258,22 +61,23 @@ impl InvitationService {
         email: &str,
         role: Role,
     ) -> Result<(Invitation, String), AuthError> {
-        let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
+        let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
+        let organization = scope.organization_id();
         actor.require(Permission::UsersManage)?;
         if role == Role::Owner && !(actor.is_super_admin() || actor.role() == Some(Role::Owner)) {
-            return Err(AuthError::Forbidden("Only an owner invites owners.".into()));
+            return Err(Denied::OwnerInvitesByOwners.into());
         }
         let email =
             EmailAddress::parse(email).map_err(|e| ValidationErrors::single("email", e.to_string()))?;
         if let Some(existing) = self.users.by_email(&email).await?
-            && self.members.member(organization, existing.user.id).await?.is_some()
+            && self.members.member(scope, existing.user.id).await?.is_some()
         {
-            return Err(AuthError::Conflict(format!("{email} is already a member of this organization.")));
+            return Err(Conflict::InviteeIsMember(email).into());
         }
         let now = self.clock.now();
         let (token, token_hash) = new_token();
         let invitation = Invitation {
-            id: Uuid::now_v7(),
+            id: InvitationId::new(),
             organization_id: organization,
             email: email.clone(),
             role,
@@ -320,10 +124,11 @@ impl InvitationService {
         actor: &Actor,
         status: Option<InvitationStatus>,
     ) -> Result<Vec<Invitation>, AuthError> {
-        let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
+        let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
+        let _organization = scope.organization_id();
         actor.require(Permission::UsersManage)?;
         let now = self.clock.now();
-        let all = self.invitations.list(organization).await?;
+        let all = self.invitations.list(scope).await?;
         Ok(all.into_iter().filter(|i| status.is_none_or(|s| i.status(now) == s)).collect())
     }
 
@@ -331,19 +136,17 @@ impl InvitationService {
     ///
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Conflict` (not pending), `Unexpected`.
-    pub async fn revoke(&self, actor: &Actor, id: Uuid) -> Result<(), AuthError> {
-        let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
-        let invitation = self
-            .invitations
-            .get(organization, id)
-            .await?
-            .ok_or(AuthError::NotFound("No such invitation."))?;
+    pub async fn revoke(&self, actor: &Actor, id: InvitationId) -> Result<(), AuthError> {
+        let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
+        let organization = scope.organization_id();
+        let invitation =
+            self.invitations.get(scope, id).await?.ok_or(AuthError::NotFound(Resource::Invitation))?;
         actor.require(Permission::UsersManage)?;
         let now = self.clock.now();
         ensure_pending(&invitation, now)?;
         let audit = AuditEntry::new(actor, Some(organization), "invitation.revoked", "invitation", id, now)
             .with_details(json!({ "email": invitation.email.as_ref() }));
-        Ok(self.invitations.revoke(organization, id, now, &audit).await?)
+        Ok(self.invitations.revoke(scope, id, now, &audit).await?)
     }
 
     /// Accepts an invitation as the signed-in user, whose email must be the invited one.
@@ -357,12 +160,12 @@ impl InvitationService {
             .invitations
             .find_by_token(&hash_token(token))
             .await?
-            .ok_or(AuthError::NotFound("No such invitation."))?;
+            .ok_or(AuthError::NotFound(Resource::Invitation))?;
         let now = self.clock.now();
         ensure_pending(&invitation, now)?;
         let user = self.users.by_id(user_id).await?.ok_or(AuthError::Unauthorized)?.user;
         if user.email != invitation.email {
-            return Err(AuthError::Forbidden("This invitation is for another email address.".into()));
+            return Err(Denied::InvitationForAnotherEmail.into());
         }
         let audit = AuditEntry::new(
             actor,
@@ -383,10 +186,22 @@ impl InvitationService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::members::MockMemberRepository;
-    use crate::model::{PasswordHash, PersonName, User};
-    use crate::ports::{Credentials, MockUserRepository};
+    use crate::account::model::{PasswordHash, PersonName, User};
+    use crate::account::ports::{Credentials, MockUserRepository};
+    #[allow(unused_imports)]
+    use crate::error::*;
+    use crate::members::ports::MockMemberRepository;
+    #[allow(unused_imports)]
+    use crate::{account::*, api_keys::*, invitations::*, members::*, registration::*, session::*};
+    #[allow(unused_imports)]
+    use chrono::Utc;
+    #[allow(unused_imports)]
+    use chrono::{DateTime, Duration};
     use leadflow_kernel::MockClock;
+    #[allow(unused_imports)]
+    use leadflow_kernel::*;
+    #[allow(unused_imports)]
+    use uuid::Uuid;
 
     fn clock() -> Arc<dyn Clock> {
         let mut clock = MockClock::new();
@@ -397,7 +212,7 @@ mod tests {
     fn pending(org: OrganizationId, email: &str) -> Invitation {
         let now = Utc::now();
         Invitation {
-            id: Uuid::now_v7(),
+            id: InvitationId::new(),
             organization_id: org,
             email: EmailAddress::parse(email).unwrap(),
             role: Role::Member,

@@ -6,7 +6,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
-use crate::model::{Password, PasswordHash};
+use crate::account::model::{Password, PasswordHash};
 
 /// Hashes and verifies passwords. Implementations must not block the async runtime.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]

@@ -1,9 +1,9 @@
-//! Users, memberships and the secrets that guard them.
+//! The account model: users, names, passwords.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{EmailAddress, OrganizationId, Role, UserId};
+use leadflow_kernel::{EmailAddress, UserId};
 
 /// A person's name: trimmed, 1 to 200 characters, no control characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,45 +148,6 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When the account last changed.
     pub updated_at: DateTime<Utc>,
-}
-
-/// A user's membership as they see it: the organization and their role there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Membership {
-    /// The organization.
-    pub organization_id: OrganizationId,
-    /// Its slug.
-    pub organization_name: String,
-    /// Its display name.
-    pub organization_display_name: String,
-    /// Whether it is active.
-    pub organization_active: bool,
-    /// The user's role there.
-    pub role: Role,
-    /// When the user joined.
-    pub joined_at: DateTime<Utc>,
-}
-
-/// What a registering user asks for their new organization, unvalidated:
-/// the organizations context validates it when the unit creates it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OrganizationDraft {
-    /// Slug.
-    pub name: String,
-    /// Display name.
-    pub display_name: Option<String>,
-}
-
-/// The current truth about a user acting in an organization, looked up on
-/// every authenticated request (and cached briefly by the adapter).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AccessState {
-    /// Whether the user is (still) a super admin.
-    pub super_admin: bool,
-    /// `None` when the organization does not exist (any more); else whether it is active.
-    pub organization_active: Option<bool>,
-    /// The user's current role there, if still a member.
-    pub role: Option<Role>,
 }
 
 #[cfg(test)]

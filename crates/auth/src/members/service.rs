@@ -1,96 +1,11 @@
-//! Members of an organization: list, change role, remove, leave.
+//! Member use cases: list, change role, remove, leave.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use leadflow_kernel::{Actor, AuditEntry, Clock, OrganizationId, Permission, Role, UserId};
+use super::model::Member;
+use super::ports::MemberRepository;
+use crate::error::{AuthError, Denied, Resource};
+use leadflow_kernel::{Actor, AuditEntry, Clock, Permission, Role, UserId};
 use serde_json::json;
-
-use crate::error::AuthError;
-
-/// A member as listed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Member {
-    /// The user.
-    pub user_id: UserId,
-    /// Their email.
-    pub email: String,
-    /// Their name.
-    pub name: String,
-    /// Their role.
-    pub role: Role,
-    /// When they joined.
-    pub joined_at: DateTime<Utc>,
-}
-
-/// What a membership change can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum MemberChangeError {
-    /// No such member.
-    #[error("no such member")]
-    NotFound,
-    /// The change would leave the organization without an owner.
-    #[error("the organization's last owner can be neither removed nor demoted")]
-    LastOwner,
-    /// The store failed.
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-/// Durable store of an organization's members. Every method is scoped by the organization.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait MemberRepository: Send + Sync {
-    /// Every member of `organization`, oldest first.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn members(&self, organization: OrganizationId) -> anyhow::Result<Vec<Member>>;
-
-    /// One member.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn member(&self, organization: OrganizationId, user: UserId) -> anyhow::Result<Option<Member>>;
-
-    /// Changes a member's role and writes `audit`, in one transaction. Takes
-    /// effect for the member's tokens at once in this process.
-    ///
-    /// # Errors
-    /// MUST return `LastOwner` (and change nothing) when this would demote the
-    /// last owner, checked atomically with the change; `NotFound` when not a member.
-    async fn change_role(
-        &self,
-        organization: OrganizationId,
-        user: UserId,
-        role: Role,
-        audit: &AuditEntry,
-    ) -> Result<(), MemberChangeError>;
-
-    /// Removes a member (from the organization's teams and team leads too),
-    /// revokes their sessions in the organization and writes `audit`, in one transaction.
-    ///
-    /// # Errors
-    /// MUST return `LastOwner` (and change nothing) when they are the last
-    /// owner, checked atomically; `NotFound` when not a member.
-    async fn remove(
-        &self,
-        organization: OrganizationId,
-        user: UserId,
-        audit: &AuditEntry,
-    ) -> Result<(), MemberChangeError>;
-}
-
-impl From<MemberChangeError> for AuthError {
-    fn from(e: MemberChangeError) -> Self {
-        match e {
-            MemberChangeError::NotFound => Self::NotFound("No such member."),
-            e @ MemberChangeError::LastOwner => Self::Conflict(e.to_string()),
-            MemberChangeError::Unexpected(e) => Self::Unexpected(e),
-        }
-    }
-}
+use std::sync::Arc;
 
 /// The member use cases.
 pub struct MemberService {
@@ -115,9 +30,10 @@ impl MemberService {
     /// # Errors
     /// `NoOrganization`, `Unexpected`.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<Member>, AuthError> {
-        let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
+        let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
+        let _organization = scope.organization_id();
         actor.require_for_keys(Permission::UsersManage)?;
-        Ok(self.members.members(organization).await?)
+        Ok(self.members.members(scope).await?)
     }
 
     /// Changes a member's role (`users:manage`). Only an owner grants or takes
@@ -126,12 +42,12 @@ impl MemberService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Conflict` (last owner), `Unexpected`.
     pub async fn change_role(&self, actor: &Actor, user: UserId, role: Role) -> Result<Member, AuthError> {
-        let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
-        let member =
-            self.members.member(organization, user).await?.ok_or(AuthError::NotFound("No such member."))?;
+        let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
+        let organization = scope.organization_id();
+        let member = self.members.member(scope, user).await?.ok_or(AuthError::NotFound(Resource::Member))?;
         actor.require(Permission::UsersManage)?;
         if (member.role == Role::Owner || role == Role::Owner) && !may_manage_owners(actor) {
-            return Err(AuthError::Forbidden("Only an owner grants or takes away the owner role.".into()));
+            return Err(Denied::OwnerRoleByOwners.into());
         }
         if member.role == role {
             return Ok(member);
@@ -145,7 +61,7 @@ impl MemberService {
             self.clock.now(),
         )
         .with_details(json!({ "from": member.role.as_str(), "to": role.as_str() }));
-        self.members.change_role(organization, user, role, &audit).await?;
+        self.members.change_role(scope, user, role, &audit).await?;
         Ok(Member { role, ..member })
     }
 
@@ -155,27 +71,37 @@ impl MemberService {
     /// # Errors
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Conflict` (last owner), `Unexpected`.
     pub async fn remove(&self, actor: &Actor, user: UserId) -> Result<(), AuthError> {
-        let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
-        let member =
-            self.members.member(organization, user).await?.ok_or(AuthError::NotFound("No such member."))?;
+        let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
+        let organization = scope.organization_id();
+        let member = self.members.member(scope, user).await?.ok_or(AuthError::NotFound(Resource::Member))?;
         let leaving = actor.user_id() == Some(user);
         if !leaving {
             actor.require(Permission::UsersManage)?;
             if member.role == Role::Owner && !may_manage_owners(actor) {
-                return Err(AuthError::Forbidden("Only an owner removes an owner.".into()));
+                return Err(Denied::OwnerRemovalByOwners.into());
             }
         }
         let action = if leaving { "member.left" } else { "member.removed" };
         let audit = AuditEntry::new(actor, Some(organization), action, "member", user, self.clock.now())
             .with_details(json!({ "email": member.email, "role": member.role.as_str() }));
-        Ok(self.members.remove(organization, user, &audit).await?)
+        Ok(self.members.remove(scope, user, &audit).await?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::error::*;
+    #[allow(unused_imports)]
+    use crate::{account::*, api_keys::*, invitations::*, members::*, registration::*, session::*};
+    #[allow(unused_imports)]
+    use chrono::Utc;
+    #[allow(unused_imports)]
+    use chrono::{DateTime, Duration};
     use leadflow_kernel::MockClock;
+    #[allow(unused_imports)]
+    use leadflow_kernel::*;
 
     fn service(repo: MockMemberRepository) -> MemberService {
         let mut clock = MockClock::new();

@@ -1,32 +1,12 @@
-//! The audit log: the one insert every adapter uses inside its transaction,
-//! and the reader.
+//! The audit log reader of the organizations context, and the auth context's recorder.
 
 use async_trait::async_trait;
 use leadflow_kernel::{AuditActorKind, AuditEntry, KeysetPage, KeysetPaged, OrganizationId};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::Storage;
+use crate::db::{keyset_page, unexpected};
 use crate::entities::audit_log;
-use crate::{Storage, unexpected};
-
-/// Appends `entry` on `conn` (a pool or, normally, the transaction of the change).
-pub(crate) async fn insert_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntry) -> Result<(), DbErr> {
-    audit_log::Entity::insert(audit_log::ActiveModel {
-        id: Set(entry.id),
-        organization_id: Set(entry.organization_id.map(|o| o.as_uuid())),
-        actor_type: Set(entry.actor_kind.as_str().to_owned()),
-        actor_id: Set(entry.actor_id),
-        actor_email: Set(entry.actor_email.clone()),
-        action: Set(entry.action.clone()),
-        resource_type: Set(entry.resource_type.clone()),
-        resource_id: Set(entry.resource_id.clone()),
-        details: Set(entry.details.clone()),
-        ip: Set(entry.ip.clone()),
-        created_at: Set(entry.created_at),
-    })
-    .exec_without_returning(conn)
-    .await
-    .map(|_| ())
-}
 
 fn to_domain(row: audit_log::Model) -> AuditEntry {
     AuditEntry {
@@ -105,7 +85,7 @@ impl SeaOrmAuditLog {
         if let Some(v) = filter.to {
             query = query.filter(C::CreatedAt.lt(v));
         }
-        let (rows, next) = crate::keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| {
+        let (rows, next) = keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| {
             leadflow_kernel::Cursor { at: r.created_at, id: r.id }
         })
         .await
@@ -114,7 +94,6 @@ impl SeaOrmAuditLog {
     }
 }
 
-#[cfg(feature = "organizations")]
 #[async_trait]
 impl leadflow_organizations::AuditLogRepository for SeaOrmAuditLog {
     async fn page(
@@ -124,8 +103,8 @@ impl leadflow_organizations::AuditLogRepository for SeaOrmAuditLog {
         page: KeysetPage,
     ) -> anyhow::Result<KeysetPaged<AuditEntry>> {
         let scope = match scope {
-            leadflow_organizations::AuditScope::Organization(org) => Scope::Organization(org),
-            leadflow_organizations::AuditScope::AcrossOrganizations => Scope::All,
+            leadflow_organizations::AuditScope::Organization(scope) => Scope::Organization(scope.organization_id()),
+            leadflow_organizations::AuditScope::AcrossOrganizations(_) => Scope::All,
         };
         let filter = Filter {
             action: filter.action.as_deref(),
@@ -143,6 +122,6 @@ impl leadflow_organizations::AuditLogRepository for SeaOrmAuditLog {
 #[async_trait]
 impl leadflow_auth::ports::AuditRecorder for SeaOrmAuditLog {
     async fn record(&self, entry: &AuditEntry) -> anyhow::Result<()> {
-        insert_audit(&self.db, entry).await.map_err(|e| unexpected(e, "writing an audit entry"))
+        crate::db::audit::insert_audit(&self.db, entry).await.map_err(|e| unexpected(e, "writing an audit entry"))
     }
 }

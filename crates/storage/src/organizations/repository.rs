@@ -6,8 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use leadflow_kernel::{
-    AuditEntry, EmailAddress, OffsetPage, OrganizationId, Paged, Role, UserId, ValidationErrors,
-};
+    AuditEntry, EmailAddress, OffsetPage, OrganizationId, Paged, Role, UserId, ValidationErrors, PlatformScope, TenantScope};
 use leadflow_organizations::model::UsageSummary;
 use leadflow_organizations::model::{DisplayName, Phone};
 use leadflow_organizations::{
@@ -21,12 +20,15 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
-use crate::audit::insert_audit;
 use crate::entities::{
     api_key, invitation, lead, membership, organization, subscription, team, user, workflow,
 };
-use crate::subscriptions::{insert_subscription, seats_in_use, used};
-use crate::{AccessCache, Storage, begin_write, unexpected, unique_violation};
+use crate::auth::{add_member, seats_in_use};
+use crate::subscriptions::{insert_subscription, subscription_of, used};
+use crate::Storage;
+use crate::db::count_by;
+use crate::db::{Change, unexpected, unique_violation};
+use crate::AccessCache;
 
 /// [`OrganizationRepository`] on SeaORM.
 pub struct SeaOrmOrganizations {
@@ -90,15 +92,9 @@ pub(crate) async fn insert_organization<C: ConnectionTrait>(
         }
     })?;
     if let Some(owner) = owner {
-        membership::Entity::insert(membership::ActiveModel {
-            organization_id: Set(org.id.as_uuid()),
-            user_id: Set(owner.as_uuid()),
-            role: Set(Role::Owner.as_str().to_owned()),
-            created_at: Set(org.created_at),
-        })
-        .exec_without_returning(conn)
-        .await
-        .map_err(|e| unexpected(e, "inserting owner membership"))?;
+        add_member(conn, org.id, owner, Role::Owner, org.created_at)
+            .await
+            .map_err(|e| unexpected(e, "inserting owner membership"))?;
     }
     insert_subscription(conn, &Subscription::start_trial(org.id, plan, org.created_at))
         .await
@@ -108,8 +104,8 @@ pub(crate) async fn insert_organization<C: ConnectionTrait>(
 
 fn filtered(scope: ListScope, filter: &OrganizationFilter) -> Select<organization::Entity> {
     let mut query = organization::Entity::find();
-    if let ListScope::Only(id) = scope {
-        query = query.filter(organization::Column::Id.eq(id.as_uuid()));
+    if let ListScope::Only(only) = scope {
+        query = query.filter(organization::Column::Id.eq(only.organization_id().as_uuid()));
     }
     if let Some(active) = filter.is_active {
         query = query.filter(organization::Column::IsActive.eq(active));
@@ -134,43 +130,6 @@ fn filtered(scope: ListScope, filter: &OrganizationFilter) -> Select<organizatio
         query = query.filter(like(organization::Column::Name).or(like(organization::Column::DisplayName)));
     }
     query
-}
-
-/// Counts of `query`'s rows per value of `by` (counting `counted`).
-async fn grouped<E, C1, C2>(
-    db: &DatabaseConnection,
-    query: Select<E>,
-    by: C1,
-    counted: C2,
-) -> Result<BTreeMap<String, u64>, RepositoryError>
-where
-    E: EntityTrait,
-    C1: ColumnTrait,
-    C2: ColumnTrait,
-{
-    let rows: Vec<(String, i64)> = query
-        .select_only()
-        .column(by)
-        .column_as(counted.count(), "count")
-        .group_by(by)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(|e| unexpected(e, "counting rows"))?;
-    Ok(rows.into_iter().map(|(k, n)| (k, u64::try_from(n).unwrap_or(0))).collect())
-}
-
-/// The subscription reader, borrowed by other adapters for statistics.
-struct SeaOrmSubscriptionsRef<'a>(&'a DatabaseConnection);
-
-impl SeaOrmSubscriptionsRef<'_> {
-    async fn get(&self, id: OrganizationId) -> anyhow::Result<Option<Subscription>> {
-        let row = subscription::Entity::find_by_id(id.as_uuid())
-            .one(self.0)
-            .await
-            .map_err(|e| unexpected(e, "reading subscription"))?;
-        row.map(crate::subscriptions::to_domain).transpose()
-    }
 }
 
 impl SeaOrmOrganizations {
@@ -234,15 +193,14 @@ impl OrganizationRepository for SeaOrmOrganizations {
             Some(name) => PlanId::parse(&name)
                 .map_err(|e| RepositoryError::Invalid(ValidationErrors::single("plan", e.to_string())))?,
         };
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
-        insert_organization(&txn, org, owner, plan).await?;
-        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
-        txn.commit().await.map_err(|e| unexpected(e, "committing organization"))?;
+        let txn = Change::begin(&self.db, "committing organization").await?;
+        insert_organization(&*txn, org, owner, plan).await?;
+        txn.commit(audit).await?;
         Ok(())
     }
 
-    async fn get(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError> {
-        let row = organization::Entity::find_by_id(id.as_uuid())
+    async fn get(&self, scope: TenantScope) -> Result<Option<Organization>, RepositoryError> {
+        let row = organization::Entity::find_by_id(scope.organization_id().as_uuid())
             .one(&self.db)
             .await
             .map_err(|e| unexpected(e, "reading organization"))?;
@@ -274,13 +232,18 @@ impl OrganizationRepository for SeaOrmOrganizations {
         Ok(Paged { items, total, page })
     }
 
-    async fn update(&self, org: &Organization, audit: &AuditEntry) -> Result<(), RepositoryError> {
+    async fn update(
+        &self,
+        scope: TenantScope,
+        org: &Organization,
+        audit: &AuditEntry,
+    ) -> Result<(), RepositoryError> {
         let mut row = to_row(org);
-        row.id = sea_orm::ActiveValue::Unchanged(org.id.as_uuid());
+        row.id = sea_orm::ActiveValue::Unchanged(scope.organization_id().as_uuid());
         row.created_at = sea_orm::ActiveValue::NotSet;
         row.created_by = sea_orm::ActiveValue::NotSet;
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
-        let result = row.update(&txn).await;
+        let txn = Change::begin(&self.db, "committing organization update").await?;
+        let result = row.update(&*txn).await;
         match result {
             Ok(_) => {}
             Err(sea_orm::DbErr::RecordNotUpdated) => return Err(RepositoryError::NotFound),
@@ -291,36 +254,34 @@ impl OrganizationRepository for SeaOrmOrganizations {
                 };
             }
         }
-        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
-        txn.commit().await.map_err(|e| unexpected(e, "committing organization update"))?;
-        self.cache.invalidate_organization(org.id);
+        txn.commit(audit).await?;
+        self.cache.invalidate_organization(scope.organization_id());
         Ok(())
     }
 
     async fn delete_with_all_data(
         &self,
-        id: OrganizationId,
+        scope: TenantScope,
         audit: &AuditEntry,
     ) -> Result<(), RepositoryError> {
         // Every tenant table references organizations with ON DELETE CASCADE,
         // so one statement removes the organization and all its rows; the
         // platform-level entry that records it is written in the same transaction.
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
-        let result = organization::Entity::delete_by_id(id.as_uuid())
-            .exec(&txn)
+        let txn = Change::begin(&self.db, "committing organization deletion").await?;
+        let result = organization::Entity::delete_by_id(scope.organization_id().as_uuid())
+            .exec(&*txn)
             .await
             .map_err(|e| unexpected(e, "deleting organization"))?;
         if result.rows_affected == 0 {
             return Err(RepositoryError::NotFound);
         }
-        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
-        txn.commit().await.map_err(|e| unexpected(e, "committing organization deletion"))?;
-        self.cache.invalidate_organization(id);
+        txn.commit(audit).await?;
+        self.cache.invalidate_organization(scope.organization_id());
         Ok(())
     }
 
-    async fn stats(&self, id: OrganizationId) -> Result<OrganizationStats, RepositoryError> {
-        let org = id.as_uuid();
+    async fn stats(&self, scope: TenantScope) -> Result<OrganizationStats, RepositoryError> {
+        let org = scope.organization_id().as_uuid();
         let rows: Vec<(String, i64)> = membership::Entity::find()
             .select_only()
             .column(membership::Column::Role)
@@ -358,28 +319,28 @@ impl OrganizationRepository for SeaOrmOrganizations {
             "counting teams",
         )
         .await?;
-        let leads_by_status = grouped(
+        let leads_by_status = count_by(
             &self.db,
             lead::Entity::find().filter(lead::Column::OrganizationId.eq(org)),
             lead::Column::Status,
             lead::Column::Id,
         )
         .await?;
-        let usage = match SeaOrmSubscriptionsRef(&self.db).get(id).await? {
+        let usage = match subscription_of(&self.db, scope).await? {
             Some(s) => {
                 let plan = s.plan.plan();
                 let period = s.period(now);
                 Some(UsageSummary {
                     plan: s.plan.as_str().to_owned(),
-                    leads_used: used(&self.db, id, UsageMeter::Leads, period.start).await?,
+                    leads_used: used(&self.db, scope, UsageMeter::Leads, period.start).await?,
                     leads_limit: plan.lead_limit,
-                    seats_used: seats_in_use(&self.db, id, now, None).await?,
+                    seats_used: seats_in_use(&self.db, scope.organization_id(), now, None).await?,
                     seats_limit: plan.seat_limit,
                 })
             }
             None => None,
         };
-        let workflows_by_status = grouped(
+        let workflows_by_status = count_by(
             &self.db,
             workflow::Entity::find().filter(workflow::Column::OrganizationId.eq(org)),
             workflow::Column::Status,
@@ -400,7 +361,7 @@ impl OrganizationRepository for SeaOrmOrganizations {
         })
     }
 
-    async fn overview_across_organizations(&self) -> Result<PlatformOverview, RepositoryError> {
+    async fn overview_across_organizations(&self, _platform: PlatformScope) -> Result<PlatformOverview, RepositoryError> {
         let by_active: Vec<(bool, i64)> = organization::Entity::find()
             .select_only()
             .column(organization::Column::IsActive)
@@ -436,9 +397,9 @@ impl OrganizationRepository for SeaOrmOrganizations {
             )
             .await?,
             total_teams: count(&self.db, team::Entity::find(), "counting teams").await?,
-            leads_by_status: grouped(&self.db, lead::Entity::find(), lead::Column::Status, lead::Column::Id)
+            leads_by_status: count_by(&self.db, lead::Entity::find(), lead::Column::Status, lead::Column::Id)
                 .await?,
-            organizations_per_plan: grouped(
+            organizations_per_plan: count_by(
                 &self.db,
                 subscription::Entity::find(),
                 subscription::Column::Plan,
@@ -446,7 +407,7 @@ impl OrganizationRepository for SeaOrmOrganizations {
             )
             .await?,
             top_organizations: self.top_by_leads(10).await?,
-            workflows_by_status: grouped(
+            workflows_by_status: count_by(
                 &self.db,
                 workflow::Entity::find(),
                 workflow::Column::Status,

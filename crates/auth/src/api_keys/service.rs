@@ -6,151 +6,16 @@
 //! A key acts with exactly its scopes, never as a super admin, and never
 //! outlives its organization's activation.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
-use leadflow_kernel::{
-    Actor, AuditEntry, Clock, OrganizationId, Permission, PermissionSet, UserId, ValidationErrors,
-};
-use rand::Rng as _;
+use super::model::*;
+use super::ports::ApiKeyRepository;
+use crate::error::{AuthError, Conflict, Resource};
+use crate::session::tokens::{hash_opaque_token, new_opaque_token};
+use chrono::Duration;
+use leadflow_kernel::{Actor, AuditEntry, Clock, Permission, ValidationErrors};
+use leadflow_kernel::{ApiKeyId, TenantScope};
 use serde_json::json;
+use std::sync::Arc;
 use subtle::ConstantTimeEq as _;
-use uuid::Uuid;
-
-use crate::error::AuthError;
-use crate::tokens::{hash_opaque_token, new_opaque_token};
-
-/// `lastUsedAt` is written at most this often per key, so that a busy key
-/// does not turn every request into a write.
-pub const LAST_USED_RESOLUTION_SECS: i64 = 60;
-
-/// An API key (without its secret).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiKey {
-    /// Its id.
-    pub id: Uuid,
-    /// The organization it acts in.
-    pub organization_id: OrganizationId,
-    /// A name for people.
-    pub name: String,
-    /// The public 8-character prefix.
-    pub prefix: String,
-    /// What it may do.
-    pub scopes: PermissionSet,
-    /// Who created it.
-    pub created_by: Option<UserId>,
-    /// When it stops working, if ever.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// When it was last used (to the minute).
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// When it was revoked.
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-}
-
-/// A stored key as found by its prefix, for authentication.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredApiKey {
-    /// The key.
-    pub key: ApiKey,
-    /// Hex SHA-256 of its secret.
-    pub secret_hash: String,
-    /// Whether its organization is active.
-    pub organization_active: bool,
-}
-
-/// Durable store of API keys.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait ApiKeyRepository: Send + Sync {
-    /// Stores a key with its secret hash and writes `audit`, in one transaction.
-    ///
-    /// # Errors
-    /// When the store fails (a prefix collision included; the caller may retry).
-    async fn create(&self, key: &ApiKey, secret_hash: &str, audit: &AuditEntry) -> anyhow::Result<()>;
-
-    /// The keys of `organization`, newest first.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn list(&self, organization: OrganizationId) -> anyhow::Result<Vec<ApiKey>>;
-
-    /// One key of `organization`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn get(&self, organization: OrganizationId, id: Uuid) -> anyhow::Result<Option<ApiKey>>;
-
-    /// Revokes a key and writes `audit`, in one transaction. Takes effect at once.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn revoke(
-        &self,
-        organization: OrganizationId,
-        id: Uuid,
-        at: DateTime<Utc>,
-        audit: &AuditEntry,
-    ) -> anyhow::Result<()>;
-
-    /// Replaces a key's prefix and secret and writes `audit`, in one
-    /// transaction; the old secret stops working at once.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn rotate(
-        &self,
-        organization: OrganizationId,
-        id: Uuid,
-        prefix: &str,
-        secret_hash: &str,
-        audit: &AuditEntry,
-    ) -> anyhow::Result<()>;
-
-    /// The key with this prefix, its secret hash and its organization's state.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn find_by_prefix(&self, prefix: &str) -> anyhow::Result<Option<StoredApiKey>>;
-
-    /// Sets `last_used_at`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    async fn touch(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<()>;
-}
-
-/// A new key's fields, unvalidated.
-#[derive(Clone, Debug, Default)]
-pub struct ApiKeyInput {
-    /// Name, 1–100 characters.
-    pub name: String,
-    /// Permission names (`leads:create`, …), at least one, each held by the creator.
-    pub scopes: Vec<String>,
-    /// Optional expiry, in the future.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-fn new_prefix() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..8).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
-}
-
-fn assemble(prefix: &str, secret: &str) -> String {
-    format!("lf_{prefix}_{secret}")
-}
-
-/// Splits `lf_<prefix>_<secret>`.
-fn split(raw: &str) -> Option<(&str, &str)> {
-    let rest = raw.strip_prefix("lf_")?;
-    let (prefix, secret) = rest.split_at_checked(8)?;
-    let secret = secret.strip_prefix('_')?;
-    (prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) && !secret.is_empty())
-        .then_some((prefix, secret))
-}
 
 /// The API key use cases.
 pub struct ApiKeyService {
@@ -164,11 +29,11 @@ impl ApiKeyService {
         Self { keys, clock }
     }
 
-    fn manager(actor: &Actor) -> Result<OrganizationId, AuthError> {
+    fn manager(actor: &Actor) -> Result<TenantScope, AuthError> {
         actor.user_id().ok_or(AuthError::UsersOnly)?;
-        let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
+        let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
         actor.require(Permission::ApiKeysManage)?;
-        Ok(organization)
+        Ok(scope)
     }
 
     /// Creates a key (`api_keys:manage`, signed-in users only). Its scopes must
@@ -178,7 +43,8 @@ impl ApiKeyService {
     /// # Errors
     /// `UsersOnly`, `NoOrganization`, `Forbidden`, `Invalid`, `Unexpected`.
     pub async fn create(&self, actor: &Actor, input: ApiKeyInput) -> Result<(ApiKey, String), AuthError> {
-        let organization = Self::manager(actor)?;
+        let scope = Self::manager(actor)?;
+        let organization = scope.organization_id();
         let now = self.clock.now();
         let mut errors = ValidationErrors::new();
         let name = input.name.trim().to_owned();
@@ -202,7 +68,7 @@ impl ApiKeyService {
         errors.into_result()?;
         let (secret, secret_hash) = new_opaque_token();
         let key = ApiKey {
-            id: Uuid::now_v7(),
+            id: ApiKeyId::new(),
             organization_id: organization,
             name,
             prefix: new_prefix(),
@@ -226,17 +92,19 @@ impl ApiKeyService {
     /// # Errors
     /// `UsersOnly`, `NoOrganization`, `Forbidden`, `Unexpected`.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<ApiKey>, AuthError> {
-        let organization = Self::manager(actor)?;
-        Ok(self.keys.list(organization).await?)
+        let scope = Self::manager(actor)?;
+        let _organization = scope.organization_id();
+        Ok(self.keys.list(scope).await?)
     }
 
     /// Revokes a key (`api_keys:manage`). Idempotent.
     ///
     /// # Errors
     /// `UsersOnly`, `NoOrganization`, `NotFound`, `Forbidden`, `Unexpected`.
-    pub async fn revoke(&self, actor: &Actor, id: Uuid) -> Result<(), AuthError> {
-        let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
-        let key = self.keys.get(organization, id).await?.ok_or(AuthError::NotFound("No such API key."))?;
+    pub async fn revoke(&self, actor: &Actor, id: ApiKeyId) -> Result<(), AuthError> {
+        let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
+        let organization = scope.organization_id();
+        let key = self.keys.get(scope, id).await?.ok_or(AuthError::NotFound(Resource::ApiKey))?;
         Self::manager(actor)?;
         if key.revoked_at.is_some() {
             return Ok(());
@@ -244,7 +112,7 @@ impl ApiKeyService {
         let now = self.clock.now();
         let audit = AuditEntry::new(actor, Some(organization), "api_key.revoked", "api_key", id, now)
             .with_details(json!({ "name": key.name, "prefix": key.prefix }));
-        Ok(self.keys.revoke(organization, id, now, &audit).await?)
+        Ok(self.keys.revoke(scope, id, now, &audit).await?)
     }
 
     /// Gives a key a new prefix and secret (`api_keys:manage`); the old one
@@ -252,20 +120,20 @@ impl ApiKeyService {
     ///
     /// # Errors
     /// `UsersOnly`, `NoOrganization`, `NotFound`, `Forbidden`, `Conflict` (revoked), `Unexpected`.
-    pub async fn rotate(&self, actor: &Actor, id: Uuid) -> Result<(ApiKey, String), AuthError> {
-        let organization = actor.organization().ok_or(AuthError::NoOrganization)?;
-        let mut key =
-            self.keys.get(organization, id).await?.ok_or(AuthError::NotFound("No such API key."))?;
+    pub async fn rotate(&self, actor: &Actor, id: ApiKeyId) -> Result<(ApiKey, String), AuthError> {
+        let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
+        let organization = scope.organization_id();
+        let mut key = self.keys.get(scope, id).await?.ok_or(AuthError::NotFound(Resource::ApiKey))?;
         Self::manager(actor)?;
         if key.revoked_at.is_some() {
-            return Err(AuthError::Conflict("A revoked key cannot be rotated; create a new one.".into()));
+            return Err(Conflict::KeyRevoked.into());
         }
         let (secret, secret_hash) = new_opaque_token();
         let old_prefix = std::mem::replace(&mut key.prefix, new_prefix());
         let audit =
             AuditEntry::new(actor, Some(organization), "api_key.rotated", "api_key", id, self.clock.now())
                 .with_details(json!({ "name": key.name, "oldPrefix": old_prefix, "prefix": key.prefix }));
-        self.keys.rotate(organization, id, &key.prefix, &secret_hash, &audit).await?;
+        self.keys.rotate(scope, id, &key.prefix, &secret_hash, &audit).await?;
         let full = assemble(&key.prefix, &secret);
         Ok((key, full))
     }
@@ -300,7 +168,19 @@ impl ApiKeyService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::error::*;
+    #[allow(unused_imports)]
+    use crate::{account::*, api_keys::*, invitations::*, members::*, registration::*, session::*};
+    #[allow(unused_imports)]
+    use chrono::Utc;
+    #[allow(unused_imports)]
+    use chrono::{DateTime, Duration};
+    #[allow(unused_imports)]
+    use leadflow_kernel::*;
     use leadflow_kernel::{MockClock, Role};
+    #[allow(unused_imports)]
+    use uuid::Uuid;
 
     fn service(keys: MockApiKeyRepository) -> ApiKeyService {
         let mut clock = MockClock::new();
@@ -311,7 +191,7 @@ mod tests {
     fn stored(secret: &str, revoked: bool, active: bool, last_used: Option<DateTime<Utc>>) -> StoredApiKey {
         StoredApiKey {
             key: ApiKey {
-                id: Uuid::now_v7(),
+                id: ApiKeyId::new(),
                 organization_id: OrganizationId::new(),
                 name: "ci".into(),
                 prefix: "abcd1234".into(),
@@ -354,7 +234,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_cannot_manage_keys() {
-        let key_actor = Actor::api_key(Uuid::now_v7(), "ci", OrganizationId::new(), PermissionSet::all());
+        let key_actor = Actor::api_key(ApiKeyId::new(), "ci", OrganizationId::new(), PermissionSet::all());
         let result = service(MockApiKeyRepository::new()).list(&key_actor).await;
         assert!(matches!(result, Err(AuthError::UsersOnly)));
     }

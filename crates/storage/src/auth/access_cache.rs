@@ -100,7 +100,7 @@ impl AccessCache {
 
     /// Forgets a key (its use was recorded, or it changed).
     #[cfg(feature = "auth")]
-    pub fn invalidate_key(&self, id: uuid::Uuid) {
+    pub fn invalidate_key(&self, id: leadflow_kernel::ApiKeyId) {
         self.keys
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{AuditEntry, Cursor, KeysetPage, KeysetPaged, OrganizationId};
+use leadflow_kernel::{AuditEntry, Cursor, KeysetPage, KeysetPaged, LeadId, OrganizationId, PlatformScope, TenantScope};
 use leadflow_leads::{LeadReview, Qualification, QualificationCategory, ReviewDecision};
 use leadflow_workflows::ports::{
     ApprovalNotifier, LeadEffects, Mailer, StepError, WorkflowFilter, WorkflowRepository,
 };
 use leadflow_workflows::{Category, EmailDraft, LeadSnapshot, Step, Workflow, WorkflowId, WorkflowStatus};
-use sea_orm::sea_query::{Condition, Expr, LockBehavior, LockType, OnConflict};
+use sea_orm::sea_query::{Condition, Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -21,9 +21,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::audit::insert_audit;
-use crate::entities::{email_outbox, event, lead, organization, workflow};
-use crate::{Storage, begin_write, unexpected};
+use crate::Storage;
+use crate::db::{Change, begin_write, keyset_page, unexpected};
+use crate::entities::{lead, organization, workflow};
+use crate::leads::record_review;
+use crate::outbox::{QueuedEmail, queue_email, record_event};
 
 /// The workflows adapters, on one pool.
 #[derive(Clone)]
@@ -63,7 +65,7 @@ fn to_row(w: &Workflow) -> workflow::ActiveModel {
     workflow::ActiveModel {
         id: Set(w.id.as_uuid()),
         organization_id: Set(w.organization_id.as_uuid()),
-        lead_id: Set(w.lead_id),
+        lead_id: Set(w.lead_id.as_uuid()),
         status: Set(w.status.as_str().to_owned()),
         current_step: Set(w.current_step.map(step_name)),
         steps: Set(json(&w.steps)),
@@ -85,7 +87,7 @@ fn to_domain(r: workflow::Model) -> anyhow::Result<Workflow> {
     Ok(Workflow {
         id: WorkflowId::from_uuid(r.id),
         organization_id: OrganizationId::from_uuid(r.organization_id),
-        lead_id: r.lead_id,
+        lead_id: LeadId::from_uuid(r.lead_id),
         status: WorkflowStatus::parse(&r.status).context("stored workflow status")?,
         current_step: r.current_step.as_deref().map(parse_step).transpose()?,
         steps: serde_json::from_value(r.steps).context("stored workflow steps")?,
@@ -136,21 +138,10 @@ async fn write<C: ConnectionTrait>(
     Ok(result.rows_affected)
 }
 
-/// Writes a workflow's effects onto its lead.
-async fn apply_effects<C: ConnectionTrait>(
-    conn: &C,
-    w: &Workflow,
-    effects: &LeadEffects,
-) -> Result<(), DbErr> {
-    if effects.qualification.is_none() && effects.approved.is_none() {
-        return Ok(());
-    }
-    let mut update = lead::Entity::update_many()
-        .col_expr(lead::Column::UpdatedAt, Expr::value(w.updated_at))
-        .filter(lead::Column::Id.eq(w.lead_id))
-        .filter(lead::Column::OrganizationId.eq(w.organization_id.as_uuid()));
-    // The leads context decides what a review means for the lead; the
-    // workflow's category maps onto the lead's one by one exhaustive match.
+/// Writes a workflow's effects onto its lead through the leads context, which
+/// decides what a review means for the lead. The workflow's category maps onto
+/// the lead's one by one exhaustive match.
+async fn apply_effects<C: ConnectionTrait>(conn: &C, w: &Workflow, effects: &LeadEffects) -> Result<(), DbErr> {
     let review = LeadReview {
         qualification: effects.qualification.as_ref().map(|q| Qualification {
             category: match q.category {
@@ -162,28 +153,17 @@ async fn apply_effects<C: ConnectionTrait>(
             reason: q.reason.clone(),
             score: q.score,
         }),
-        decision: effects
-            .approved
-            .map(|a| if a { ReviewDecision::Approved } else { ReviewDecision::Rejected }),
+        decision: effects.approved.map(|a| if a { ReviewDecision::Approved } else { ReviewDecision::Rejected }),
     };
-    if let Some(q) = &review.qualification {
-        update = update
-            .col_expr(lead::Column::QualificationCategory, Expr::value(q.category.as_str()))
-            .col_expr(lead::Column::QualificationReason, Expr::value(q.reason.clone()))
-            .col_expr(lead::Column::QualificationScore, Expr::value(i16::from(q.score)));
-    }
-    if let Some(status) = review.status() {
-        update = update.col_expr(lead::Column::Status, Expr::value(status.as_str()));
-    }
-    update.exec(conn).await.map(|_| ())
+    record_review(conn, w.organization_id, w.lead_id, &review, w.updated_at).await
 }
 
 async fn snapshots<C: ConnectionTrait>(
     conn: &C,
     workflows: &[Workflow],
-) -> anyhow::Result<HashMap<Uuid, LeadSnapshot>> {
+) -> anyhow::Result<HashMap<LeadId, LeadSnapshot>> {
     let leads = lead::Entity::find()
-        .filter(lead::Column::Id.is_in(workflows.iter().map(|w| w.lead_id)))
+        .filter(lead::Column::Id.is_in(workflows.iter().map(|w| w.lead_id.as_uuid())))
         .all(conn)
         .await
         .map_err(|e| unexpected(e, "reading leads of workflows"))?;
@@ -200,7 +180,7 @@ async fn snapshots<C: ConnectionTrait>(
         .map(|l| {
             let org = organizations.get(&l.organization_id);
             let snapshot = LeadSnapshot {
-                lead_id: l.id,
+                lead_id: LeadId::from_uuid(l.id),
                 email: l.email,
                 name: l.name,
                 company: l.company,
@@ -218,13 +198,14 @@ async fn snapshots<C: ConnectionTrait>(
 impl WorkflowRepository for SeaOrmWorkflows {
     async fn claim_due(
         &self,
+        _platform: PlatformScope,
         worker: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u64,
     ) -> anyhow::Result<Vec<(Workflow, leadflow_workflows::LeadSnapshot)>> {
         use workflow::Column as C;
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = begin_write(&self.db).await?;
         // The literal predicate matches the partial index `idx_workflows_due`.
         let mut query = workflow::Entity::find()
             .filter(Expr::cust("status IN ('pending', 'running')"))
@@ -271,9 +252,8 @@ impl WorkflowRepository for SeaOrmWorkflows {
                 write(&self.db, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
             return Ok(changed == 1);
         }
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
-        let changed =
-            write(&txn, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
+        let txn = begin_write(&self.db).await?;
+        let changed = write(&txn, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
         if changed != 1 {
             return Ok(false);
         }
@@ -282,7 +262,7 @@ impl WorkflowRepository for SeaOrmWorkflows {
         Ok(true)
     }
 
-    async fn release(&self, worker: &str) -> anyhow::Result<()> {
+    async fn release(&self, _platform: PlatformScope, worker: &str) -> anyhow::Result<()> {
         workflow::Entity::update_many()
             .col_expr(workflow::Column::LeaseOwner, Expr::value(Option::<String>::None))
             .col_expr(workflow::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
@@ -293,9 +273,9 @@ impl WorkflowRepository for SeaOrmWorkflows {
         Ok(())
     }
 
-    async fn get(&self, org: OrganizationId, id: WorkflowId) -> anyhow::Result<Option<Workflow>> {
+    async fn get(&self, scope: TenantScope, id: WorkflowId) -> anyhow::Result<Option<Workflow>> {
         let row = workflow::Entity::find_by_id(id.as_uuid())
-            .filter(workflow::Column::OrganizationId.eq(org.as_uuid()))
+            .filter(workflow::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
             .one(&self.db)
             .await
             .map_err(|e| unexpected(e, "reading workflow"))?;
@@ -304,19 +284,19 @@ impl WorkflowRepository for SeaOrmWorkflows {
 
     async fn page(
         &self,
-        org: OrganizationId,
+        scope: TenantScope,
         filter: &WorkflowFilter,
         page: KeysetPage,
     ) -> anyhow::Result<KeysetPaged<Workflow>> {
         use workflow::Column as C;
-        let mut query = workflow::Entity::find().filter(C::OrganizationId.eq(org.as_uuid()));
+        let mut query = workflow::Entity::find().filter(C::OrganizationId.eq(scope.organization_id().as_uuid()));
         if let Some(status) = filter.status {
             query = query.filter(C::Status.eq(status.as_str()));
         }
         if let Some(lead) = filter.lead_id {
-            query = query.filter(C::LeadId.eq(lead));
+            query = query.filter(C::LeadId.eq(lead.as_uuid()));
         }
-        let (rows, next) = crate::keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| Cursor {
+        let (rows, next) = keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| Cursor {
             at: r.created_at,
             id: r.id,
         })
@@ -327,22 +307,22 @@ impl WorkflowRepository for SeaOrmWorkflows {
 
     async fn transition(
         &self,
+        scope: TenantScope,
         w: &Workflow,
         expected: WorkflowStatus,
         effects: &LeadEffects,
         audit: &AuditEntry,
     ) -> anyhow::Result<bool> {
-        let txn = begin_write(&self.db).await.map_err(|e| unexpected(e, "beginning transaction"))?;
+        let txn = Change::begin(&self.db, "committing workflow change").await?;
         let guard = Condition::all()
-            .add(workflow::Column::OrganizationId.eq(w.organization_id.as_uuid()))
+            .add(workflow::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
             .add(workflow::Column::Status.eq(expected.as_str()));
-        let changed = write(&txn, w, None, guard).await.map_err(|e| unexpected(e, "changing workflow"))?;
+        let changed = write(&*txn, w, None, guard).await.map_err(|e| unexpected(e, "changing workflow"))?;
         if changed != 1 {
             return Ok(false);
         }
-        apply_effects(&txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
-        insert_audit(&txn, audit).await.map_err(|e| unexpected(e, "writing audit entry"))?;
-        txn.commit().await.map_err(|e| unexpected(e, "committing workflow change"))?;
+        apply_effects(&*txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
+        txn.commit(audit).await?;
         Ok(true)
     }
 }
@@ -351,43 +331,30 @@ impl WorkflowRepository for SeaOrmWorkflows {
 impl Mailer for SeaOrmWorkflows {
     async fn send(&self, w: &Workflow, email: &EmailDraft) -> Result<(), StepError> {
         // Keyed by workflow: a second send (a retry after a crash) is a no-op.
-        email_outbox::Entity::insert(email_outbox::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            organization_id: Set(Some(w.organization_id.as_uuid())),
-            kind: Set("outreach".into()),
-            recipient: Set(email.to.clone()),
-            subject: Set(email.subject.clone()),
-            body: Set(email.body.clone()),
-            status: Set("pending".into()),
-            created_at: Set(Utc::now()),
-            sent_at: Set(None),
-            workflow_id: Set(Some(w.id.as_uuid())),
-        })
-        .on_conflict(OnConflict::column(email_outbox::Column::WorkflowId).do_nothing().to_owned())
-        .exec_without_returning(&self.db)
-        .await
-        .map_err(|e| StepError::from(unexpected(e, "queueing outreach email")))?;
-        Ok(())
+        let queued = QueuedEmail {
+            id: Uuid::now_v7(),
+            organization: Some(w.organization_id),
+            kind: "outreach",
+            recipient: &email.to,
+            subject: &email.subject,
+            body: &email.body,
+            at: Utc::now(),
+            workflow: Some(w.id),
+        };
+        queue_email(&self.db, &queued).await.map_err(|e| StepError::from(unexpected(e, "queueing outreach email")))
     }
 }
 
 #[async_trait]
 impl ApprovalNotifier for SeaOrmWorkflows {
     async fn approval_requested(&self, w: &Workflow) -> Result<(), StepError> {
-        event::Entity::insert(event::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            organization_id: Set(w.organization_id.as_uuid()),
-            kind: Set("workflow.approval_requested".into()),
-            payload: Set(serde_json::json!({
-                "workflowId": w.id,
-                "leadId": w.lead_id,
-                "subject": w.email_draft.as_ref().map(|d| d.subject.clone()),
-            })),
-            created_at: Set(Utc::now()),
-        })
-        .exec_without_returning(&self.db)
-        .await
-        .map_err(|e| StepError::from(unexpected(e, "recording approval request")))?;
-        Ok(())
+        let payload = serde_json::json!({
+            "workflowId": w.id,
+            "leadId": w.lead_id,
+            "subject": w.email_draft.as_ref().map(|d| d.subject.clone()),
+        });
+        record_event(&self.db, w.organization_id, "workflow.approval_requested", payload, Utc::now())
+            .await
+            .map_err(|e| StepError::from(unexpected(e, "recording approval request")))
     }
 }

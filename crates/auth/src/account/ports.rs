@@ -1,0 +1,79 @@
+//! Ports of the account: the users store and the audit recorder.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use leadflow_kernel::{AuditEntry, EmailAddress, UserId};
+
+use crate::account::model::{PasswordHash, User};
+
+/// A user with the hash of their password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user.
+    pub user: User,
+    /// Their password hash.
+    pub password_hash: PasswordHash,
+}
+
+/// Durable store of users.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// The user with this (normalised) email.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn by_email(&self, email: &EmailAddress) -> anyhow::Result<Option<Credentials>>;
+
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>>;
+
+    /// Sets `last_login_at`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn record_login(&self, id: UserId, at: DateTime<Utc>) -> anyhow::Result<()>;
+
+    /// Stores a new password hash, revokes every refresh token of the user and
+    /// writes `audit`, in one transaction.
+    ///
+    /// # Errors
+    /// When the store fails; then nothing changed.
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()>;
+
+    /// Whether any super admin exists.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn super_admin_exists(&self) -> anyhow::Result<bool>;
+
+    /// Creates `user` as a super admin with `hash`; when a user with the same
+    /// email exists, makes that user a super admin instead (their password is kept).
+    /// Returns the stored user.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn upsert_super_admin(&self, user: &User, hash: &PasswordHash) -> anyhow::Result<User>;
+}
+
+/// Writes audit entries for events that are themselves the change (a super
+/// admin entering an organization). Changes to stored data write their entry
+/// through their own port, in their own transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditRecorder: Send + Sync {
+    /// Appends `entry`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn record(&self, entry: &AuditEntry) -> anyhow::Result<()>;
+}

@@ -1,0 +1,103 @@
+//! The signed-in account: `me`, password changes and the super admin bootstrap.
+
+use leadflow_kernel::{
+    Actor, AuditEntry, EmailAddress, OrganizationId, Permission, Role, UserId, ValidationErrors,
+};
+
+use crate::account::model::{Password, PersonName, User};
+use crate::error::AuthError;
+use crate::service::AuthService;
+use crate::session::model::Membership;
+
+/// What `GET /auth/me` shows.
+#[derive(Clone, Debug)]
+pub struct Me {
+    /// The user.
+    pub user: User,
+    /// The organization of the token.
+    pub organization_id: Option<OrganizationId>,
+    /// The current role there.
+    pub role: Option<Role>,
+    /// The effective permissions.
+    pub permissions: Vec<Permission>,
+    /// Every membership of the user.
+    pub memberships: Vec<Membership>,
+}
+
+impl AuthService {
+    /// The signed-in user, their organization, role, permissions and memberships.
+    ///
+    /// # Errors
+    /// `UsersOnly`, `Unauthorized` (user deleted), `Unexpected`.
+    pub async fn me(&self, actor: &Actor) -> Result<Me, AuthError> {
+        let id = actor.user_id().ok_or(AuthError::UsersOnly)?;
+        let user = self.ports.users.by_id(id).await?.ok_or(AuthError::Unauthorized)?.user;
+        let memberships = self.ports.memberships.memberships_of(id).await?;
+        Ok(Me {
+            user,
+            organization_id: actor.organization(),
+            role: actor.role(),
+            permissions: actor.permissions().iter().collect(),
+            memberships,
+        })
+    }
+
+    /// Changes the signed-in user's password and revokes all their refresh tokens.
+    ///
+    /// # Errors
+    /// `UsersOnly`, `Invalid` (wrong current password or a weak new one), `Unexpected`.
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<(), AuthError> {
+        let id = actor.user_id().ok_or(AuthError::UsersOnly)?;
+        let new = Password::parse(new).map_err(|e| ValidationErrors::single("newPassword", e.to_string()))?;
+        let credentials = self.ports.users.by_id(id).await?.ok_or(AuthError::Unauthorized)?;
+        if !self.ports.hasher.verify(&Password::presented(current), Some(credentials.password_hash)).await? {
+            return Err(ValidationErrors::single("currentPassword", "is not your current password").into());
+        }
+        let hash = self.ports.hasher.hash(&new).await?;
+        let now = self.ports.clock.now();
+        let entry = AuditEntry::new(actor, actor.organization(), "user.password_changed", "user", id, now);
+        self.ports.users.change_password(id, &hash, now, &entry).await?;
+        Ok(())
+    }
+
+    /// Creates the platform super admin (or promotes an existing user with this
+    /// email). For the CLI and the bootstrap environment only; never reachable over HTTP.
+    ///
+    /// # Errors
+    /// `Invalid`, `Unexpected`.
+    pub async fn create_super_admin(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+    ) -> Result<User, AuthError> {
+        let mut errors = ValidationErrors::new();
+        let email = errors.check("email", EmailAddress::parse(email));
+        let password = errors.check("password", Password::parse(password));
+        let name = errors.check("name", PersonName::parse(name));
+        let (Some(email), Some(password), Some(name)) = (email, password, name) else {
+            return Err(errors.into());
+        };
+        let hash = self.ports.hasher.hash(&password).await?;
+        let now = self.ports.clock.now();
+        let user = User {
+            id: UserId::new(),
+            email,
+            name,
+            username: None,
+            is_super_admin: true,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(self.ports.users.upsert_super_admin(&user, &hash).await?)
+    }
+
+    /// Whether a super admin exists (for the first-start bootstrap).
+    ///
+    /// # Errors
+    /// `Unexpected`.
+    pub async fn super_admin_exists(&self) -> Result<bool, AuthError> {
+        Ok(self.ports.users.super_admin_exists().await?)
+    }
+}

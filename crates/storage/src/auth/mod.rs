@@ -1,0 +1,121 @@
+//! The auth context's storage. This module owns the `users`, `memberships`,
+//! `refresh_tokens`, `invitations` and `api_keys` tables: it alone writes them
+//! and knows their encodings. Other contexts read members and seats through
+//! the `pub(crate)` functions below, which need no auth feature.
+
+mod access_cache;
+#[cfg(feature = "auth")]
+mod access;
+#[cfg(feature = "auth")]
+mod api_keys;
+#[cfg(feature = "auth")]
+mod invitations;
+#[cfg(feature = "auth")]
+mod members;
+#[cfg(feature = "auth")]
+mod registration;
+#[cfg(feature = "auth")]
+mod sessions;
+#[cfg(feature = "auth")]
+mod users;
+
+use chrono::{DateTime, Utc};
+use leadflow_kernel::{OrganizationId, Role, TenantScope, UserId};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set};
+
+pub use access_cache::AccessCache;
+#[cfg(feature = "auth")]
+pub use registration::SeaOrmRegistrationUnit;
+
+use crate::db::unexpected;
+use crate::entities::{invitation, membership};
+
+/// How the `invitations.status` column spells an invitation that still holds
+/// a seat. The invitations adapter writes statuses through
+/// `InvitationStatus::as_str`; a test keeps the two equal.
+const PENDING_INVITATION: &str = "pending";
+
+/// The auth adapters, all on one pool.
+#[cfg(feature = "auth")]
+#[derive(Clone)]
+pub struct SeaOrmAuth {
+    pub(crate) db: sea_orm::DatabaseConnection,
+    pub(crate) cache: std::sync::Arc<AccessCache>,
+}
+
+#[cfg(feature = "auth")]
+impl crate::Storage {
+    /// The auth adapters (one value implements every auth port).
+    #[must_use]
+    pub fn auth(&self) -> SeaOrmAuth {
+        SeaOrmAuth { db: self.db.clone(), cache: self.cache.clone() }
+    }
+}
+
+/// Reads a stored role.
+#[cfg(feature = "auth")]
+pub(crate) fn parse_role(raw: &str) -> anyhow::Result<Role> {
+    raw.parse::<Role>().map_err(|e| anyhow::anyhow!("stored role {raw:?}: {e}"))
+}
+
+/// Whether `user` is a member of the scope's organization.
+pub(crate) async fn is_member<C: ConnectionTrait>(conn: &C, scope: TenantScope, user: UserId) -> anyhow::Result<bool> {
+    let found = membership::Entity::find_by_id((scope.organization_id().as_uuid(), user.as_uuid()))
+        .one(conn)
+        .await
+        .map_err(|e| unexpected(e, "reading membership"))?;
+    Ok(found.is_some())
+}
+
+/// Adds `user` to `organization` with `role`, on `conn` (the creation of the
+/// organization, or an accepted invitation).
+pub(crate) async fn add_member<C: ConnectionTrait>(
+    conn: &C,
+    organization: OrganizationId,
+    user: UserId,
+    role: Role,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    membership::Entity::insert(membership::ActiveModel {
+        organization_id: Set(organization.as_uuid()),
+        user_id: Set(user.as_uuid()),
+        role: Set(role.as_str().to_owned()),
+        created_at: Set(at),
+    })
+    .exec_without_returning(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Members plus pending, unexpired invitations (other than those to `except_email`).
+pub(crate) async fn seats_in_use<C: ConnectionTrait>(
+    conn: &C,
+    organization: OrganizationId,
+    at: DateTime<Utc>,
+    except_email: Option<&str>,
+) -> anyhow::Result<u64> {
+    let org = organization.as_uuid();
+    let members = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org))
+        .count(conn)
+        .await
+        .map_err(|e| unexpected(e, "counting members"))?;
+    let mut pending = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(org))
+        .filter(invitation::Column::Status.eq(PENDING_INVITATION))
+        .filter(invitation::Column::ExpiresAt.gt(at));
+    if let Some(email) = except_email {
+        pending = pending.filter(invitation::Column::Email.ne(email));
+    }
+    let pending = pending.count(conn).await.map_err(|e| unexpected(e, "counting invitations"))?;
+    Ok(members + pending)
+}
+
+#[cfg(all(test, feature = "auth"))]
+mod tests {
+    #[test]
+    fn seats_count_invitations_by_the_status_the_adapter_writes() {
+        let pending = leadflow_auth::invitations::InvitationStatus::Pending.as_str();
+        assert_eq!(pending, super::PENDING_INVITATION);
+    }
+}

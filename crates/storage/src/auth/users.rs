@@ -1,0 +1,154 @@
+//! Users and their memberships: the `users` table and reading `memberships`.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use leadflow_auth::model::{PersonName, Username};
+use leadflow_auth::ports::{Credentials, MembershipRepository, UserRepository};
+use leadflow_auth::{Membership, PasswordHash, User};
+use leadflow_kernel::{AuditEntry, EmailAddress, OrganizationId, UserId};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use super::sessions::revoke_all_of_user;
+use super::{SeaOrmAuth, parse_role};
+use crate::db::{Change, begin_write, unexpected};
+use crate::entities::{membership, organization, user};
+
+fn user_to_domain(row: user::Model) -> anyhow::Result<Credentials> {
+    let user = User {
+        id: UserId::from_uuid(row.id),
+        email: EmailAddress::parse(&row.email).context("stored email")?,
+        name: PersonName::parse(&row.name).context("stored name")?,
+        username: row.username.as_deref().map(Username::parse).transpose().context("stored username")?,
+        is_super_admin: row.is_super_admin,
+        last_login_at: row.last_login_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    };
+    Ok(Credentials { user, password_hash: PasswordHash::from_phc(row.password_hash) })
+}
+
+/// The row of a new user.
+pub(super) fn user_row(user: &User, hash: &PasswordHash) -> user::ActiveModel {
+    user::ActiveModel {
+        id: Set(user.id.as_uuid()),
+        email: Set(user.email.as_ref().to_owned()),
+        name: Set(user.name.as_ref().to_owned()),
+        username: Set(user.username.as_ref().map(|u| u.as_ref().to_owned())),
+        password_hash: Set(hash.as_phc().to_owned()),
+        is_super_admin: Set(user.is_super_admin),
+        last_login_at: Set(user.last_login_at),
+        created_at: Set(user.created_at),
+        updated_at: Set(user.updated_at),
+    }
+}
+
+#[async_trait]
+impl UserRepository for SeaOrmAuth {
+    async fn by_email(&self, email: &EmailAddress) -> anyhow::Result<Option<Credentials>> {
+        let row = user::Entity::find()
+            .filter(user::Column::Email.eq(email.as_ref()))
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading user by email"))?;
+        row.map(user_to_domain).transpose()
+    }
+
+    async fn by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
+        let row = user::Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading user"))?;
+        row.map(user_to_domain).transpose()
+    }
+
+    async fn record_login(&self, id: UserId, at: DateTime<Utc>) -> anyhow::Result<()> {
+        user::Entity::update_many()
+            .col_expr(user::Column::LastLoginAt, Expr::value(at))
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .exec(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "recording login"))?;
+        Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()> {
+        let txn = Change::begin(&self.db, "committing password change").await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(hash.as_phc()))
+            .col_expr(user::Column::UpdatedAt, Expr::value(at))
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .exec(&*txn)
+            .await
+            .map_err(|e| unexpected(e, "storing password hash"))?;
+        revoke_all_of_user(&*txn, id, at).await.map_err(|e| unexpected(e, "revoking refresh tokens"))?;
+        txn.commit(audit).await?;
+        Ok(())
+    }
+
+    async fn super_admin_exists(&self) -> anyhow::Result<bool> {
+        let found = user::Entity::find()
+            .filter(user::Column::IsSuperAdmin.eq(true))
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "looking for a super admin"))?;
+        Ok(found.is_some())
+    }
+
+    async fn upsert_super_admin(&self, new: &User, hash: &PasswordHash) -> anyhow::Result<User> {
+        let txn = begin_write(&self.db).await?;
+        let existing = user::Entity::find()
+            .filter(user::Column::Email.eq(new.email.as_ref()))
+            .one(&txn)
+            .await
+            .map_err(|e| unexpected(e, "reading user by email"))?;
+        let stored = match existing {
+            Some(row) => {
+                let mut active: user::ActiveModel = row.into();
+                active.is_super_admin = Set(true);
+                active.updated_at = Set(new.updated_at);
+                active.update(&txn).await.map_err(|e| unexpected(e, "promoting super admin"))?
+            }
+            None => {
+                user_row(new, hash).insert(&txn).await.map_err(|e| unexpected(e, "inserting super admin"))?
+            }
+        };
+        txn.commit().await.map_err(|e| unexpected(e, "committing super admin"))?;
+        self.cache.invalidate_user(UserId::from_uuid(stored.id));
+        Ok(user_to_domain(stored)?.user)
+    }
+}
+
+#[async_trait]
+impl MembershipRepository for SeaOrmAuth {
+    async fn memberships_of(&self, user: UserId) -> anyhow::Result<Vec<Membership>> {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user.as_uuid()))
+            .find_also_related(organization::Entity)
+            .order_by_asc(membership::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading memberships"))?;
+        rows.into_iter()
+            .filter_map(|(m, org)| org.map(|o| (m, o)))
+            .map(|(m, o)| {
+                Ok(Membership {
+                    organization_id: OrganizationId::from_uuid(o.id),
+                    organization_name: o.name,
+                    organization_display_name: o.display_name,
+                    organization_active: o.is_active,
+                    role: parse_role(&m.role)?,
+                    joined_at: m.created_at,
+                })
+            })
+            .collect()
+    }
+}
+

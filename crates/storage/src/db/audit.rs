@@ -1,0 +1,28 @@
+//! The audit log's one writer: the insert every change makes inside its own
+//! transaction (see [`crate::db::Change`]).
+
+use leadflow_kernel::AuditEntry;
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+
+use crate::entities::audit_log;
+
+/// Appends `entry` on `conn` (a pool or, normally, the transaction of the change).
+pub(crate) async fn insert_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntry) -> Result<(), DbErr> {
+    audit_log::Entity::insert(audit_log::ActiveModel {
+        id: Set(entry.id),
+        organization_id: Set(entry.organization_id.map(|o| o.as_uuid())),
+        actor_type: Set(entry.actor_kind.as_str().to_owned()),
+        actor_id: Set(entry.actor_id),
+        actor_email: Set(entry.actor_email.clone()),
+        action: Set(entry.action.clone()),
+        resource_type: Set(entry.resource_type.clone()),
+        resource_id: Set(entry.resource_id.clone()),
+        details: Set(entry.details.clone()),
+        ip: Set(entry.ip.clone()),
+        created_at: Set(entry.created_at),
+    })
+    .exec_without_returning(conn)
+    .await
+    .map(|_| ())
+}
+

@@ -1,0 +1,60 @@
+//! The leads context's storage. This module owns the `leads` and
+//! `idempotency_keys` tables: it is the only one that writes them and the only
+//! one that knows their encodings. Other contexts change a lead through the
+//! `pub(crate)` functions here, in their own transaction.
+
+#[cfg(feature = "leads")]
+mod repository;
+#[cfg(feature = "leads")]
+mod submission;
+#[cfg(feature = "workflows")]
+mod review;
+#[cfg(feature = "leads")]
+mod rows;
+#[cfg(feature = "leads")]
+mod workers;
+
+#[cfg(feature = "workflows")]
+pub(crate) use review::record_review;
+#[cfg(feature = "leads")]
+use rows::{to_domain, to_row};
+
+#[cfg(feature = "auth")]
+use leadflow_kernel::{TenantScope, UserId};
+#[cfg(feature = "auth")]
+use sea_orm::sea_query::Expr;
+#[cfg(feature = "auth")]
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+#[cfg(feature = "auth")]
+use crate::entities::lead;
+
+/// The leads adapters, on one pool: the lead repository, the submission unit
+/// of work and the directory of who may work leads.
+#[cfg(feature = "leads")]
+#[derive(Clone)]
+pub struct SeaOrmLeads {
+    db: sea_orm::DatabaseConnection,
+}
+
+#[cfg(feature = "leads")]
+impl crate::Storage {
+    /// The leads adapter.
+    #[must_use]
+    pub fn leads(&self) -> SeaOrmLeads {
+        SeaOrmLeads { db: self.db.clone() }
+    }
+}
+
+/// Unassigns every lead of the scope's organization assigned to `user` (who
+/// is leaving it), on `conn`.
+#[cfg(feature = "auth")]
+pub(crate) async fn unassign_all<C: ConnectionTrait>(conn: &C, scope: TenantScope, user: UserId) -> Result<(), DbErr> {
+    lead::Entity::update_many()
+        .col_expr(lead::Column::AssigneeId, Expr::value(Option::<uuid::Uuid>::None))
+        .filter(lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+        .filter(lead::Column::AssigneeId.eq(user.as_uuid()))
+        .exec(conn)
+        .await
+        .map(|_| ())
+}

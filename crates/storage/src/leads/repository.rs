@@ -1,0 +1,131 @@
+//! [`LeadRepository`] on SeaORM: reads within a visibility, changes and statistics.
+
+use async_trait::async_trait;
+use leadflow_kernel::{AuditEntry, Cursor, KeysetPage, KeysetPaged, LeadId, TenantScope, WorkflowId};
+use leadflow_leads::ports::LeadRepository;
+use leadflow_leads::{Lead, LeadFilter, LeadStats, Visibility};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+
+use super::{SeaOrmLeads, to_domain, to_row};
+use crate::db::{Change, contains_any, count_by, keyset_page, unexpected};
+use crate::entities::{lead, workflow};
+
+/// The leads of `organization` that `visibility` allows and `filter` selects.
+fn visible(
+    scope: TenantScope,
+    filter: &LeadFilter,
+    visibility: &Visibility,
+) -> Select<lead::Entity> {
+    use lead::Column as C;
+    let mut query = lead::Entity::find().filter(C::OrganizationId.eq(scope.organization_id().as_uuid()));
+    if let Visibility::AssignedTo(users) = visibility {
+        query = query.filter(C::AssigneeId.is_in(users.iter().map(|u| u.as_uuid())));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(C::Status.eq(status.as_str()));
+    }
+    if let Some(category) = filter.qualification {
+        query = query.filter(C::QualificationCategory.eq(category.as_str()));
+    }
+    if let Some(assignee) = filter.assignee_id {
+        query = query.filter(C::AssigneeId.eq(assignee.as_uuid()));
+    }
+    if let Some(users) = &filter.assignees_in {
+        query = query.filter(C::AssigneeId.is_in(users.iter().map(|u| u.as_uuid())));
+    }
+    if let Some(from) = filter.created_from {
+        query = query.filter(C::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.created_to {
+        query = query.filter(C::CreatedAt.lt(to));
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        query = query.filter(contains_any(&[C::Email, C::Name, C::Company], search));
+    }
+    query
+}
+
+#[async_trait]
+impl LeadRepository for SeaOrmLeads {
+    async fn get(
+        &self,
+        scope: TenantScope,
+        id: LeadId,
+        visibility: &Visibility,
+    ) -> anyhow::Result<Option<Lead>> {
+        let row = visible(scope, &LeadFilter::default(), visibility)
+            .filter(lead::Column::Id.eq(id.as_uuid()))
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading lead"))?;
+        row.map(to_domain).transpose()
+    }
+
+    async fn page(
+        &self,
+        scope: TenantScope,
+        filter: &LeadFilter,
+        visibility: &Visibility,
+        page: KeysetPage,
+    ) -> anyhow::Result<KeysetPaged<Lead>> {
+        use lead::Column as C;
+        let query = visible(scope, filter, visibility);
+        let (rows, next) = keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| Cursor {
+            at: r.created_at,
+            id: r.id,
+        })
+        .await
+        .map_err(|e| unexpected(e, "listing leads"))?;
+        Ok(KeysetPaged { items: rows.into_iter().map(to_domain).collect::<anyhow::Result<_>>()?, next })
+    }
+
+    async fn update(&self, scope: TenantScope, l: &Lead, audit: &AuditEntry) -> anyhow::Result<()> {
+        let mut row = to_row(l);
+        row.id = sea_orm::ActiveValue::NotSet;
+        row.organization_id = sea_orm::ActiveValue::NotSet;
+        row.created_at = sea_orm::ActiveValue::NotSet;
+        let change = Change::begin(&self.db, "committing lead").await?;
+        // Written by tenant and id: a lead of another organization is never touched.
+        lead::Entity::update_many()
+            .set(row)
+            .filter(lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(lead::Column::Id.eq(l.id.as_uuid()))
+            .exec(&*change)
+            .await
+            .map_err(|e| unexpected(e, "updating lead"))?;
+        change.commit(audit).await
+    }
+
+    async fn delete(&self, scope: TenantScope, id: LeadId, audit: &AuditEntry) -> anyhow::Result<()> {
+        let change = Change::begin(&self.db, "committing lead deletion").await?;
+        lead::Entity::delete_many()
+            .filter(lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(lead::Column::Id.eq(id.as_uuid()))
+            .exec(&*change)
+            .await
+            .map_err(|e| unexpected(e, "deleting lead"))?;
+        change.commit(audit).await
+    }
+
+    async fn workflow_of(&self, scope: TenantScope, id: LeadId) -> anyhow::Result<Option<WorkflowId>> {
+        let found: Option<uuid::Uuid> = workflow::Entity::find()
+            .select_only()
+            .column(workflow::Column::Id)
+            .filter(workflow::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(workflow::Column::LeadId.eq(id.as_uuid()))
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading the lead's workflow"))?;
+        Ok(found.map(WorkflowId::from_uuid))
+    }
+
+    async fn stats(&self, scope: TenantScope, visibility: &Visibility) -> anyhow::Result<LeadStats> {
+        let all = LeadFilter::default();
+        let by_status = count_by(&self.db, visible(scope, &all, visibility), lead::Column::Status, lead::Column::Id).await?;
+        let by_qualification =
+            count_by(&self.db, visible(scope, &all, visibility), lead::Column::QualificationCategory, lead::Column::Id)
+                .await?;
+        Ok(LeadStats { total: by_status.values().sum(), by_status, by_qualification })
+    }
+}

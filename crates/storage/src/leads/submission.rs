@@ -1,0 +1,103 @@
+//! The submission unit of work on one transaction: idempotency key, lead,
+//! workflow, audit entry and quota, each written by the module that owns its table.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use leadflow_kernel::{AuditEntry, LeadId, TenantScope, WorkflowId};
+use leadflow_leads::Lead;
+use leadflow_leads::ports::{IdempotencyClaim, QuotaOutcome, SubmissionUnit, SubmissionUnits};
+use leadflow_subscriptions::{MeterOutcome, UsageMeter};
+use sea_orm::{DatabaseTransaction, EntityTrait, Set};
+
+use super::{SeaOrmLeads, to_row};
+use crate::db::audit::insert_audit;
+use crate::db::{begin_write, unexpected};
+use crate::entities::{idempotency_key, lead};
+use crate::subscriptions::{count_unit, subscription_of};
+use crate::workflows::insert_workflow;
+
+/// One lead submission inside one database transaction.
+pub struct SeaOrmSubmission {
+    txn: DatabaseTransaction,
+}
+
+#[async_trait]
+impl SubmissionUnits for SeaOrmLeads {
+    async fn begin(&self) -> anyhow::Result<Box<dyn SubmissionUnit>> {
+        Ok(Box::new(SeaOrmSubmission { txn: begin_write(&self.db).await? }))
+    }
+}
+
+#[async_trait]
+impl SubmissionUnit for SeaOrmSubmission {
+    async fn claim_idempotency_key(
+        &mut self,
+        scope: TenantScope,
+        key: &str,
+        fingerprint: &str,
+        lead: LeadId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<IdempotencyClaim> {
+        // ON CONFLICT DO NOTHING waits for a concurrent holder of the key to
+        // finish, then either inserts (it rolled back) or skips (it committed).
+        let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+            organization_id: Set(scope.organization_id().as_uuid()),
+            key: Set(key.to_owned()),
+            fingerprint: Set(fingerprint.to_owned()),
+            lead_id: Set(lead.as_uuid()),
+            created_at: Set(at),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(&self.txn)
+        .await
+        .map_err(|e| unexpected(e, "claiming idempotency key"))?;
+        if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+            return Ok(IdempotencyClaim::New);
+        }
+        let first = idempotency_key::Entity::find_by_id((scope.organization_id().as_uuid(), key.to_owned()))
+            .one(&self.txn)
+            .await
+            .map_err(|e| unexpected(e, "reading idempotency key"))?
+            .context("idempotency key vanished")?;
+        Ok(IdempotencyClaim::Replay {
+            fingerprint: first.fingerprint,
+            lead: LeadId::from_uuid(first.lead_id),
+        })
+    }
+
+    async fn take_quota(&mut self, scope: TenantScope, at: DateTime<Utc>) -> anyhow::Result<QuotaOutcome> {
+        // The subscriptions context decides how the lead counts; its storage applies it.
+        let Some(subscription) = subscription_of(&self.txn, scope).await? else {
+            return Ok(QuotaOutcome::Closed);
+        };
+        let counted = count_unit(&self.txn, scope, UsageMeter::Leads, subscription.lead_policy(at)).await?;
+        Ok(match counted {
+            MeterOutcome::Counted => QuotaOutcome::Taken,
+            MeterOutcome::Spent { limit, resets_at } => QuotaOutcome::Spent { limit, resets_at },
+            MeterOutcome::Closed => QuotaOutcome::Closed,
+        })
+    }
+
+    async fn insert_lead(&mut self, l: &Lead) -> anyhow::Result<()> {
+        lead::Entity::insert(to_row(l))
+            .exec_without_returning(&self.txn)
+            .await
+            .map_err(|e| unexpected(e, "inserting lead"))?;
+        Ok(())
+    }
+
+    async fn start_workflow(&mut self, l: &Lead) -> anyhow::Result<WorkflowId> {
+        let workflow = leadflow_workflows::Workflow::new(l.organization_id, l.id, l.created_at);
+        insert_workflow(&self.txn, &workflow).await.map_err(|e| unexpected(e, "starting workflow"))?;
+        Ok(workflow.id)
+    }
+
+    async fn record(&mut self, entry: &AuditEntry) -> anyhow::Result<()> {
+        insert_audit(&self.txn, entry).await.map_err(|e| unexpected(e, "writing audit entry"))
+    }
+
+    async fn commit(self: Box<Self>) -> anyhow::Result<()> {
+        self.txn.commit().await.map_err(|e| unexpected(e, "committing submission"))
+    }
+}
