@@ -1,8 +1,8 @@
 //! `leadflow seed-demo`: a demo organization to explore the API with, created
 //! through the same domain services the HTTP API uses.
 
-use leadflow_auth::model::OrganizationDraft;
 use leadflow_auth::RegisterInput;
+use leadflow_auth::model::OrganizationDraft;
 use leadflow_leads::{LeadInput, Submission};
 use serde_json::json;
 

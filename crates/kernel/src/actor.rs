@@ -227,8 +227,7 @@ mod tests {
     #[test]
     fn member_reads_need_a_scope_only_for_keys() {
         let org = OrganizationId::new();
-        let key =
-            Actor::api_key(ApiKeyId::new(), "form", org, PermissionSet::of(&[Permission::LeadsCreate]));
+        let key = Actor::api_key(ApiKeyId::new(), "form", org, PermissionSet::of(&[Permission::LeadsCreate]));
         assert!(key.require_for_keys(Permission::UsersManage).is_err());
         let member = Actor::user(UserId::new(), "m@x.io", Some(org), Some(Role::Member), false);
         assert!(member.require_for_keys(Permission::UsersManage).is_ok());

@@ -82,7 +82,9 @@ impl AuditEntry {
     ) -> Self {
         let (actor_kind, actor_id, actor_email) = match actor.principal() {
             Principal::User { id, email } => (AuditActorKind::User, Some(id.as_uuid()), Some(email.clone())),
-            Principal::ApiKey { id, name } => (AuditActorKind::ApiKey, Some(id.as_uuid()), Some(name.clone())),
+            Principal::ApiKey { id, name } => {
+                (AuditActorKind::ApiKey, Some(id.as_uuid()), Some(name.clone()))
+            }
             Principal::System => (AuditActorKind::System, None, None),
         };
         Self {

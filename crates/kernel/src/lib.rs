@@ -23,7 +23,8 @@ pub use clock::MockClock;
 pub use clock::{Clock, SystemClock};
 pub use email::{EmailAddress, InvalidEmail};
 pub use ids::{
-    ApiKeyId, InvitationId, LeadId, OrganizationId, RefreshTokenId, SessionFamilyId, TeamId, UserId, WorkflowId,
+    ApiKeyId, InvitationId, LeadId, OrganizationId, RefreshTokenId, SessionFamilyId, TeamId, UserId,
+    WorkflowId,
 };
 pub use page::{Cursor, InvalidCursor, KeysetPage, KeysetPaged, OffsetPage, Paged};
 pub use permission::{Permission, PermissionSet};

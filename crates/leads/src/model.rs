@@ -387,11 +387,8 @@ mod tests {
 
     #[test]
     fn a_review_decides_the_status_only_with_a_verdict() {
-        let qualified = Qualification {
-            category: QualificationCategory::Qualified,
-            reason: "fits".into(),
-            score: 80,
-        };
+        let qualified =
+            Qualification { category: QualificationCategory::Qualified, reason: "fits".into(), score: 80 };
         assert!(LeadReview::default().is_empty());
         let only_qualified = LeadReview { qualification: Some(qualified), decision: None };
         assert!(!only_qualified.is_empty());

@@ -61,11 +61,7 @@ pub trait SubmissionUnit: Send {
     /// # Errors
     /// When the store fails. MUST be exact under concurrency: with N left, N
     /// concurrent units get `Taken` and the others `Spent`.
-    async fn take_quota(
-        &mut self,
-        scope: TenantScope,
-        at: DateTime<Utc>,
-    ) -> anyhow::Result<QuotaOutcome>;
+    async fn take_quota(&mut self, scope: TenantScope, at: DateTime<Utc>) -> anyhow::Result<QuotaOutcome>;
 
     /// Stores the lead.
     ///
@@ -142,12 +138,7 @@ pub trait LeadRepository: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    async fn delete(
-        &self,
-        scope: TenantScope,
-        id: LeadId,
-        audit: &AuditEntry,
-    ) -> anyhow::Result<()>;
+    async fn delete(&self, scope: TenantScope, id: LeadId, audit: &AuditEntry) -> anyhow::Result<()>;
 
     /// The id of the lead's workflow, if it has one.
     ///
@@ -159,8 +150,7 @@ pub trait LeadRepository: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    async fn stats(&self, scope: TenantScope, visibility: &Visibility)
-    -> anyhow::Result<LeadStats>;
+    async fn stats(&self, scope: TenantScope, visibility: &Visibility) -> anyhow::Result<LeadStats>;
 }
 
 /// Who may work leads, in the words of the leads context.

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use leadflow_kernel::{
-    Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, Permission, TeamId, TenantScope, UserId, ValidationErrors,
-    WorkflowId,
+    Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, Permission, TeamId, TenantScope, UserId,
+    ValidationErrors, WorkflowId,
 };
 use serde_json::json;
 
@@ -113,8 +113,9 @@ impl LeadService {
         }
         unit.insert_lead(&lead).await?;
         let workflow_id = unit.start_workflow(&lead).await?;
-        let entry = AuditEntry::new(actor, Some(scope.organization_id()), "lead.created", "lead", lead.id, now)
-            .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
+        let entry =
+            AuditEntry::new(actor, Some(scope.organization_id()), "lead.created", "lead", lead.id, now)
+                .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
         unit.record(&entry).await?;
         // The quota goes last: its counter row is the one every submission of
         // the organization waits for, so it is held for the shortest time.

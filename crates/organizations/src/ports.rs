@@ -103,5 +103,8 @@ pub trait OrganizationRepository: Send + Sync {
     ///
     /// # Errors
     /// [`RepositoryError::Unexpected`] when the store fails.
-    async fn overview_across_organizations(&self, platform: PlatformScope) -> Result<PlatformOverview, RepositoryError>;
+    async fn overview_across_organizations(
+        &self,
+        platform: PlatformScope,
+    ) -> Result<PlatformOverview, RepositoryError>;
 }

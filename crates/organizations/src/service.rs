@@ -352,12 +352,13 @@ mod tests {
         let read = stored.clone();
         repo.expect_get().returning(move |_| Ok(Some(read.lock().unwrap().clone())));
         let write = stored.clone();
-        repo.expect_update().withf(|_, _, audit| audit.action == "organization.deactivated").times(1).returning(
-            move |_, o, _| {
+        repo.expect_update()
+            .withf(|_, _, audit| audit.action == "organization.deactivated")
+            .times(1)
+            .returning(move |_, o, _| {
                 *write.lock().unwrap() = o.clone();
                 Ok(())
-            },
-        );
+            });
         let svc = service(repo, true);
 
         let admin = svc.deactivate(&member_of(id, Role::Admin), id).await;

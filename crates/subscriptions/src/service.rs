@@ -135,8 +135,9 @@ mod tests {
     async fn only_billing_managers_change_the_plan_and_only_to_a_real_one() {
         let org = OrganizationId::new();
         let mut repo = MockSubscriptionRepository::new();
-        repo.expect_get()
-            .returning(move |o| Ok(Some(Subscription::start_trial(o.organization_id(), PlanId::Starter, Utc::now()))));
+        repo.expect_get().returning(move |o| {
+            Ok(Some(Subscription::start_trial(o.organization_id(), PlanId::Starter, Utc::now())))
+        });
         repo.expect_change_plan()
             .withf(|_, plan, _, a| *plan == PlanId::Pro && a.action == "subscription.plan_changed")
             .times(1)
@@ -154,7 +155,9 @@ mod tests {
     async fn a_downgrade_below_the_seats_in_use_is_a_conflict() {
         let org = OrganizationId::new();
         let mut repo = MockSubscriptionRepository::new();
-        repo.expect_get().returning(move |o| Ok(Some(Subscription::start_trial(o.organization_id(), PlanId::Pro, Utc::now()))));
+        repo.expect_get().returning(move |o| {
+            Ok(Some(Subscription::start_trial(o.organization_id(), PlanId::Pro, Utc::now())))
+        });
         repo.expect_change_plan()
             .returning(|_, _, _, _| Err(SubscriptionStoreError::TooManySeats { people: 5, limit: 3 }));
         let owner = Actor::user(UserId::new(), "o@x.io", Some(org), Some(Role::Owner), false);

@@ -374,7 +374,11 @@ mod tests {
     #[tokio::test]
     async fn a_lost_lease_stops_the_worker() {
         let mut store = MockWorkflowRepository::new();
-        let once = Mutex::new(Some(Workflow::new(OrganizationId::new(), leadflow_kernel::LeadId::new(), Utc::now())));
+        let once = Mutex::new(Some(Workflow::new(
+            OrganizationId::new(),
+            leadflow_kernel::LeadId::new(),
+            Utc::now(),
+        )));
         store.expect_claim_due().returning(move |_, _, _, _, _| {
             Ok(once.lock().unwrap().take().map(|w| (w, lead())).into_iter().collect())
         });

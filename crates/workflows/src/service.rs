@@ -122,8 +122,7 @@ impl WorkflowService {
             Ok(())
         } else {
             // Someone else changed it first; say what it is now.
-            let now =
-                self.store.get(scope, workflow.id).await?.map_or(expected, |w| w.status);
+            let now = self.store.get(scope, workflow.id).await?.map_or(expected, |w| w.status);
             Err(IllegalTransition { action: "change", from: now }.into())
         }
     }

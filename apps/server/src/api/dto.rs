@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use leadflow_auth::{IssuedTokens, User};
 use leadflow_kernel::{Paged, Role};
 use leadflow_organizations::Organization;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
@@ -185,5 +186,15 @@ impl PlanDto {
             Self::Pro => "pro",
             Self::Enterprise => "enterprise",
         }
+    }
+}
+
+/// A PATCH field as the domain's "leave / clear / set": absent is `None`,
+/// `null` is `Some(None)`, a value is `Some(Some(v))`.
+pub fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
     }
 }

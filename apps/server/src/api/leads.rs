@@ -16,7 +16,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
-use crate::api::dto::KeysetPagination;
+use crate::api::dto::{KeysetPagination, maybe};
 use crate::problem::ApiResult;
 use crate::security::TenantAuth;
 use crate::state::AppState;
@@ -280,14 +280,6 @@ enum DeleteResponse {
     Deleted,
 }
 
-fn maybe(value: MaybeUndefined<String>) -> Option<Option<String>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
 fn object(map: BTreeMap<String, serde_json::Value>) -> serde_json::Value {
     serde_json::Value::Object(map.into_iter().collect())
 }
@@ -346,9 +338,10 @@ impl LeadsApi {
             .submit(auth.actor(), input, body.website.as_deref(), idempotency_key.0.as_deref())
             .await?;
         Ok(match outcome {
-            Submission::Created { lead, workflow_id, .. } => {
-                SubmitResponse::Created(Json(SubmittedDto { lead: (*lead).into(), workflow_id: workflow_id.map(|w| w.as_uuid()) }))
-            }
+            Submission::Created { lead, workflow_id, .. } => SubmitResponse::Created(Json(SubmittedDto {
+                lead: (*lead).into(),
+                workflow_id: workflow_id.map(|w| w.as_uuid()),
+            })),
             Submission::Ignored => SubmitResponse::Ignored,
         })
     }

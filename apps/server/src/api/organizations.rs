@@ -13,7 +13,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
-use crate::api::dto::{OffsetPagination, OrganizationDto, PlanDto};
+use crate::api::dto::{OffsetPagination, OrganizationDto, PlanDto, maybe};
 use crate::api::plans::UsageDto;
 use crate::problem::ApiResult;
 use crate::security::{BearerAuth, TenantAuth};
@@ -139,14 +139,6 @@ enum DeleteResponse {
 
 fn map_value(map: BTreeMap<String, serde_json::Value>) -> serde_json::Value {
     serde_json::Value::Object(map.into_iter().collect())
-}
-
-fn maybe(value: MaybeUndefined<String>) -> Option<Option<String>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
 }
 
 #[OpenApi(prefix_path = "/api/v1/organizations", tag = "ApiTags::Organizations")]

@@ -12,6 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
+use crate::api::dto::maybe;
 use crate::problem::ApiResult;
 use crate::security::TenantAuth;
 use crate::state::AppState;
@@ -127,14 +128,6 @@ enum NoContent {
     /// Done.
     #[oai(status = 204)]
     Done,
-}
-
-fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
 }
 
 #[OpenApi(prefix_path = "/api/v1/teams", tag = "ApiTags::Teams")]

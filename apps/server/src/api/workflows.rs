@@ -222,7 +222,8 @@ impl WorkflowsApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<WorkflowPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
-        let filter = WorkflowFilter { status: status.0.map(Into::into), lead_id: lead_id.0.map(LeadId::from_uuid) };
+        let filter =
+            WorkflowFilter { status: status.0.map(Into::into), lead_id: lead_id.0.map(LeadId::from_uuid) };
         let result = state.workflows.list(auth.actor(), filter, page).await?;
         Ok(Json(WorkflowPage {
             data: result.items.into_iter().map(Into::into).collect(),

@@ -31,11 +31,9 @@ impl AuditService {
         page: KeysetPage,
     ) -> Result<KeysetPaged<AuditEntry>, OrganizationError> {
         let scope = if let Some(platform) = actor.platform() {
-            organization
-                .or(actor.organization())
-                .map_or(AuditScope::AcrossOrganizations(platform), |org| {
-                    AuditScope::Organization(platform.tenant(org))
-                })
+            organization.or(actor.organization()).map_or(AuditScope::AcrossOrganizations(platform), |org| {
+                AuditScope::Organization(platform.tenant(org))
+            })
         } else {
             actor.require(Permission::AuditView)?;
             let own = actor.tenant_scope().ok_or(OrganizationError::Forbidden(Permission::AuditView))?;
@@ -63,7 +61,9 @@ mod tests {
         let own = OrganizationId::new();
         let mut log = MockAuditLogRepository::new();
         log.expect_page()
-            .withf(move |scope, _, _| matches!(scope, AuditScope::Organization(s) if s.organization_id() == own))
+            .withf(
+                move |scope, _, _| matches!(scope, AuditScope::Organization(s) if s.organization_id() == own),
+            )
             .times(1)
             .returning(|_, _, _| Ok(empty()));
         let svc = AuditService::new(Arc::new(log));
@@ -91,7 +91,9 @@ mod tests {
             .times(1)
             .returning(|_, _, _| Ok(empty()));
         log.expect_page()
-            .withf(move |scope, _, _| matches!(scope, AuditScope::Organization(s) if s.organization_id() == org))
+            .withf(
+                move |scope, _, _| matches!(scope, AuditScope::Organization(s) if s.organization_id() == org),
+            )
             .times(1)
             .returning(|_, _, _| Ok(empty()));
         let svc = AuditService::new(Arc::new(log));

@@ -27,7 +27,8 @@ pub trait TeamRepository: Send + Sync {
     ///
     /// # Errors
     /// MUST return `NameTaken` when the organization has a team of that name.
-    async fn create(&self, scope: TenantScope, team: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError>;
+    async fn create(&self, scope: TenantScope, team: &Team, audit: &AuditEntry)
+    -> Result<(), TeamStoreError>;
 
     /// The team `id` of `organization`.
     ///
@@ -45,28 +46,20 @@ pub trait TeamRepository: Send + Sync {
     ///
     /// # Errors
     /// `Unexpected` when the store fails.
-    async fn members(
-        &self,
-        scope: TenantScope,
-        id: TeamId,
-    ) -> Result<Vec<TeamMember>, TeamStoreError>;
+    async fn members(&self, scope: TenantScope, id: TeamId) -> Result<Vec<TeamMember>, TeamStoreError>;
 
     /// Saves a team and `audit`, in one transaction.
     ///
     /// # Errors
     /// MUST return `NameTaken` or `NotFound`; then nothing is written.
-    async fn update(&self, scope: TenantScope, team: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError>;
+    async fn update(&self, scope: TenantScope, team: &Team, audit: &AuditEntry)
+    -> Result<(), TeamStoreError>;
 
     /// Deletes a team (and its member list) and writes `audit`, in one transaction.
     ///
     /// # Errors
     /// MUST return `NotFound` when there is no such team.
-    async fn delete(
-        &self,
-        scope: TenantScope,
-        id: TeamId,
-        audit: &AuditEntry,
-    ) -> Result<(), TeamStoreError>;
+    async fn delete(&self, scope: TenantScope, id: TeamId, audit: &AuditEntry) -> Result<(), TeamStoreError>;
 
     /// Adds a member of the organization to a team and writes `audit`, in one
     /// transaction; `Ok(false)` (and no entry) when they already are in it.

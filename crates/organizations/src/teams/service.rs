@@ -79,11 +79,7 @@ impl TeamService {
         Self { teams, members, clock }
     }
 
-    async fn check_leader(
-        &self,
-        scope: TenantScope,
-        leader: Option<UserId>,
-    ) -> Result<(), TeamError> {
+    async fn check_leader(&self, scope: TenantScope, leader: Option<UserId>) -> Result<(), TeamError> {
         if let Some(leader) = leader
             && !self.members.is_member(scope, leader).await.map_err(TeamError::Unexpected)?
         {
@@ -124,8 +120,9 @@ impl TeamService {
         let now = self.clock.now();
         let team = Team::new(scope.organization_id(), input, now)?;
         self.check_leader(scope, team.leader_id).await?;
-        let audit = AuditEntry::new(actor, Some(scope.organization_id()), "team.created", "team", team.id, now)
-            .with_details(json!({ "name": team.name, "leaderId": team.leader_id }));
+        let audit =
+            AuditEntry::new(actor, Some(scope.organization_id()), "team.created", "team", team.id, now)
+                .with_details(json!({ "name": team.name, "leaderId": team.leader_id }));
         self.teams.create(scope, &team, &audit).await?;
         Ok(team)
     }
@@ -165,8 +162,15 @@ impl TeamService {
         let scope = scope_of(actor)?;
         let team = self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
         actor.require(Permission::SettingsManage)?;
-        let audit = AuditEntry::new(actor, Some(scope.organization_id()), "team.deleted", "team", id, self.clock.now())
-            .with_details(json!({ "name": team.name }));
+        let audit = AuditEntry::new(
+            actor,
+            Some(scope.organization_id()),
+            "team.deleted",
+            "team",
+            id,
+            self.clock.now(),
+        )
+        .with_details(json!({ "name": team.name }));
         Ok(self.teams.delete(scope, id, &audit).await?)
     }
 
@@ -181,9 +185,15 @@ impl TeamService {
         if !self.members.is_member(scope, user).await.map_err(TeamError::Unexpected)? {
             return Err(TeamError::MemberNotFound);
         }
-        let audit =
-            AuditEntry::new(actor, Some(scope.organization_id()), "team.member_added", "team", id, self.clock.now())
-                .with_details(json!({ "userId": user }));
+        let audit = AuditEntry::new(
+            actor,
+            Some(scope.organization_id()),
+            "team.member_added",
+            "team",
+            id,
+            self.clock.now(),
+        )
+        .with_details(json!({ "userId": user }));
         self.teams.add_member(scope, id, user, &audit).await?;
         Ok(())
     }
@@ -196,9 +206,15 @@ impl TeamService {
         let scope = scope_of(actor)?;
         self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
         actor.require(Permission::SettingsManage)?;
-        let audit =
-            AuditEntry::new(actor, Some(scope.organization_id()), "team.member_removed", "team", id, self.clock.now())
-                .with_details(json!({ "userId": user }));
+        let audit = AuditEntry::new(
+            actor,
+            Some(scope.organization_id()),
+            "team.member_removed",
+            "team",
+            id,
+            self.clock.now(),
+        )
+        .with_details(json!({ "userId": user }));
         self.teams.remove_member(scope, id, user, &audit).await?;
         Ok(())
     }
@@ -207,9 +223,9 @@ impl TeamService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use leadflow_kernel::OrganizationId;
     use crate::teams::ports::{MockMemberDirectory, MockTeamRepository};
     use chrono::Utc;
+    use leadflow_kernel::OrganizationId;
     use leadflow_kernel::{MockClock, Role};
 
     fn service(teams: MockTeamRepository, members: MockMemberDirectory) -> TeamService {

@@ -59,9 +59,11 @@ pub(crate) async fn accept_invitation_in<C: ConnectionTrait>(
     if !plan.seats_allow(seats_in_use(conn, invitation.organization_id, at, None).await? + 1) {
         return Err(InvitationStoreError::SeatLimit { limit: plan.seat_limit.unwrap_or(0) });
     }
-    add_member(conn, invitation.organization_id, user, invitation.role, at).await.map_err(|e| match unique_violation(&e) {
-        Some(_) => InvitationStoreError::AlreadyMember,
-        None => unexpected(e, "adding member").into(),
+    add_member(conn, invitation.organization_id, user, invitation.role, at).await.map_err(|e| {
+        match unique_violation(&e) {
+            Some(_) => InvitationStoreError::AlreadyMember,
+            None => unexpected(e, "adding member").into(),
+        }
     })?;
     Ok(())
 }
@@ -195,4 +197,3 @@ impl InvitationRepository for SeaOrmAuth {
         Ok(())
     }
 }
-

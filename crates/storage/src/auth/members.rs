@@ -137,4 +137,3 @@ async fn owners<C: ConnectionTrait>(txn: &C, org: OrganizationId) -> Result<u64,
         .await
         .map_err(|e| unexpected(e, "counting owners").into())
 }
-

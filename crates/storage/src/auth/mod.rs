@@ -3,9 +3,9 @@
 //! and knows their encodings. Other contexts read members and seats through
 //! the `pub(crate)` functions below, which need no auth feature.
 
-mod access_cache;
 #[cfg(feature = "auth")]
 mod access;
+mod access_cache;
 #[cfg(feature = "auth")]
 mod api_keys;
 #[cfg(feature = "auth")]
@@ -59,7 +59,11 @@ pub(crate) fn parse_role(raw: &str) -> anyhow::Result<Role> {
 }
 
 /// Whether `user` is a member of the scope's organization.
-pub(crate) async fn is_member<C: ConnectionTrait>(conn: &C, scope: TenantScope, user: UserId) -> anyhow::Result<bool> {
+pub(crate) async fn is_member<C: ConnectionTrait>(
+    conn: &C,
+    scope: TenantScope,
+    user: UserId,
+) -> anyhow::Result<bool> {
     let found = membership::Entity::find_by_id((scope.organization_id().as_uuid(), user.as_uuid()))
         .one(conn)
         .await

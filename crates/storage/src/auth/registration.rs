@@ -95,4 +95,3 @@ impl RegistrationUnit for SeaOrmRegistrationUnit {
         self.txn.commit().await.map_err(|e| unexpected(e, "committing registration"))
     }
 }
-

@@ -89,7 +89,12 @@ impl RefreshTokenRepository for SeaOrmAuth {
         Ok(row.map(token_to_domain))
     }
 
-    async fn rotate(&self, used: RefreshTokenId, next: &RefreshTokenRecord, at: DateTime<Utc>) -> anyhow::Result<bool> {
+    async fn rotate(
+        &self,
+        used: RefreshTokenId,
+        next: &RefreshTokenRecord,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
         let txn = begin_write(&self.db).await?;
         // The conditional update is the race arbiter: of two concurrent
         // rotations of one token, exactly one sees rows_affected = 1.
@@ -123,4 +128,3 @@ impl RefreshTokenRepository for SeaOrmAuth {
         Ok(())
     }
 }
-

@@ -151,4 +151,3 @@ impl MembershipRepository for SeaOrmAuth {
             .collect()
     }
 }
-

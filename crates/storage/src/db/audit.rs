@@ -25,4 +25,3 @@ pub(crate) async fn insert_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntr
     .await
     .map(|_| ())
 }
-

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use leadflow_kernel::{AuditEntry, Cursor, KeysetPage};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter as _,
-    QueryOrder as _, QuerySelect as _, Select, SqlErr, TransactionTrait as _,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _, Select, SqlErr, TransactionTrait as _,
 };
 
 /// Opens a transaction that will write. On SQLite it starts `IMMEDIATE`, taking

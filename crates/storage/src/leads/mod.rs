@@ -5,12 +5,12 @@
 
 #[cfg(feature = "leads")]
 mod repository;
-#[cfg(feature = "leads")]
-mod submission;
 #[cfg(feature = "workflows")]
 mod review;
 #[cfg(feature = "leads")]
 mod rows;
+#[cfg(feature = "leads")]
+mod submission;
 #[cfg(feature = "leads")]
 mod workers;
 
@@ -49,7 +49,11 @@ impl crate::Storage {
 /// Unassigns every lead of the scope's organization assigned to `user` (who
 /// is leaving it), on `conn`.
 #[cfg(feature = "auth")]
-pub(crate) async fn unassign_all<C: ConnectionTrait>(conn: &C, scope: TenantScope, user: UserId) -> Result<(), DbErr> {
+pub(crate) async fn unassign_all<C: ConnectionTrait>(
+    conn: &C,
+    scope: TenantScope,
+    user: UserId,
+) -> Result<(), DbErr> {
     lead::Entity::update_many()
         .col_expr(lead::Column::AssigneeId, Expr::value(Option::<uuid::Uuid>::None))
         .filter(lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()))

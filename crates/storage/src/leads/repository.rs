@@ -11,11 +11,7 @@ use crate::db::{Change, contains_any, count_by, keyset_page, unexpected};
 use crate::entities::{lead, workflow};
 
 /// The leads of `organization` that `visibility` allows and `filter` selects.
-fn visible(
-    scope: TenantScope,
-    filter: &LeadFilter,
-    visibility: &Visibility,
-) -> Select<lead::Entity> {
+fn visible(scope: TenantScope, filter: &LeadFilter, visibility: &Visibility) -> Select<lead::Entity> {
     use lead::Column as C;
     let mut query = lead::Entity::find().filter(C::OrganizationId.eq(scope.organization_id().as_uuid()));
     if let Visibility::AssignedTo(users) = visibility {
@@ -122,10 +118,16 @@ impl LeadRepository for SeaOrmLeads {
 
     async fn stats(&self, scope: TenantScope, visibility: &Visibility) -> anyhow::Result<LeadStats> {
         let all = LeadFilter::default();
-        let by_status = count_by(&self.db, visible(scope, &all, visibility), lead::Column::Status, lead::Column::Id).await?;
-        let by_qualification =
-            count_by(&self.db, visible(scope, &all, visibility), lead::Column::QualificationCategory, lead::Column::Id)
+        let by_status =
+            count_by(&self.db, visible(scope, &all, visibility), lead::Column::Status, lead::Column::Id)
                 .await?;
+        let by_qualification = count_by(
+            &self.db,
+            visible(scope, &all, visibility),
+            lead::Column::QualificationCategory,
+            lead::Column::Id,
+        )
+        .await?;
         Ok(LeadStats { total: by_status.values().sum(), by_status, by_qualification })
     }
 }

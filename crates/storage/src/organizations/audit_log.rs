@@ -103,7 +103,9 @@ impl leadflow_organizations::AuditLogRepository for SeaOrmAuditLog {
         page: KeysetPage,
     ) -> anyhow::Result<KeysetPaged<AuditEntry>> {
         let scope = match scope {
-            leadflow_organizations::AuditScope::Organization(scope) => Scope::Organization(scope.organization_id()),
+            leadflow_organizations::AuditScope::Organization(scope) => {
+                Scope::Organization(scope.organization_id())
+            }
             leadflow_organizations::AuditScope::AcrossOrganizations(_) => Scope::All,
         };
         let filter = Filter {
@@ -122,6 +124,8 @@ impl leadflow_organizations::AuditLogRepository for SeaOrmAuditLog {
 #[async_trait]
 impl leadflow_auth::ports::AuditRecorder for SeaOrmAuditLog {
     async fn record(&self, entry: &AuditEntry) -> anyhow::Result<()> {
-        crate::db::audit::insert_audit(&self.db, entry).await.map_err(|e| unexpected(e, "writing an audit entry"))
+        crate::db::audit::insert_audit(&self.db, entry)
+            .await
+            .map_err(|e| unexpected(e, "writing an audit entry"))
     }
 }

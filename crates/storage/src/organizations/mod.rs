@@ -9,10 +9,10 @@ mod repository;
 #[cfg(feature = "organizations")]
 mod teams;
 
-#[cfg(feature = "auth")]
-pub(crate) use repository::insert_organization;
 #[cfg(feature = "organizations")]
 pub use repository::SeaOrmOrganizations;
+#[cfg(feature = "auth")]
+pub(crate) use repository::insert_organization;
 #[cfg(feature = "organizations")]
 pub use teams::SeaOrmTeams;
 

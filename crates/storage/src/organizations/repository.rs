@@ -6,7 +6,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use leadflow_kernel::{
-    AuditEntry, EmailAddress, OffsetPage, OrganizationId, Paged, Role, UserId, ValidationErrors, PlatformScope, TenantScope};
+    AuditEntry, EmailAddress, OffsetPage, OrganizationId, Paged, PlatformScope, Role, TenantScope, UserId,
+    ValidationErrors,
+};
 use leadflow_organizations::model::UsageSummary;
 use leadflow_organizations::model::{DisplayName, Phone};
 use leadflow_organizations::{
@@ -20,15 +22,15 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
+use crate::AccessCache;
+use crate::Storage;
+use crate::auth::{add_member, seats_in_use};
+use crate::db::count_by;
+use crate::db::{Change, unexpected, unique_violation};
 use crate::entities::{
     api_key, invitation, lead, membership, organization, subscription, team, user, workflow,
 };
-use crate::auth::{add_member, seats_in_use};
 use crate::subscriptions::{insert_subscription, subscription_of, used};
-use crate::Storage;
-use crate::db::count_by;
-use crate::db::{Change, unexpected, unique_violation};
-use crate::AccessCache;
 
 /// [`OrganizationRepository`] on SeaORM.
 pub struct SeaOrmOrganizations {
@@ -361,7 +363,10 @@ impl OrganizationRepository for SeaOrmOrganizations {
         })
     }
 
-    async fn overview_across_organizations(&self, _platform: PlatformScope) -> Result<PlatformOverview, RepositoryError> {
+    async fn overview_across_organizations(
+        &self,
+        _platform: PlatformScope,
+    ) -> Result<PlatformOverview, RepositoryError> {
         let by_active: Vec<(bool, i64)> = organization::Entity::find()
             .select_only()
             .column(organization::Column::IsActive)

@@ -9,10 +9,10 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-use crate::entities::{team, team_member, user};
 use crate::Storage;
 use crate::db::Change;
 use crate::db::{unexpected, unique_violation};
+use crate::entities::{team, team_member, user};
 
 /// [`TeamRepository`] and [`MemberDirectory`] on SeaORM.
 #[derive(Clone)]
@@ -127,12 +127,7 @@ impl TeamRepository for SeaOrmTeams {
         Ok(())
     }
 
-    async fn delete(
-        &self,
-        scope: TenantScope,
-        id: TeamId,
-        audit: &AuditEntry,
-    ) -> Result<(), TeamStoreError> {
+    async fn delete(&self, scope: TenantScope, id: TeamId, audit: &AuditEntry) -> Result<(), TeamStoreError> {
         let txn = Change::begin(&self.db, "committing team deletion").await?;
         let deleted = team::Entity::delete_many()
             .filter(team::Column::OrganizationId.eq(scope.organization_id().as_uuid()))

@@ -12,8 +12,8 @@ use leadflow_kernel::{OrganizationId, TenantScope};
 use leadflow_subscriptions::{Plan, PlanId, Subscription, SubscriptionStatus, UsageMeter};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    Set,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set,
 };
 
 use crate::Storage;
@@ -84,7 +84,10 @@ pub(crate) async fn subscription_of<C: ConnectionTrait>(
 /// It takes a bare id: besides the scoped ports it serves the acceptance of an
 /// invitation, where the invitation's token is what grants the organization.
 #[cfg(any(feature = "auth", feature = "subscriptions"))]
-pub(crate) async fn lock_plan<C: ConnectionTrait>(txn: &C, organization: OrganizationId) -> anyhow::Result<Plan> {
+pub(crate) async fn lock_plan<C: ConnectionTrait>(
+    txn: &C,
+    organization: OrganizationId,
+) -> anyhow::Result<Plan> {
     let mut query = subscription::Entity::find_by_id(organization.as_uuid());
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         query = query.lock_exclusive();
@@ -123,10 +126,8 @@ pub(crate) async fn used<C: ConnectionTrait>(
     period_start: DateTime<Utc>,
 ) -> anyhow::Result<u64> {
     let key = (scope.organization_id().as_uuid(), meter.as_str().to_owned(), period_start);
-    let row = usage_counter::Entity::find_by_id(key)
-        .one(conn)
-        .await
-        .map_err(|e| unexpected(e, "reading usage"))?;
+    let row =
+        usage_counter::Entity::find_by_id(key).one(conn).await.map_err(|e| unexpected(e, "reading usage"))?;
     let counted = row.map_or(0, |r| u64::try_from(r.used).unwrap_or(0));
     Ok(counted + sharded_usage(conn, scope, meter, period_start).await?)
 }

@@ -29,14 +29,22 @@ impl SubscriptionRepository for SeaOrmSubscriptions {
         let people = seats_in_use(&*change, scope.organization_id(), at, None).await?;
         let terms = plan.plan();
         if !terms.seats_allow(people) {
-            return Err(SubscriptionStoreError::TooManySeats { people, limit: terms.seat_limit.unwrap_or(0) });
+            return Err(SubscriptionStoreError::TooManySeats {
+                people,
+                limit: terms.seat_limit.unwrap_or(0),
+            });
         }
         super::set_plan(&*change, scope, plan, at).await.map_err(|e| unexpected(e, "changing plan"))?;
         change.commit(audit).await?;
         Ok(())
     }
 
-    async fn used(&self, scope: TenantScope, meter: UsageMeter, period_start: DateTime<Utc>) -> anyhow::Result<u64> {
+    async fn used(
+        &self,
+        scope: TenantScope,
+        meter: UsageMeter,
+        period_start: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
         used(&self.db, scope, meter, period_start).await
     }
 

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{AuditEntry, Cursor, KeysetPage, KeysetPaged, LeadId, OrganizationId, PlatformScope, TenantScope};
+use leadflow_kernel::{
+    AuditEntry, Cursor, KeysetPage, KeysetPaged, LeadId, OrganizationId, PlatformScope, TenantScope,
+};
 use leadflow_leads::{LeadReview, Qualification, QualificationCategory, ReviewDecision};
 use leadflow_workflows::ports::{
     ApprovalNotifier, LeadEffects, Mailer, StepError, WorkflowFilter, WorkflowRepository,
@@ -141,7 +143,11 @@ async fn write<C: ConnectionTrait>(
 /// Writes a workflow's effects onto its lead through the leads context, which
 /// decides what a review means for the lead. The workflow's category maps onto
 /// the lead's one by one exhaustive match.
-async fn apply_effects<C: ConnectionTrait>(conn: &C, w: &Workflow, effects: &LeadEffects) -> Result<(), DbErr> {
+async fn apply_effects<C: ConnectionTrait>(
+    conn: &C,
+    w: &Workflow,
+    effects: &LeadEffects,
+) -> Result<(), DbErr> {
     let review = LeadReview {
         qualification: effects.qualification.as_ref().map(|q| Qualification {
             category: match q.category {
@@ -153,7 +159,9 @@ async fn apply_effects<C: ConnectionTrait>(conn: &C, w: &Workflow, effects: &Lea
             reason: q.reason.clone(),
             score: q.score,
         }),
-        decision: effects.approved.map(|a| if a { ReviewDecision::Approved } else { ReviewDecision::Rejected }),
+        decision: effects
+            .approved
+            .map(|a| if a { ReviewDecision::Approved } else { ReviewDecision::Rejected }),
     };
     record_review(conn, w.organization_id, w.lead_id, &review, w.updated_at).await
 }
@@ -253,7 +261,8 @@ impl WorkflowRepository for SeaOrmWorkflows {
             return Ok(changed == 1);
         }
         let txn = begin_write(&self.db).await?;
-        let changed = write(&txn, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
+        let changed =
+            write(&txn, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
         if changed != 1 {
             return Ok(false);
         }
@@ -289,7 +298,8 @@ impl WorkflowRepository for SeaOrmWorkflows {
         page: KeysetPage,
     ) -> anyhow::Result<KeysetPaged<Workflow>> {
         use workflow::Column as C;
-        let mut query = workflow::Entity::find().filter(C::OrganizationId.eq(scope.organization_id().as_uuid()));
+        let mut query =
+            workflow::Entity::find().filter(C::OrganizationId.eq(scope.organization_id().as_uuid()));
         if let Some(status) = filter.status {
             query = query.filter(C::Status.eq(status.as_str()));
         }
@@ -341,7 +351,9 @@ impl Mailer for SeaOrmWorkflows {
             at: Utc::now(),
             workflow: Some(w.id),
         };
-        queue_email(&self.db, &queued).await.map_err(|e| StepError::from(unexpected(e, "queueing outreach email")))
+        queue_email(&self.db, &queued)
+            .await
+            .map_err(|e| StepError::from(unexpected(e, "queueing outreach email")))
     }
 }
 

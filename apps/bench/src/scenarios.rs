@@ -1,0 +1,323 @@
+//! The scenarios, one function each, and the table that names them in the
+//! order they run. Every scenario reads the seeded [`Bench`] and yields one
+//! row of the report.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use sea_orm::{ConnectionTrait as _, DatabaseBackend, DatabaseConnection, Statement, Value as SqlValue};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::load::{self, Stats};
+use crate::seed::{self, Tenant};
+use crate::server::Server;
+use crate::{Args, Row, client};
+
+/// What every scenario shares: the arguments, the seeded database and the
+/// server without workers that the request scenarios measure.
+pub struct Bench {
+    /// The command line.
+    pub args: Args,
+    /// The `leadflow` binary, for scenarios that start their own server.
+    pub binary: std::path::PathBuf,
+    /// The database URL the servers use.
+    pub url: String,
+    /// The server the request scenarios measure (no workers).
+    pub server: Server,
+    /// A pool as large as the concurrency, for the reference SQL and seeding.
+    pub db: DatabaseConnection,
+    /// The measured organization.
+    pub tenant: Tenant,
+    /// Its seeded leads.
+    pub lead_ids: Arc<Vec<Uuid>>,
+}
+
+/// A scenario: reads the bench, measures, returns its row.
+type Scenario = for<'a> fn(&'a Bench) -> Pin<Box<dyn Future<Output = anyhow::Result<Row>> + Send + 'a>>;
+
+/// Every scenario by the name `--scenarios` takes, in the order they run.
+pub const SCENARIOS: &[(&str, Scenario)] = &[
+    ("health", |b| Box::pin(health(b))),
+    ("db-list", |b| Box::pin(db_list(b))),
+    ("list-leads", |b| Box::pin(list_leads(b))),
+    ("db-get", |b| Box::pin(db_get(b))),
+    ("get-lead", |b| Box::pin(get_lead(b))),
+    ("db-insert", |b| Box::pin(db_insert(b))),
+    ("submit-lead", |b| Box::pin(submit_lead(b))),
+    ("login-storm", |b| Box::pin(login_storm(b))),
+    ("workflows", |b| Box::pin(workflows(b))),
+    ("export", |b| Box::pin(export(b))),
+];
+
+impl Bench {
+    fn backend(&self) -> DatabaseBackend {
+        self.db.get_database_backend()
+    }
+
+    /// The `i`-th bind parameter in the engine's syntax.
+    fn param(&self, i: usize) -> String {
+        if self.backend() == DatabaseBackend::Postgres { format!("${i}") } else { "?".into() }
+    }
+
+    /// One of the tenant's leads, spread over all of them by `n`.
+    fn lead(ids: &[Uuid], n: u64) -> Uuid {
+        ids[usize::try_from(n).unwrap_or(0).wrapping_mul(7919) % ids.len().max(1)]
+    }
+
+    /// A scenario of HTTP requests against `server`, with its peak memory.
+    async fn http<F>(&self, concurrency: usize, server: &Server, name: &str, build: F) -> Row
+    where
+        F: Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
+    {
+        let http = client(concurrency);
+        let build = Arc::new(build);
+        let stats = load::run(concurrency, Duration::from_secs(self.args.duration), move |_, n| {
+            let request = build(&http, n);
+            async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await;
+        Row { scenario: name.into(), stats, peak_rss_mb: server.memory_mb().1, note: String::new() }
+    }
+
+    /// A scenario of plain SQL from a pool as large as the concurrency.
+    async fn sql(&self, name: &str, make: impl Fn(u64) -> Statement + Send + Sync + 'static) -> Row {
+        let db = self.db.clone();
+        let make = Arc::new(make);
+        let stats = load::run(self.args.concurrency, Duration::from_secs(self.args.duration), move |_, n| {
+            let (db, statement) = (db.clone(), make(n));
+            async move { db.execute_raw(statement).await.is_ok() }
+        })
+        .await;
+        Row { scenario: name.into(), stats, peak_rss_mb: 0.0, note: "reference: the database alone".into() }
+    }
+}
+
+async fn health(b: &Bench) -> anyhow::Result<Row> {
+    let base = b.server.base.clone();
+    Ok(b.http(b.args.concurrency, &b.server, "health (framework ceiling)", move |c, _| {
+        c.get(format!("{base}/health"))
+    })
+    .await)
+}
+
+async fn db_list(b: &Bench) -> anyhow::Result<Row> {
+    let (backend, org) = (b.backend(), b.tenant.id);
+    let sql = format!(
+        "SELECT * FROM leads WHERE organization_id = {} ORDER BY created_at DESC, id DESC LIMIT 50",
+        b.param(1)
+    );
+    Ok(b.sql("db-list (50 rows)", move |_| {
+        Statement::from_sql_and_values(backend, sql.clone(), [SqlValue::from(org)])
+    })
+    .await)
+}
+
+async fn list_leads(b: &Bench) -> anyhow::Result<Row> {
+    let (base, bearer) = (b.server.base.clone(), b.tenant.bearer.clone());
+    Ok(b.http(b.args.concurrency, &b.server, "list-leads (limit=50)", move |c, _| {
+        c.get(format!("{base}/api/v1/leads?limit=50")).header("authorization", &bearer)
+    })
+    .await)
+}
+
+async fn db_get(b: &Bench) -> anyhow::Result<Row> {
+    let (backend, org, ids) = (b.backend(), b.tenant.id, b.lead_ids.clone());
+    let sql = format!("SELECT * FROM leads WHERE organization_id = {} AND id = {}", b.param(1), b.param(2));
+    Ok(b.sql("db-get (1 row)", move |n| {
+        let id = Bench::lead(&ids, n);
+        Statement::from_sql_and_values(backend, sql.clone(), [SqlValue::from(org), SqlValue::from(id)])
+    })
+    .await)
+}
+
+async fn get_lead(b: &Bench) -> anyhow::Result<Row> {
+    let (base, bearer, ids) = (b.server.base.clone(), b.tenant.bearer.clone(), b.lead_ids.clone());
+    Ok(b.http(b.args.concurrency, &b.server, "get-lead", move |c, n| {
+        let id = Bench::lead(&ids, n);
+        c.get(format!("{base}/api/v1/leads/{id}")).header("authorization", &bearer)
+    })
+    .await)
+}
+
+async fn db_insert(b: &Bench) -> anyhow::Result<Row> {
+    let scratch = seed::tenant(&b.server.base, "scratch").await?;
+    let backend = b.backend();
+    let insert = format!(
+        "INSERT INTO leads (id, organization_id, email, name, message, metadata, status, created_at, updated_at) \
+         VALUES ({}, {}, 'x@y.example', 'X', 'm', '{{}}', 'pending', {}, {})",
+        b.param(1),
+        b.param(2),
+        b.param(3),
+        b.param(4)
+    );
+    Ok(b.sql("db-insert (1 row)", move |_| {
+        let now = chrono::Utc::now();
+        let values = [
+            SqlValue::from(Uuid::now_v7()),
+            SqlValue::from(scratch.id),
+            SqlValue::from(now),
+            SqlValue::from(now),
+        ];
+        Statement::from_sql_and_values(backend, insert.clone(), values)
+    })
+    .await)
+}
+
+async fn submit_lead(b: &Bench) -> anyhow::Result<Row> {
+    let submitter = seed::tenant(&b.server.base, "submit").await?;
+    let base = b.server.base.clone();
+    let mut row = b
+        .http(b.args.concurrency, &b.server, "submit-lead (quota+lead+workflow+audit)", move |c, n| {
+            c.post(format!("{base}/api/v1/leads"))
+                .header("x-api-key", &submitter.key)
+                .json(&json!({ "email": format!("p{n}@prospect.example"), "name": "P", "message": "hello" }))
+        })
+        .await;
+    row.note = "API key, enterprise plan".into();
+    Ok(row)
+}
+
+/// Production password hashing: 50 concurrent logins while `/health` is measured.
+async fn login_storm(b: &Bench) -> anyhow::Result<Row> {
+    let storm = Server::start(&b.binary, &b.url, &[("LEADFLOW_WORKERS", "0".into())]).await?;
+    let (base, email) = (storm.base.clone(), b.tenant.email.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let logins = Arc::new(AtomicU64::new(0));
+    let stormers: Vec<_> = (0..50)
+        .map(|_| {
+            let (c, base, email, stop, logins) =
+                (client(50), base.clone(), email.clone(), stop.clone(), logins.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let r = c
+                        .post(format!("{base}/api/v1/auth/login"))
+                        .json(&json!({ "email": email, "password": seed::PASSWORD }))
+                        .send()
+                        .await;
+                    if r.is_ok_and(|r| r.status().is_success()) {
+                        logins.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    let health = storm.base.clone();
+    let mut row = b
+        .http(8, &storm, "login-storm: /health during 50 logins", move |c, _| {
+            c.get(format!("{health}/health"))
+        })
+        .await;
+    stop.store(true, Ordering::Relaxed);
+    for s in stormers {
+        let _ = s.await;
+    }
+    row.note =
+        format!("{:.0} logins/s alongside", logins.load(Ordering::Relaxed) as f64 / b.args.duration as f64);
+    Ok(row)
+}
+
+/// Leads submitted over HTTP and carried through their workflow by the workers.
+async fn workflows(b: &Bench) -> anyhow::Result<Row> {
+    // Earlier scenarios left workflows no worker ran (their server had
+    // none); park them, so that only this scenario's leads are worked.
+    b.db.execute_unprepared(
+        "UPDATE workflows SET status = 'cancelled' WHERE status IN ('pending', 'running')",
+    )
+    .await?;
+    let env = [
+        ("LEADFLOW_WORKERS", b.args.workers.to_string()),
+        ("LEADFLOW_WORKER_POLL_MS", "5".into()),
+        ("LEADFLOW_WORKER_BATCH", "64".into()),
+    ];
+    let flows = Server::start(&b.binary, &b.url, &env).await?;
+    let owner = seed::tenant(&flows.base, "flows").await?;
+    let (c, base, key, total) =
+        (client(b.args.concurrency), flows.base.clone(), owner.key.clone(), b.args.workflow_leads);
+    let started = Instant::now();
+    let sends = futures_util::stream::iter(0..total).map(|n| {
+        let (c, base, key) = (c.clone(), base.clone(), key.clone());
+        async move {
+            c.post(format!("{base}/api/v1/leads"))
+                .header("x-api-key", &key)
+                .json(&json!({ "email": format!("v{n}@gmail.com"), "name": "V", "message": "hello" }))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    });
+    let accepted =
+        sends.buffer_unordered(b.args.concurrency).filter(|ok| std::future::ready(*ok)).count().await;
+    let count_sql = format!(
+        "SELECT COUNT(*) AS n FROM workflows WHERE organization_id = {} AND status = 'completed'",
+        b.param(1)
+    );
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut completed = 0_i64;
+    while Instant::now() < deadline {
+        let statement =
+            Statement::from_sql_and_values(b.backend(), count_sql.clone(), [SqlValue::from(owner.id)]);
+        let row = b.db.query_one_raw(statement).await?;
+        completed = row.and_then(|r| r.try_get::<i64>("", "n").ok()).unwrap_or(0);
+        if completed >= i64::try_from(accepted).unwrap_or(i64::MAX) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    Ok(Row {
+        scenario: format!("workflows ({} workers, non-approval path)", b.args.workers),
+        stats: Stats {
+            ok: u64::try_from(completed).unwrap_or(0),
+            errors: u64::try_from(total - accepted).unwrap_or(0),
+            elapsed,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+        },
+        peak_rss_mb: flows.memory_mb().1,
+        note: format!("{completed} workflows from submission to completed"),
+    })
+}
+
+/// One CSV export of a large organization, with the server's memory around it.
+async fn export(b: &Bench) -> anyhow::Result<Row> {
+    let exporter = seed::tenant(&b.server.base, "export").await?;
+    let t = Instant::now();
+    seed::leads(&b.db, exporter.id, b.args.export_leads, Duration::from_millis(10)).await?;
+    println!("Seeded {} export leads in {:.1}s", b.args.export_leads, t.elapsed().as_secs_f64());
+    let fresh = Server::start(&b.binary, &b.url, &[("LEADFLOW_WORKERS", "0".into())]).await?;
+    let (before, _) = fresh.memory_mb();
+    let started = Instant::now();
+    let mut response = client(1)
+        .get(format!("{}/api/v1/leads/export", fresh.base))
+        .header("authorization", &exporter.bearer)
+        .send()
+        .await?;
+    let mut bytes = 0_usize;
+    let mut peak = before;
+    let mut polls = 0_u32;
+    while let Some(chunk) = response.chunk().await? {
+        bytes += chunk.len();
+        polls += 1;
+        if polls.is_multiple_of(64) {
+            peak = peak.max(fresh.memory_mb().0);
+        }
+    }
+    let (_, hwm) = fresh.memory_mb();
+    peak = peak.max(hwm);
+    let elapsed = started.elapsed();
+    Ok(Row {
+        scenario: format!("export ({} leads, CSV)", b.args.export_leads),
+        stats: Stats { ok: 1, errors: 0, elapsed, p50_ms: elapsed.as_secs_f64() * 1000.0, p99_ms: 0.0 },
+        peak_rss_mb: peak,
+        note: format!(
+            "{:.0} MB of CSV; RSS {before:.0} → peak {peak:.0} MB (+{:.0} MB)",
+            bytes as f64 / 1e6,
+            peak - before
+        ),
+    })
+}
