@@ -67,13 +67,13 @@ pub trait SubmissionUnit: Send {
     ///
     /// # Errors
     /// When the store fails.
-    async fn insert_lead(&mut self, lead: &Lead) -> anyhow::Result<()>;
+    async fn insert_lead(&mut self, scope: TenantScope, lead: &Lead) -> anyhow::Result<()>;
 
     /// Starts the lead's processing workflow; returns its id.
     ///
     /// # Errors
     /// When the store fails.
-    async fn start_workflow(&mut self, lead: &Lead) -> anyhow::Result<WorkflowId>;
+    async fn start_workflow(&mut self, scope: TenantScope, lead: &Lead) -> anyhow::Result<WorkflowId>;
 
     /// Writes an audit entry.
     ///

@@ -111,8 +111,8 @@ impl LeadService {
                 }
             }
         }
-        unit.insert_lead(&lead).await?;
-        let workflow_id = unit.start_workflow(&lead).await?;
+        unit.insert_lead(scope, &lead).await?;
+        let workflow_id = unit.start_workflow(scope, &lead).await?;
         let entry =
             AuditEntry::new(actor, Some(scope.organization_id()), "lead.created", "lead", lead.id, now)
                 .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
@@ -328,8 +328,11 @@ mod tests {
         units.expect_begin().times(1).returning(|| {
             let mut unit = MockSubmissionUnit::new();
             let mut seq = mockall::Sequence::new();
-            unit.expect_insert_lead().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
-            unit.expect_start_workflow().times(1).in_sequence(&mut seq).returning(|_| Ok(WorkflowId::new()));
+            unit.expect_insert_lead().times(1).in_sequence(&mut seq).returning(|_, _| Ok(()));
+            unit.expect_start_workflow()
+                .times(1)
+                .in_sequence(&mut seq)
+                .returning(|_, _| Ok(WorkflowId::new()));
             unit.expect_record()
                 .withf(|e| e.action == "lead.created")
                 .times(1)
@@ -354,8 +357,8 @@ mod tests {
             let mut unit = MockSubmissionUnit::new();
             unit.expect_take_quota()
                 .returning(|_, _| Ok(QuotaOutcome::Spent { limit: 100, resets_at: Utc::now() }));
-            unit.expect_insert_lead().returning(|_| Ok(()));
-            unit.expect_start_workflow().returning(|_| Ok(WorkflowId::new()));
+            unit.expect_insert_lead().returning(|_, _| Ok(()));
+            unit.expect_start_workflow().returning(|_, _| Ok(WorkflowId::new()));
             unit.expect_record().returning(|_| Ok(()));
             unit.expect_commit().never();
             Ok(Box::new(unit))

@@ -10,11 +10,18 @@ use leadflow_kernel::{ApiKeyId, TenantScope};
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ApiKeyRepository: Send + Sync {
-    /// Stores a key with its secret hash and writes `audit`, in one transaction.
+    /// Stores a key of the scope's organization with its secret hash and
+    /// writes `audit`, in one transaction.
     ///
     /// # Errors
     /// When the store fails (a prefix collision included; the caller may retry).
-    async fn create(&self, key: &ApiKey, secret_hash: &str, audit: &AuditEntry) -> anyhow::Result<()>;
+    async fn create(
+        &self,
+        scope: TenantScope,
+        key: &ApiKey,
+        secret_hash: &str,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()>;
 
     /// The keys of `organization`, newest first.
     ///

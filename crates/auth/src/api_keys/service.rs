@@ -82,7 +82,7 @@ impl ApiKeyService {
         let audit = AuditEntry::new(actor, Some(organization), "api_key.created", "api_key", key.id, now).with_details(
             json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes.iter().map(Permission::as_str).collect::<Vec<_>>() }),
         );
-        self.keys.create(&key, &secret_hash, &audit).await?;
+        self.keys.create(scope, &key, &secret_hash, &audit).await?;
         let full = assemble(&key.prefix, &secret);
         Ok((key, full))
     }

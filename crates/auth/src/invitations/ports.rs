@@ -20,6 +20,7 @@ pub trait InvitationRepository: Send + Sync {
     /// exceeded, checked atomically with the insert.
     async fn create(
         &self,
+        scope: TenantScope,
         invitation: &Invitation,
         token_hash: &str,
         email: &OutboxEmail,

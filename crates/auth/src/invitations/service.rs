@@ -111,7 +111,7 @@ impl InvitationService {
             now,
         )
         .with_details(json!({ "email": email.as_ref(), "role": role.as_str() }));
-        self.invitations.create(&invitation, &token_hash, &message, &audit).await?;
+        self.invitations.create(scope, &invitation, &token_hash, &message, &audit).await?;
         Ok((invitation, token))
     }
 
@@ -252,14 +252,14 @@ mod tests {
         let mut invitations = MockInvitationRepository::new();
         invitations
             .expect_create()
-            .withf(|inv, hash, email, audit| {
+            .withf(|_, inv, hash, email, audit| {
                 hash.len() == 64
                     && email.recipient == inv.email.as_ref()
                     && audit.action == "invitation.created"
                     && !audit.details.to_string().contains(hash)
             })
             .times(1)
-            .returning(|_, _, _, _| Ok(()));
+            .returning(|_, _, _, _, _| Ok(()));
         let mut users = MockUserRepository::new();
         users.expect_by_email().returning(|_| Ok(None));
         let svc = InvitationService::new(

@@ -38,11 +38,17 @@ fn key_to_domain(row: api_key::Model) -> anyhow::Result<ApiKey> {
 
 #[async_trait]
 impl ApiKeyRepository for SeaOrmAuth {
-    async fn create(&self, key: &ApiKey, secret_hash: &str, audit: &AuditEntry) -> anyhow::Result<()> {
+    async fn create(
+        &self,
+        scope: TenantScope,
+        key: &ApiKey,
+        secret_hash: &str,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()> {
         let txn = Change::begin(&self.db, "committing API key").await?;
         api_key::Entity::insert(api_key::ActiveModel {
             id: Set(key.id.as_uuid()),
-            organization_id: Set(key.organization_id.as_uuid()),
+            organization_id: Set(scope.organization_id().as_uuid()),
             name: Set(key.name.clone()),
             prefix: Set(key.prefix.clone()),
             secret_hash: Set(secret_hash.to_owned()),

@@ -72,16 +72,17 @@ pub(crate) async fn accept_invitation_in<C: ConnectionTrait>(
 impl InvitationRepository for SeaOrmAuth {
     async fn create(
         &self,
+        scope: TenantScope,
         inv: &Invitation,
         token_hash: &str,
         email: &OutboxEmail,
         audit: &AuditEntry,
     ) -> Result<(), InvitationStoreError> {
         let txn = Change::begin(&self.db, "committing invitation").await?;
-        let plan = lock_plan(&*txn, inv.organization_id).await?;
+        let plan = lock_plan(&*txn, scope.organization_id()).await?;
         // Seats: members plus pending invitations, the replaced one excluded, the new one included.
         let people =
-            seats_in_use(&*txn, inv.organization_id, inv.created_at, Some(inv.email.as_ref())).await? + 1;
+            seats_in_use(&*txn, scope.organization_id(), inv.created_at, Some(inv.email.as_ref())).await? + 1;
         if !plan.seats_allow(people) {
             return Err(InvitationStoreError::SeatLimit { limit: plan.seat_limit.unwrap_or(0) });
         }
@@ -89,7 +90,7 @@ impl InvitationRepository for SeaOrmAuth {
         invitation::Entity::update_many()
             .col_expr(invitation::Column::Status, Expr::value(InvitationStatus::Revoked.as_str()))
             .col_expr(invitation::Column::RevokedAt, Expr::value(inv.created_at))
-            .filter(invitation::Column::OrganizationId.eq(inv.organization_id.as_uuid()))
+            .filter(invitation::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
             .filter(invitation::Column::Email.eq(inv.email.as_ref()))
             .filter(invitation::Column::Status.eq(InvitationStatus::Pending.as_str()))
             .exec(&*txn)
@@ -97,7 +98,7 @@ impl InvitationRepository for SeaOrmAuth {
             .map_err(|e| unexpected(e, "replacing pending invitation"))?;
         invitation::Entity::insert(invitation::ActiveModel {
             id: Set(inv.id.as_uuid()),
-            organization_id: Set(inv.organization_id.as_uuid()),
+            organization_id: Set(scope.organization_id().as_uuid()),
             email: Set(inv.email.as_ref().to_owned()),
             role: Set(inv.role.as_str().to_owned()),
             token_hash: Set(token_hash.to_owned()),

@@ -79,16 +79,19 @@ impl SubmissionUnit for SeaOrmSubmission {
         })
     }
 
-    async fn insert_lead(&mut self, l: &Lead) -> anyhow::Result<()> {
-        lead::Entity::insert(to_row(l))
+    async fn insert_lead(&mut self, scope: TenantScope, l: &Lead) -> anyhow::Result<()> {
+        // The scope decides the tenant, whatever the value says.
+        let mut row = to_row(l);
+        row.organization_id = Set(scope.organization_id().as_uuid());
+        lead::Entity::insert(row)
             .exec_without_returning(&self.txn)
             .await
             .map_err(|e| unexpected(e, "inserting lead"))?;
         Ok(())
     }
 
-    async fn start_workflow(&mut self, l: &Lead) -> anyhow::Result<WorkflowId> {
-        let workflow = leadflow_workflows::Workflow::new(l.organization_id, l.id, l.created_at);
+    async fn start_workflow(&mut self, scope: TenantScope, l: &Lead) -> anyhow::Result<WorkflowId> {
+        let workflow = leadflow_workflows::Workflow::new(scope.organization_id(), l.id, l.created_at);
         insert_workflow(&self.txn, &workflow).await.map_err(|e| unexpected(e, "starting workflow"))?;
         Ok(workflow.id)
     }

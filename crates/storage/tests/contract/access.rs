@@ -80,6 +80,7 @@ async fn add_member(storage: &Storage, org: OrganizationId, email: &str, role: R
     let inv = invitation(org, email, role);
     invitations(storage)
         .create(
+            crate::scope(org),
             &inv,
             &format!("{:064x}", Uuid::now_v7().as_u128()),
             &outbox(org, email),
@@ -146,9 +147,9 @@ contract_tests! {
         let (org, _) = org_with_owner(&storage, "acme").await;
         let auth = invitations(&storage);
         let first = invitation(org, "new@acme.io", Role::Member);
-        auth.create(&first, &"a".repeat(64), &outbox(org, "new@acme.io"), &crate::entry(Some(org))).await.unwrap();
+        auth.create(crate::scope(org), &first, &"a".repeat(64), &outbox(org, "new@acme.io"), &crate::entry(Some(org))).await.unwrap();
         let second = invitation(org, "new@acme.io", Role::Manager);
-        auth.create(&second, &"b".repeat(64), &outbox(org, "new@acme.io"), &crate::entry(Some(org))).await.unwrap();
+        auth.create(crate::scope(org), &second, &"b".repeat(64), &outbox(org, "new@acme.io"), &crate::entry(Some(org))).await.unwrap();
 
         let all = auth.list(crate::scope(org)).await.unwrap();
         assert_eq!(all.len(), 2);
@@ -167,7 +168,7 @@ contract_tests! {
     async fn concurrent_acceptances_of_one_invitation_have_one_winner(storage: Storage) {
         let (org, _) = org_with_owner(&storage, "acme").await;
         let inv = invitation(org, "new@acme.io", Role::Member);
-        invitations(&storage).create(&inv, &"c".repeat(64), &outbox(org, "new@acme.io"), &crate::entry(Some(org))).await.unwrap();
+        invitations(&storage).create(crate::scope(org), &inv, &"c".repeat(64), &outbox(org, "new@acme.io"), &crate::entry(Some(org))).await.unwrap();
         let user = a_user(&storage, "new@acme.io").await;
         let tasks: Vec<_> = (0..6).map(|_| {
             let (auth, inv) = (invitations(&storage), inv.clone());
@@ -186,7 +187,7 @@ contract_tests! {
         let (org, _) = org_with_owner(&storage, "acme").await;
         let mut inv = invitation(org, "late@acme.io", Role::Member);
         inv.expires_at = SystemClock.now() - Duration::minutes(1);
-        invitations(&storage).create(&inv, &"d".repeat(64), &outbox(org, "late@acme.io"), &crate::entry(Some(org))).await.unwrap();
+        invitations(&storage).create(crate::scope(org), &inv, &"d".repeat(64), &outbox(org, "late@acme.io"), &crate::entry(Some(org))).await.unwrap();
         let user = a_user(&storage, "late@acme.io").await;
         assert!(matches!(invitations(&storage).accept(&inv, user.id, Utc::now(), &crate::entry(Some(org))).await, Err(InvitationStoreError::NotPending)));
     }
@@ -195,7 +196,7 @@ contract_tests! {
         let (org, _) = org_with_owner(&storage, "acme").await;
         let auth = keys(&storage);
         let k = key(org, "abcd1234");
-        ApiKeyRepository::create(&auth, &k, &"e".repeat(64), &crate::entry(Some(org))).await.unwrap();
+        ApiKeyRepository::create(&auth, crate::scope(org), &k, &"e".repeat(64), &crate::entry(Some(org))).await.unwrap();
 
         let found = auth.find_by_prefix("abcd1234").await.unwrap().unwrap();
         assert_eq!(found.key, k);

@@ -40,7 +40,7 @@ fn lead(org: OrganizationId, email: &str, name: &str, at: chrono::DateTime<Utc>)
 async fn submit(storage: &Storage, l: &Lead) {
     let mut unit = storage.leads().begin().await.unwrap();
     unit.take_quota(crate::scope(l.organization_id), l.created_at).await.unwrap();
-    unit.insert_lead(l).await.unwrap();
+    unit.insert_lead(crate::scope(l.organization_id), l).await.unwrap();
     unit.record(&crate::entry(Some(l.organization_id))).await.unwrap();
     unit.commit().await.unwrap();
 }

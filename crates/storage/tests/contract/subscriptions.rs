@@ -77,7 +77,15 @@ fn invite(org: OrganizationId, email: &str) -> (Invitation, OutboxEmail) {
 async fn try_invite(storage: &Storage, org: OrganizationId, email: &str) -> Result<(), InvitationStoreError> {
     let (inv, mail) = invite(org, email);
     let hash = format!("{:064x}", Uuid::now_v7().as_u128());
-    InvitationRepository::create(&storage.auth(), &inv, &hash, &mail, &crate::entry(Some(org))).await
+    InvitationRepository::create(
+        &storage.auth(),
+        crate::scope(org),
+        &inv,
+        &hash,
+        &mail,
+        &crate::entry(Some(org)),
+    )
+    .await
 }
 
 async fn set_usage(storage: &Storage, org: OrganizationId, used: i64) {

@@ -43,8 +43,8 @@ async fn submit(storage: &Storage, org: OrganizationId, n: usize) -> Vec<Workflo
         .unwrap();
         let mut unit = storage.leads().begin().await.unwrap();
         unit.take_quota(crate::scope(org), lead.created_at).await.unwrap();
-        unit.insert_lead(&lead).await.unwrap();
-        ids.push(unit.start_workflow(&lead).await.unwrap());
+        unit.insert_lead(crate::scope(org), &lead).await.unwrap();
+        ids.push(unit.start_workflow(crate::scope(org), &lead).await.unwrap());
         unit.commit().await.unwrap();
     }
     ids
