@@ -17,7 +17,6 @@ pub mod organizations;
 pub(crate) mod outbox;
 pub mod subscriptions;
 pub mod testing;
-#[cfg(feature = "workflows")]
 pub mod workflows;
 
 use std::sync::Arc;

@@ -19,16 +19,19 @@ mod sessions;
 #[cfg(feature = "auth")]
 mod users;
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use leadflow_kernel::{OrganizationId, Role, TenantScope, UserId};
+use sea_orm::sea_query::ExprTrait as _;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 pub use access_cache::AccessCache;
 #[cfg(feature = "auth")]
 pub use registration::SeaOrmRegistrationUnit;
 
-use crate::db::unexpected;
-use crate::entities::{invitation, membership};
+use crate::db::{count_by, unexpected};
+use crate::entities::{api_key, invitation, membership};
 
 /// How the `invitations.status` column spells an invitation that still holds
 /// a seat. The invitations adapter writes statuses through
@@ -113,6 +116,43 @@ pub(crate) async fn seats_in_use<C: ConnectionTrait>(
     }
     let pending = pending.count(conn).await.map_err(|e| unexpected(e, "counting invitations"))?;
     Ok(members + pending)
+}
+
+/// What an organization's statistics show of its people and credentials.
+pub(crate) struct PeopleCounts {
+    /// Members per role.
+    pub members_by_role: BTreeMap<String, u64>,
+    /// Invitations still pending and unexpired at the time asked.
+    pub pending_invitations: u64,
+    /// API keys neither revoked nor expired at the time asked.
+    pub active_api_keys: u64,
+}
+
+/// Counts the scope's members by role, its pending invitations and its live API keys at `at`.
+pub(crate) async fn people_counts<C: ConnectionTrait>(
+    conn: &C,
+    scope: TenantScope,
+    at: DateTime<Utc>,
+) -> anyhow::Result<PeopleCounts> {
+    let org = scope.organization_id().as_uuid();
+    let members = membership::Entity::find().filter(membership::Column::OrganizationId.eq(org));
+    let members_by_role =
+        count_by(conn, members, membership::Column::Role, membership::Column::UserId).await?;
+    let pending_invitations = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(org))
+        .filter(invitation::Column::Status.eq(PENDING_INVITATION))
+        .filter(invitation::Column::ExpiresAt.gt(at))
+        .count(conn)
+        .await
+        .map_err(|e| unexpected(e, "counting invitations"))?;
+    let active_api_keys = api_key::Entity::find()
+        .filter(api_key::Column::OrganizationId.eq(org))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .filter(api_key::Column::ExpiresAt.is_null().or(api_key::Column::ExpiresAt.gt(at)))
+        .count(conn)
+        .await
+        .map_err(|e| unexpected(e, "counting API keys"))?;
+    Ok(PeopleCounts { members_by_role, pending_invitations, active_api_keys })
 }
 
 #[cfg(all(test, feature = "auth"))]

@@ -62,3 +62,15 @@ pub(crate) async fn unassign_all<C: ConnectionTrait>(
         .await
         .map(|_| ())
 }
+
+/// How many of the scope's leads are in each status (for the organization's statistics).
+pub(crate) async fn leads_by_status<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    scope: leadflow_kernel::TenantScope,
+) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    let query = crate::entities::lead::Entity::find()
+        .filter(crate::entities::lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()));
+    crate::db::count_by(conn, query, crate::entities::lead::Column::Status, crate::entities::lead::Column::Id)
+        .await
+}

@@ -24,13 +24,15 @@ use sea_orm::{
 
 use crate::AccessCache;
 use crate::Storage;
-use crate::auth::{add_member, seats_in_use};
+use crate::auth::{add_member, people_counts, seats_in_use};
 use crate::db::count_by;
 use crate::db::{Change, unexpected, unique_violation};
 use crate::entities::{
     api_key, invitation, lead, membership, organization, subscription, team, user, workflow,
 };
+use crate::leads::leads_by_status;
 use crate::subscriptions::{insert_subscription, subscription_of, used};
+use crate::workflows::workflows_by_status;
 
 /// [`OrganizationRepository`] on SeaORM.
 pub struct SeaOrmOrganizations {
@@ -283,51 +285,17 @@ impl OrganizationRepository for SeaOrmOrganizations {
     }
 
     async fn stats(&self, scope: TenantScope) -> Result<OrganizationStats, RepositoryError> {
-        let org = scope.organization_id().as_uuid();
-        let rows: Vec<(String, i64)> = membership::Entity::find()
-            .select_only()
-            .column(membership::Column::Role)
-            .column_as(membership::Column::UserId.count(), "count")
-            .filter(membership::Column::OrganizationId.eq(org))
-            .group_by(membership::Column::Role)
-            .into_tuple()
-            .all(&self.db)
-            .await
-            .map_err(|e| unexpected(e, "counting members"))?;
-        let members_by_role: BTreeMap<String, u64> =
-            rows.into_iter().map(|(role, n)| (role, u64::try_from(n).unwrap_or(0))).collect();
+        // Each count is asked of the table's owner, which knows its encodings.
         let now = chrono::Utc::now();
-        let pending_invitations = count(
-            &self.db,
-            invitation::Entity::find()
-                .filter(invitation::Column::OrganizationId.eq(org))
-                .filter(invitation::Column::Status.eq("pending"))
-                .filter(invitation::Column::ExpiresAt.gt(now)),
-            "counting invitations",
-        )
-        .await?;
-        let active_api_keys = count(
-            &self.db,
-            api_key::Entity::find()
-                .filter(api_key::Column::OrganizationId.eq(org))
-                .filter(api_key::Column::RevokedAt.is_null())
-                .filter(api_key::Column::ExpiresAt.is_null().or(api_key::Column::ExpiresAt.gt(now))),
-            "counting API keys",
-        )
-        .await?;
+        let people = people_counts(&self.db, scope, now).await?;
         let total_teams = count(
             &self.db,
-            team::Entity::find().filter(team::Column::OrganizationId.eq(org)),
+            team::Entity::find().filter(team::Column::OrganizationId.eq(scope.organization_id().as_uuid())),
             "counting teams",
         )
         .await?;
-        let leads_by_status = count_by(
-            &self.db,
-            lead::Entity::find().filter(lead::Column::OrganizationId.eq(org)),
-            lead::Column::Status,
-            lead::Column::Id,
-        )
-        .await?;
+        let leads_by_status = leads_by_status(&self.db, scope).await?;
+        let workflows_by_status = workflows_by_status(&self.db, scope).await?;
         let usage = match subscription_of(&self.db, scope).await? {
             Some(s) => {
                 let plan = s.plan.plan();
@@ -342,23 +310,16 @@ impl OrganizationRepository for SeaOrmOrganizations {
             }
             None => None,
         };
-        let workflows_by_status = count_by(
-            &self.db,
-            workflow::Entity::find().filter(workflow::Column::OrganizationId.eq(org)),
-            workflow::Column::Status,
-            workflow::Column::Id,
-        )
-        .await?;
         Ok(OrganizationStats {
             total_workflows: workflows_by_status.values().sum(),
             workflows_by_status,
             total_leads: leads_by_status.values().sum(),
             leads_by_status,
             usage,
-            total_members: members_by_role.values().sum(),
-            members_by_role,
-            pending_invitations,
-            active_api_keys,
+            total_members: people.members_by_role.values().sum(),
+            members_by_role: people.members_by_role,
+            pending_invitations: people.pending_invitations,
+            active_api_keys: people.active_api_keys,
             total_teams,
         })
     }
