@@ -65,7 +65,6 @@ mod tests {
     use crate::account::password::MockPasswordHasher;
     use crate::account::ports::MockAuditRecorder;
     use crate::account::ports::MockUserRepository;
-    #[allow(unused_imports)]
     use crate::error::*;
     use crate::invitations::ports::MockInvitationRepository;
     use crate::registration::ports::{MockRegistrationUnit, MockRegistrationUnits};
@@ -73,16 +72,10 @@ mod tests {
     use crate::session::ports::{MockAccessRepository, MockMembershipRepository, MockRefreshTokenRepository};
     use crate::session::throttle::MockLoginThrottle;
     use crate::session::tokens::TokenSettings;
-    #[allow(unused_imports)]
-    use crate::{account::*, api_keys::*, invitations::*, members::*, registration::*, session::*};
-    use chrono::Utc;
-    #[allow(unused_imports)]
-    use chrono::{DateTime, Duration};
+    use crate::{account::*, registration::*, session::*};
+    use chrono::{Duration, Utc};
     use leadflow_kernel::MockClock;
-    #[allow(unused_imports)]
     use leadflow_kernel::*;
-    #[allow(unused_imports)]
-    use uuid::Uuid;
 
     struct Mocks {
         users: MockUserRepository,

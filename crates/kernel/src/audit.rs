@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::actor::{Actor, Principal};
 use crate::ids::OrganizationId;
+use crate::scope::TenantScope;
 
 /// What kind of actor made a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +71,19 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// An entry for `action` on a resource, by `actor`, in the scope's organization.
+    #[must_use]
+    pub fn in_scope(
+        actor: &Actor,
+        scope: TenantScope,
+        action: &str,
+        resource_type: &str,
+        resource_id: impl ToString,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self::new(actor, Some(scope.organization_id()), action, resource_type, resource_id, at)
+    }
+
     /// An entry for `action` on a resource, by `actor`, in `organization`.
     #[must_use]
     pub fn new(

@@ -113,9 +113,8 @@ impl LeadService {
         }
         unit.insert_lead(scope, &lead).await?;
         let workflow_id = unit.start_workflow(scope, &lead).await?;
-        let entry =
-            AuditEntry::new(actor, Some(scope.organization_id()), "lead.created", "lead", lead.id, now)
-                .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
+        let entry = AuditEntry::in_scope(actor, scope, "lead.created", "lead", lead.id, now)
+            .with_details(json!({ "email": lead.email.as_ref(), "source": lead.source }));
         unit.record(&entry).await?;
         // The quota goes last: its counter row is the one every submission of
         // the organization waits for, so it is held for the shortest time.

@@ -79,7 +79,7 @@ impl ApiKeyService {
             revoked_at: None,
             created_at: now,
         };
-        let audit = AuditEntry::new(actor, Some(organization), "api_key.created", "api_key", key.id, now).with_details(
+        let audit = AuditEntry::in_scope(actor, scope, "api_key.created", "api_key", key.id, now).with_details(
             json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes.iter().map(Permission::as_str).collect::<Vec<_>>() }),
         );
         self.keys.create(scope, &key, &secret_hash, &audit).await?;
@@ -93,7 +93,6 @@ impl ApiKeyService {
     /// `UsersOnly`, `NoOrganization`, `Forbidden`, `Unexpected`.
     pub async fn list(&self, actor: &Actor) -> Result<Vec<ApiKey>, AuthError> {
         let scope = Self::manager(actor)?;
-        let _organization = scope.organization_id();
         Ok(self.keys.list(scope).await?)
     }
 
@@ -103,14 +102,13 @@ impl ApiKeyService {
     /// `UsersOnly`, `NoOrganization`, `NotFound`, `Forbidden`, `Unexpected`.
     pub async fn revoke(&self, actor: &Actor, id: ApiKeyId) -> Result<(), AuthError> {
         let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
-        let organization = scope.organization_id();
         let key = self.keys.get(scope, id).await?.ok_or(AuthError::NotFound(Resource::ApiKey))?;
         Self::manager(actor)?;
         if key.revoked_at.is_some() {
             return Ok(());
         }
         let now = self.clock.now();
-        let audit = AuditEntry::new(actor, Some(organization), "api_key.revoked", "api_key", id, now)
+        let audit = AuditEntry::in_scope(actor, scope, "api_key.revoked", "api_key", id, now)
             .with_details(json!({ "name": key.name, "prefix": key.prefix }));
         Ok(self.keys.revoke(scope, id, now, &audit).await?)
     }
@@ -122,7 +120,6 @@ impl ApiKeyService {
     /// `UsersOnly`, `NoOrganization`, `NotFound`, `Forbidden`, `Conflict` (revoked), `Unexpected`.
     pub async fn rotate(&self, actor: &Actor, id: ApiKeyId) -> Result<(ApiKey, String), AuthError> {
         let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
-        let organization = scope.organization_id();
         let mut key = self.keys.get(scope, id).await?.ok_or(AuthError::NotFound(Resource::ApiKey))?;
         Self::manager(actor)?;
         if key.revoked_at.is_some() {
@@ -130,9 +127,8 @@ impl ApiKeyService {
         }
         let (secret, secret_hash) = new_opaque_token();
         let old_prefix = std::mem::replace(&mut key.prefix, new_prefix());
-        let audit =
-            AuditEntry::new(actor, Some(organization), "api_key.rotated", "api_key", id, self.clock.now())
-                .with_details(json!({ "name": key.name, "oldPrefix": old_prefix, "prefix": key.prefix }));
+        let audit = AuditEntry::in_scope(actor, scope, "api_key.rotated", "api_key", id, self.clock.now())
+            .with_details(json!({ "name": key.name, "oldPrefix": old_prefix, "prefix": key.prefix }));
         self.keys.rotate(scope, id, &key.prefix, &secret_hash, &audit).await?;
         let full = assemble(&key.prefix, &secret);
         Ok((key, full))
@@ -168,19 +164,11 @@ impl ApiKeyService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[allow(unused_imports)]
+    use crate::api_keys::*;
     use crate::error::*;
-    #[allow(unused_imports)]
-    use crate::{account::*, api_keys::*, invitations::*, members::*, registration::*, session::*};
-    #[allow(unused_imports)]
-    use chrono::Utc;
-    #[allow(unused_imports)]
-    use chrono::{DateTime, Duration};
-    #[allow(unused_imports)]
+    use chrono::{DateTime, Utc};
     use leadflow_kernel::*;
     use leadflow_kernel::{MockClock, Role};
-    #[allow(unused_imports)]
-    use uuid::Uuid;
 
     fn service(keys: MockApiKeyRepository) -> ApiKeyService {
         let mut clock = MockClock::new();

@@ -138,13 +138,12 @@ impl InvitationService {
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Conflict` (not pending), `Unexpected`.
     pub async fn revoke(&self, actor: &Actor, id: InvitationId) -> Result<(), AuthError> {
         let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
-        let organization = scope.organization_id();
         let invitation =
             self.invitations.get(scope, id).await?.ok_or(AuthError::NotFound(Resource::Invitation))?;
         actor.require(Permission::UsersManage)?;
         let now = self.clock.now();
         ensure_pending(&invitation, now)?;
-        let audit = AuditEntry::new(actor, Some(organization), "invitation.revoked", "invitation", id, now)
+        let audit = AuditEntry::in_scope(actor, scope, "invitation.revoked", "invitation", id, now)
             .with_details(json!({ "email": invitation.email.as_ref() }));
         Ok(self.invitations.revoke(scope, id, now, &audit).await?)
     }
@@ -188,20 +187,12 @@ mod tests {
     use super::*;
     use crate::account::model::{PasswordHash, PersonName, User};
     use crate::account::ports::{Credentials, MockUserRepository};
-    #[allow(unused_imports)]
     use crate::error::*;
+    use crate::invitations::*;
     use crate::members::ports::MockMemberRepository;
-    #[allow(unused_imports)]
-    use crate::{account::*, api_keys::*, invitations::*, members::*, registration::*, session::*};
-    #[allow(unused_imports)]
-    use chrono::Utc;
-    #[allow(unused_imports)]
-    use chrono::{DateTime, Duration};
+    use chrono::{Duration, Utc};
     use leadflow_kernel::MockClock;
-    #[allow(unused_imports)]
     use leadflow_kernel::*;
-    #[allow(unused_imports)]
-    use uuid::Uuid;
 
     fn clock() -> Arc<dyn Clock> {
         let mut clock = MockClock::new();

@@ -72,7 +72,6 @@ impl MemberService {
     /// `NoOrganization`, `NotFound`, `Forbidden`, `Conflict` (last owner), `Unexpected`.
     pub async fn remove(&self, actor: &Actor, user: UserId) -> Result<(), AuthError> {
         let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
-        let organization = scope.organization_id();
         let member = self.members.member(scope, user).await?.ok_or(AuthError::NotFound(Resource::Member))?;
         let leaving = actor.user_id() == Some(user);
         if !leaving {
@@ -82,7 +81,7 @@ impl MemberService {
             }
         }
         let action = if leaving { "member.left" } else { "member.removed" };
-        let audit = AuditEntry::new(actor, Some(organization), action, "member", user, self.clock.now())
+        let audit = AuditEntry::in_scope(actor, scope, action, "member", user, self.clock.now())
             .with_details(json!({ "email": member.email, "role": member.role.as_str() }));
         Ok(self.members.remove(scope, user, &audit).await?)
     }
@@ -91,16 +90,10 @@ impl MemberService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[allow(unused_imports)]
     use crate::error::*;
-    #[allow(unused_imports)]
-    use crate::{account::*, api_keys::*, invitations::*, members::*, registration::*, session::*};
-    #[allow(unused_imports)]
+    use crate::members::*;
     use chrono::Utc;
-    #[allow(unused_imports)]
-    use chrono::{DateTime, Duration};
     use leadflow_kernel::MockClock;
-    #[allow(unused_imports)]
     use leadflow_kernel::*;
 
     fn service(repo: MockMemberRepository) -> MemberService {

@@ -120,9 +120,8 @@ impl TeamService {
         let now = self.clock.now();
         let team = Team::new(scope.organization_id(), input, now)?;
         self.check_leader(scope, team.leader_id).await?;
-        let audit =
-            AuditEntry::new(actor, Some(scope.organization_id()), "team.created", "team", team.id, now)
-                .with_details(json!({ "name": team.name, "leaderId": team.leader_id }));
+        let audit = AuditEntry::in_scope(actor, scope, "team.created", "team", team.id, now)
+            .with_details(json!({ "name": team.name, "leaderId": team.leader_id }));
         self.teams.create(scope, &team, &audit).await?;
         Ok(team)
     }
@@ -148,7 +147,7 @@ impl TeamService {
         .collect();
         let now = self.clock.now();
         team.apply(changes, now)?;
-        let audit = AuditEntry::new(actor, Some(scope.organization_id()), "team.updated", "team", id, now)
+        let audit = AuditEntry::in_scope(actor, scope, "team.updated", "team", id, now)
             .with_details(json!({ "changed": changed }));
         self.teams.update(scope, &team, &audit).await?;
         Ok(team)
@@ -162,15 +161,8 @@ impl TeamService {
         let scope = scope_of(actor)?;
         let team = self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
         actor.require(Permission::SettingsManage)?;
-        let audit = AuditEntry::new(
-            actor,
-            Some(scope.organization_id()),
-            "team.deleted",
-            "team",
-            id,
-            self.clock.now(),
-        )
-        .with_details(json!({ "name": team.name }));
+        let audit = AuditEntry::in_scope(actor, scope, "team.deleted", "team", id, self.clock.now())
+            .with_details(json!({ "name": team.name }));
         Ok(self.teams.delete(scope, id, &audit).await?)
     }
 
@@ -185,15 +177,8 @@ impl TeamService {
         if !self.members.is_member(scope, user).await.map_err(TeamError::Unexpected)? {
             return Err(TeamError::MemberNotFound);
         }
-        let audit = AuditEntry::new(
-            actor,
-            Some(scope.organization_id()),
-            "team.member_added",
-            "team",
-            id,
-            self.clock.now(),
-        )
-        .with_details(json!({ "userId": user }));
+        let audit = AuditEntry::in_scope(actor, scope, "team.member_added", "team", id, self.clock.now())
+            .with_details(json!({ "userId": user }));
         self.teams.add_member(scope, id, user, &audit).await?;
         Ok(())
     }
@@ -206,15 +191,8 @@ impl TeamService {
         let scope = scope_of(actor)?;
         self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
         actor.require(Permission::SettingsManage)?;
-        let audit = AuditEntry::new(
-            actor,
-            Some(scope.organization_id()),
-            "team.member_removed",
-            "team",
-            id,
-            self.clock.now(),
-        )
-        .with_details(json!({ "userId": user }));
+        let audit = AuditEntry::in_scope(actor, scope, "team.member_removed", "team", id, self.clock.now())
+            .with_details(json!({ "userId": user }));
         self.teams.remove_member(scope, id, user, &audit).await?;
         Ok(())
     }

@@ -205,30 +205,16 @@ pub(crate) async fn led_by<C: sea_orm::ConnectionTrait>(
     leader: UserId,
 ) -> anyhow::Result<Vec<UserId>> {
     use sea_orm::QuerySelect as _;
-    let org = scope.organization_id().as_uuid();
     let teams: Vec<uuid::Uuid> = team::Entity::find()
         .select_only()
         .column(team::Column::Id)
-        .filter(team::Column::OrganizationId.eq(org))
+        .filter(team::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
         .filter(team::Column::LeaderId.eq(leader.as_uuid()))
         .into_tuple()
         .all(conn)
         .await
         .map_err(|e| unexpected(e, "reading led teams"))?;
-    if teams.is_empty() {
-        return Ok(Vec::new());
-    }
-    let users: Vec<uuid::Uuid> = team_member::Entity::find()
-        .select_only()
-        .column(team_member::Column::UserId)
-        .distinct()
-        .filter(team_member::Column::OrganizationId.eq(org))
-        .filter(team_member::Column::TeamId.is_in(teams))
-        .into_tuple()
-        .all(conn)
-        .await
-        .map_err(|e| unexpected(e, "reading team members"))?;
-    Ok(users.into_iter().map(UserId::from_uuid).collect())
+    members_of(conn, scope, teams).await
 }
 
 #[cfg(feature = "leads")]
@@ -238,12 +224,26 @@ pub(crate) async fn team_members<C: sea_orm::ConnectionTrait>(
     scope: TenantScope,
     team: leadflow_kernel::TeamId,
 ) -> anyhow::Result<Vec<UserId>> {
+    members_of(conn, scope, vec![team.as_uuid()]).await
+}
+
+/// The distinct members of `teams` in the scope's organization.
+#[cfg(feature = "leads")]
+async fn members_of<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    scope: TenantScope,
+    teams: Vec<uuid::Uuid>,
+) -> anyhow::Result<Vec<UserId>> {
     use sea_orm::QuerySelect as _;
+    if teams.is_empty() {
+        return Ok(Vec::new());
+    }
     let users: Vec<uuid::Uuid> = team_member::Entity::find()
         .select_only()
         .column(team_member::Column::UserId)
+        .distinct()
         .filter(team_member::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
-        .filter(team_member::Column::TeamId.eq(team.as_uuid()))
+        .filter(team_member::Column::TeamId.is_in(teams))
         .into_tuple()
         .all(conn)
         .await
