@@ -204,7 +204,9 @@ impl Engine {
                         .status
                         .is_runnable()
                         .then(|| lease_until(self.clock.as_ref(), self.settings.lease));
-                    if !self.store.save_step(&workflow, worker, keep, &effects).await? || keep.is_none() {
+                    if !self.store.save_step(platform()?, &workflow, worker, keep, &effects).await?
+                        || keep.is_none()
+                    {
                         return Ok(());
                     }
                 }
@@ -227,7 +229,7 @@ impl Engine {
         let delay = self.settings.retry.delay(attempts);
         workflow.fail_step(&error.0, self.settings.retry.max_attempts.max(1), delay, now)?;
         tracing::info!(workflow = %workflow.id, attempts, error = %error, status = workflow.status.as_str(), "workflow step failed");
-        self.store.save_step(workflow, worker, None, &LeadEffects::default()).await?;
+        self.store.save_step(platform()?, workflow, worker, None, &LeadEffects::default()).await?;
         Ok(())
     }
 
@@ -301,7 +303,7 @@ mod tests {
         store.expect_claim_due().returning(move |_, _, _, _, _| {
             Ok(once.lock().unwrap().take().map(|w| (w, lead())).into_iter().collect())
         });
-        store.expect_save_step().returning(move |w, _, _, _| {
+        store.expect_save_step().returning(move |_, w, _, _, _| {
             saved.lock().unwrap().push(w.clone());
             Ok(true)
         });
@@ -382,7 +384,7 @@ mod tests {
         store.expect_claim_due().returning(move |_, _, _, _, _| {
             Ok(once.lock().unwrap().take().map(|w| (w, lead())).into_iter().collect())
         });
-        store.expect_save_step().times(1).returning(|_, _, _, _| Ok(false));
+        store.expect_save_step().times(1).returning(|_, _, _, _, _| Ok(false));
         let mut researcher = MockResearcher::new();
         researcher.expect_research().times(1).returning(|_| Ok(Research::default()));
         let engine = Engine::new(

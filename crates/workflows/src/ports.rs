@@ -59,13 +59,15 @@ pub trait WorkflowRepository: Send + Sync {
     /// Saves a workflow changed by `worker` and applies `effects` to its lead,
     /// in one transaction — only while `worker` still holds the lease and the
     /// workflow was not cancelled. Keeps the lease until `lease_until`, or
-    /// releases it with `None`.
+    /// releases it with `None`. Platform work: the workers run every
+    /// organization's workflows, fenced by the lease.
     ///
     /// # Errors
     /// When the store fails. MUST answer `Ok(false)` (and write nothing) when
     /// the lease was lost or the workflow cancelled meanwhile.
     async fn save_step(
         &self,
+        platform: PlatformScope,
         workflow: &Workflow,
         worker: &str,
         lease_until: Option<DateTime<Utc>>,

@@ -154,6 +154,7 @@ impl WorkflowRepository for SeaOrmWorkflows {
 
     async fn save_step(
         &self,
+        _platform: PlatformScope,
         w: &Workflow,
         worker: &str,
         lease_until: Option<DateTime<Utc>>,

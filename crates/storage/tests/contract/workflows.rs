@@ -88,11 +88,11 @@ contract_tests! {
 
         fresh.begin_step(SystemClock.now()).unwrap();
         fresh.complete_step(StepOutcome::Researched(Research::default()), "alive", SystemClock.now()).unwrap();
-        assert!(store.save_step(&fresh, "alive", Some(later(60_000)), &LeadEffects::default()).await.unwrap());
+        assert!(store.save_step(crate::platform(), &fresh, "alive", Some(later(60_000)), &LeadEffects::default()).await.unwrap());
 
         stale.begin_step(SystemClock.now()).unwrap();
         stale.fail_step("late", 5, Duration::seconds(1), SystemClock.now()).unwrap();
-        assert!(!store.save_step(&stale, "dead", None, &LeadEffects::default()).await.unwrap(), "the dead worker cannot overwrite");
+        assert!(!store.save_step(crate::platform(), &stale, "dead", None, &LeadEffects::default()).await.unwrap(), "the dead worker cannot overwrite");
         let read = store.get(crate::scope(org), fresh.id).await.unwrap().unwrap();
         assert_eq!(read.steps[0].worker.as_deref(), Some("alive"));
         assert!(read.last_error.is_none());
@@ -110,7 +110,7 @@ contract_tests! {
 
         running.begin_step(SystemClock.now()).unwrap();
         running.complete_step(StepOutcome::Researched(Research::default()), "w1", SystemClock.now()).unwrap();
-        assert!(!store.save_step(&running, "w1", None, &LeadEffects::default()).await.unwrap());
+        assert!(!store.save_step(crate::platform(), &running, "w1", None, &LeadEffects::default()).await.unwrap());
         assert_eq!(store.get(crate::scope(org), running.id).await.unwrap().unwrap().status, WorkflowStatus::Cancelled);
         assert!(store.get(crate::scope(OrganizationId::new()), running.id).await.unwrap().is_none());
     }
