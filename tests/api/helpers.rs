@@ -155,7 +155,7 @@ impl TestApp {
 
     /// A signed-in super admin (acting in no organization).
     pub async fn super_admin(&self) -> Session {
-        self.state.auth.create_super_admin("root@leadflow.test", PASSWORD, "Root").await.unwrap();
+        self.state.auth.create_super_admin("root@leadflow.test", PASSWORD, "Root", false).await.unwrap();
         self.login("root@leadflow.test", None).await
     }
 

@@ -94,7 +94,7 @@ impl Application {
         let user = self
             .state
             .auth
-            .create_super_admin(&email, &password, "Super Admin")
+            .create_super_admin(&email, &password, "Super Admin", false)
             .await
             .map_err(|e| anyhow::anyhow!("creating the super admin {email}: {e}"))?;
         tracing::info!(email = %user.email, "super admin created");

@@ -28,7 +28,7 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
-    /// Create the platform super admin, or make an existing user one.
+    /// Create the platform super admin (an existing account only with `--promote`).
     CreateSuperAdmin {
         /// The super admin's email.
         #[arg(long)]
@@ -39,6 +39,10 @@ pub enum Command {
         /// Their name.
         #[arg(long, default_value = "Super Admin")]
         name: String,
+        /// Make an existing account with this email super admin: its password
+        /// is replaced by this one (or the generated one) and its sessions end.
+        #[arg(long)]
+        promote: bool,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -105,14 +109,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::CreateSuperAdmin { email, password, name } => {
+        Command::CreateSuperAdmin { email, password, name, promote } => {
             let generated = password.is_none();
             let password = password.unwrap_or_else(crate::app::generate_password);
             let app = Application::build(config).await?;
             let user = app
                 .state()
                 .auth
-                .create_super_admin(&email, &password, &name)
+                .create_super_admin(&email, &password, &name, promote)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{} is a super admin.", user.email);

@@ -314,8 +314,13 @@ async fn two_processes_share_the_work_and_run_each_step_once() {
 
 /// Runs `leadflow seed-demo` on a database; its exit status and output.
 fn seed_demo(database_url: &str) -> (bool, String) {
+    leadflow(database_url, &["seed-demo", "--leads", "7"])
+}
+
+/// Runs `leadflow <args>` on the database; whether it succeeded, and what it printed.
+fn leadflow(database_url: &str, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_leadflow"))
-        .args(["seed-demo", "--leads", "7"])
+        .args(args)
         .env("LEADFLOW_DATABASE_URL", database_url)
         .env("LEADFLOW_JWT_SECRET", SECRET)
         .env("LEADFLOW_PASSWORD_HASH_MEMORY_KIB", "256")
@@ -380,4 +385,72 @@ async fn seed_demo_creates_an_organization_to_sign_in_to_sqlite() {
 #[tokio::test(flavor = "multi_thread")]
 async fn seed_demo_creates_an_organization_to_sign_in_to_postgres() {
     seed_demo_creates_an_organization_to_sign_in_to(Engine::Postgres).await;
+}
+
+async fn create_super_admin_refuses_an_existing_account_unless_promoted(engine: Engine) {
+    let Some(db) = TestDatabase::fresh(engine).await else { return };
+    let server = start(&db.url).await;
+    let client = reqwest::Client::new();
+    // Someone registers the operator's address before the operator runs the command.
+    let squatter: Value = client
+        .post(format!("{}/api/v1/auth/register", server.base))
+        .json(
+            &json!({ "email": "ops@corp.example", "password": "the squatter's password", "name": "Mallory" }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = squatter["tokens"]["refreshToken"].as_str().unwrap().to_owned();
+
+    let (ok, out) = leadflow(&db.url, &["create-super-admin", "--email", "ops@corp.example"]);
+    assert!(!ok, "an existing account is refused: {out}");
+    assert!(out.contains("--promote"), "{out}");
+    assert!(!out.contains("Generated password"), "no password is printed that was not applied: {out}");
+
+    let (ok, out) = leadflow(
+        &db.url,
+        &[
+            "create-super-admin",
+            "--email",
+            "ops@corp.example",
+            "--promote",
+            "--password",
+            "the operator's password",
+        ],
+    );
+    assert!(ok, "{out}");
+
+    let login = |password: &'static str| {
+        client
+            .post(format!("{}/api/v1/auth/login", server.base))
+            .json(&json!({ "email": "ops@corp.example", "password": password }))
+            .send()
+    };
+    assert_eq!(
+        login("the squatter's password").await.unwrap().status(),
+        401,
+        "the old password stopped working"
+    );
+    let refreshed = client
+        .post(format!("{}/api/v1/auth/refresh", server.base))
+        .json(&json!({ "refreshToken": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 401, "the squatter's sessions ended");
+    let operator: Value = login("the operator's password").await.unwrap().json().await.unwrap();
+    assert_eq!(operator["user"]["isSuperAdmin"], true, "{operator}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_super_admin_refuses_an_existing_account_unless_promoted_sqlite() {
+    create_super_admin_refuses_an_existing_account_unless_promoted(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_super_admin_refuses_an_existing_account_unless_promoted_postgres() {
+    create_super_admin_refuses_an_existing_account_unless_promoted(Engine::Postgres).await;
 }

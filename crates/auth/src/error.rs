@@ -91,6 +91,11 @@ pub enum Conflict {
     /// The change would leave the organization without an owner.
     #[error("the organization's last owner can be neither removed nor demoted")]
     LastOwner,
+    /// The super admin's email belongs to an account already (promoting it is explicit).
+    #[error(
+        "an account with the email {0} exists; making it super admin needs --promote, which replaces its password and ends its sessions"
+    )]
+    SuperAdminAccountExists(EmailAddress),
     /// A revoked API key cannot be rotated.
     #[error("A revoked key cannot be rotated; create a new one.")]
     KeyRevoked,

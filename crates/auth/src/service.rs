@@ -428,4 +428,43 @@ mod tests {
 
         assert!(matches!(result, Err(AuthError::Throttled { retry_after_secs: 90 })));
     }
+
+    #[tokio::test]
+    async fn an_existing_account_never_becomes_super_admin_without_promote() {
+        let mut m = Mocks::new();
+        m.users.expect_by_email().returning(|_| Ok(Some(credentials(a_user()))));
+        m.hasher.expect_hash().never();
+        m.users.expect_insert_super_admin().never();
+        m.users.expect_promote_to_super_admin().never();
+
+        let result =
+            m.service().create_super_admin("ada@example.com", "a long new password", "Ops", false).await;
+
+        assert!(matches!(result, Err(AuthError::Conflict(Conflict::SuperAdminAccountExists(_)))));
+    }
+
+    #[tokio::test]
+    async fn a_promotion_sets_the_new_password_and_is_audited() {
+        let mut m = Mocks::new();
+        let user = a_user();
+        let id = user.id;
+        m.users.expect_by_email().returning(move |_| Ok(Some(credentials(user.clone()))));
+        m.hasher.expect_hash().returning(|_| Ok(PasswordHash::from_phc("$argon2id$new".into())));
+        m.users.expect_insert_super_admin().never();
+        m.users
+            .expect_promote_to_super_admin()
+            .withf(move |who, hash, _, audit| {
+                *who == id && hash.as_phc() == "$argon2id$new" && audit.action == "user.promoted_super_admin"
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+
+        let promoted = m
+            .service()
+            .create_super_admin("ada@example.com", "a long new password", "Ops", true)
+            .await
+            .unwrap();
+
+        assert!(promoted.is_super_admin);
+    }
 }

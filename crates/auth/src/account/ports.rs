@@ -56,13 +56,31 @@ pub trait UserRepository: Send + Sync {
     /// When the store fails.
     async fn super_admin_exists(&self) -> anyhow::Result<bool>;
 
-    /// Creates `user` as a super admin with `hash`; when a user with the same
-    /// email exists, makes that user a super admin instead (their password is kept).
-    /// Returns the stored user.
+    /// Stores `user`, a new super admin, with `hash` and writes `audit`, in one transaction.
+    ///
+    /// # Errors
+    /// When the store fails. MUST answer `Ok(false)` (and write nothing) when
+    /// a user with this email exists.
+    async fn insert_super_admin(
+        &self,
+        user: &User,
+        hash: &PasswordHash,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool>;
+
+    /// Makes the existing user `id` a super admin with the new password `hash`,
+    /// revokes every session (refresh token) of theirs and writes `audit`, in
+    /// one transaction: whoever held the account before loses it.
     ///
     /// # Errors
     /// When the store fails.
-    async fn upsert_super_admin(&self, user: &User, hash: &PasswordHash) -> anyhow::Result<User>;
+    async fn promote_to_super_admin(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()>;
 }
 
 /// Writes audit entries for events that are themselves the change (a super

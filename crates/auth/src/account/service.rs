@@ -4,8 +4,11 @@ use leadflow_kernel::{
     Actor, AuditEntry, EmailAddress, OrganizationId, Permission, Role, UserId, ValidationErrors,
 };
 
+use serde_json::json;
+
 use crate::account::model::{Password, PersonName, User};
-use crate::error::AuthError;
+use crate::account::ports::Credentials;
+use crate::error::{AuthError, Conflict};
 use crate::service::AuthService;
 use crate::session::model::Membership;
 
@@ -60,16 +63,22 @@ impl AuthService {
         Ok(())
     }
 
-    /// Creates the platform super admin (or promotes an existing user with this
-    /// email). For the CLI and the bootstrap environment only; never reachable over HTTP.
+    /// Creates the platform super admin. For the CLI and the bootstrap
+    /// environment only; never reachable over HTTP.
+    ///
+    /// An account with this email is refused unless `promote` is set: then it
+    /// becomes super admin with `password` (its old password stops working) and
+    /// every session of it ends, so whoever registered the address first does
+    /// not inherit the platform.
     ///
     /// # Errors
-    /// `Invalid`, `Unexpected`.
+    /// `Invalid`, `Conflict` (`SuperAdminAccountExists`), `Unexpected`.
     pub async fn create_super_admin(
         &self,
         email: &str,
         password: &str,
         name: &str,
+        promote: bool,
     ) -> Result<User, AuthError> {
         let mut errors = ValidationErrors::new();
         let email = errors.check("email", EmailAddress::parse(email));
@@ -78,8 +87,21 @@ impl AuthService {
         let (Some(email), Some(password), Some(name)) = (email, password, name) else {
             return Err(errors.into());
         };
+        let existing = self.ports.users.by_email(&email).await?;
+        if existing.is_some() && !promote {
+            return Err(Conflict::SuperAdminAccountExists(email).into());
+        }
         let hash = self.ports.hasher.hash(&password).await?;
         let now = self.ports.clock.now();
+        let system = Actor::system();
+        if let Some(Credentials { mut user, .. }) = existing {
+            let audit = AuditEntry::new(&system, None, "user.promoted_super_admin", "user", user.id, now)
+                .with_details(json!({ "email": user.email.as_ref() }));
+            self.ports.users.promote_to_super_admin(user.id, &hash, now, &audit).await?;
+            user.is_super_admin = true;
+            user.updated_at = now;
+            return Ok(user);
+        }
         let user = User {
             id: UserId::new(),
             email,
@@ -90,7 +112,13 @@ impl AuthService {
             created_at: now,
             updated_at: now,
         };
-        Ok(self.ports.users.upsert_super_admin(&user, &hash).await?)
+        let audit = AuditEntry::new(&system, None, "user.created_super_admin", "user", user.id, now)
+            .with_details(json!({ "email": user.email.as_ref() }));
+        if !self.ports.users.insert_super_admin(&user, &hash, &audit).await? {
+            // Registered between the check and the insert: the same refusal.
+            return Err(Conflict::SuperAdminAccountExists(user.email).into());
+        }
+        Ok(user)
     }
 
     /// Whether a super admin exists (for the first-start bootstrap).

@@ -8,11 +8,11 @@ use leadflow_auth::ports::{Credentials, MembershipRepository, UserRepository};
 use leadflow_auth::{Membership, PasswordHash, User};
 use leadflow_kernel::{AuditEntry, EmailAddress, OrganizationId, UserId};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::sessions::revoke_all_of_user;
 use super::{SeaOrmAuth, parse_role};
-use crate::db::{Change, begin_write, unexpected};
+use crate::db::{Change, unexpected, unique_violation};
 use crate::entities::{membership, organization, user};
 
 fn user_to_domain(row: user::Model) -> anyhow::Result<Credentials> {
@@ -102,27 +102,43 @@ impl UserRepository for SeaOrmAuth {
         Ok(found.is_some())
     }
 
-    async fn upsert_super_admin(&self, new: &User, hash: &PasswordHash) -> anyhow::Result<User> {
-        let txn = begin_write(&self.db).await?;
-        let existing = user::Entity::find()
-            .filter(user::Column::Email.eq(new.email.as_ref()))
-            .one(&txn)
+    async fn insert_super_admin(
+        &self,
+        user: &User,
+        hash: &PasswordHash,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
+        let change = Change::begin(&self.db, "committing super admin").await?;
+        if let Err(e) = user::Entity::insert(user_row(user, hash)).exec_without_returning(&*change).await {
+            return match unique_violation(&e) {
+                Some(_) => Ok(false),
+                None => Err(unexpected(e, "inserting super admin")),
+            };
+        }
+        change.commit(audit).await?;
+        Ok(true)
+    }
+
+    async fn promote_to_super_admin(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()> {
+        let change = Change::begin(&self.db, "committing super admin promotion").await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::IsSuperAdmin, Expr::value(true))
+            .col_expr(user::Column::PasswordHash, Expr::value(hash.as_phc()))
+            .col_expr(user::Column::UpdatedAt, Expr::value(at))
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .exec(&*change)
             .await
-            .map_err(|e| unexpected(e, "reading user by email"))?;
-        let stored = match existing {
-            Some(row) => {
-                let mut active: user::ActiveModel = row.into();
-                active.is_super_admin = Set(true);
-                active.updated_at = Set(new.updated_at);
-                active.update(&txn).await.map_err(|e| unexpected(e, "promoting super admin"))?
-            }
-            None => {
-                user_row(new, hash).insert(&txn).await.map_err(|e| unexpected(e, "inserting super admin"))?
-            }
-        };
-        txn.commit().await.map_err(|e| unexpected(e, "committing super admin"))?;
-        self.cache.invalidate_user(UserId::from_uuid(stored.id));
-        Ok(user_to_domain(stored)?.user)
+            .map_err(|e| unexpected(e, "promoting super admin"))?;
+        revoke_all_of_user(&*change, id, at).await.map_err(|e| unexpected(e, "revoking sessions"))?;
+        change.commit(audit).await?;
+        self.cache.invalidate_user(id);
+        Ok(())
     }
 }
 

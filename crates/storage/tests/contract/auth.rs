@@ -139,22 +139,32 @@ contract_tests! {
         }
     }
 
-    async fn super_admins_are_created_or_promoted(storage: Storage) {
+    async fn a_promotion_replaces_the_password_and_ends_every_session(storage: Storage) {
         let auth = storage.auth();
         assert!(!auth.super_admin_exists().await.unwrap());
         let existing = a_user(&storage, "ada@example.com").await;
-        let mut promoted = new_user("ada@example.com", None);
-        promoted.is_super_admin = true;
-        let stored = auth.upsert_super_admin(&promoted, &PasswordHash::from_phc("$other".into())).await.unwrap();
-        assert_eq!(stored.id, existing.id);
-        assert!(stored.is_super_admin);
-        assert_eq!(auth.by_id(existing.id).await.unwrap().unwrap().password_hash, hash());
+        let session = token(existing.id, None, Uuid::now_v7());
+        auth.insert(&session).await.unwrap();
+        let new_hash = PasswordHash::from_phc("$promoted".into());
+        auth.promote_to_super_admin(existing.id, &new_hash, Utc::now(), &crate::entry(None)).await.unwrap();
+        let stored = auth.by_id(existing.id).await.unwrap().unwrap();
+        assert!(stored.user.is_super_admin);
+        assert_eq!(stored.password_hash, new_hash, "the old password no longer works");
+        assert!(auth.find_by_hash(&session.token_hash).await.unwrap().unwrap().revoked_at.is_some());
         assert!(auth.super_admin_exists().await.unwrap());
+    }
 
+    async fn a_new_super_admin_is_never_an_existing_account(storage: Storage) {
+        let auth = storage.auth();
+        let existing = a_user(&storage, "ada@example.com").await;
+        let mut clash = new_user("ada@example.com", None);
+        clash.is_super_admin = true;
+        assert!(!auth.insert_super_admin(&clash, &hash(), &crate::entry(None)).await.unwrap());
+        assert!(!auth.by_id(existing.id).await.unwrap().unwrap().user.is_super_admin);
         let mut fresh = new_user("root@example.com", None);
         fresh.is_super_admin = true;
-        let created = auth.upsert_super_admin(&fresh, &hash()).await.unwrap();
-        assert_eq!(created.id, fresh.id);
+        assert!(auth.insert_super_admin(&fresh, &hash(), &crate::entry(None)).await.unwrap());
+        assert!(auth.by_id(fresh.id).await.unwrap().unwrap().user.is_super_admin);
     }
 
     async fn a_refresh_token_rotates_exactly_once(storage: Storage) {
