@@ -93,6 +93,7 @@ on_both_engines!(
     a_step_failing_for_good_fails_the_workflow_until_retried,
     another_organizations_workflows_are_not_found,
     only_approvers_decide_and_only_managers_cancel,
+    a_deactivated_organizations_workflows_wait_until_it_is_reactivated,
 );
 
 async fn a_qualified_lead_is_approved_emailed_once_and_completed(engine: Engine) {
@@ -323,4 +324,23 @@ async fn only_approvers_decide_and_only_managers_cancel(engine: Engine) {
         .expect_problem(403, "forbidden");
     assert_eq!(app.get(&base, &ada.access).await.body["status"], "pending");
     app.get("/api/v1/workflows?status=lost", &ada.access).await.expect_problem(400, "validation_failed");
+}
+
+async fn a_deactivated_organizations_workflows_wait_until_it_is_reactivated(engine: Engine) {
+    // No background workers: the test runs the worker passes itself.
+    let Some(app) = TestApp::spawn(engine).await else { return };
+    let ada = app.register("ada@example.com", Some("acme")).await;
+    let (_, workflow) = submit(&app, &ada, unqualified_lead()).await;
+    let root = app.super_admin().await;
+    let org = ada.org_id.clone().unwrap();
+    app.delete(&format!("/api/v1/organizations/{org}"), &root.access).await.expect(200);
+
+    assert_eq!(app.state.engine.run_once("test-worker").await.unwrap(), 0, "a suspended tenant's work waits");
+    assert!(outbox_emails(&app, &workflow).await.is_empty());
+
+    app.post(&format!("/api/v1/organizations/{org}/activate"), Some(&root.access), json!({}))
+        .await
+        .expect(200);
+    while app.state.engine.run_once("test-worker").await.unwrap() > 0 {}
+    wait_for(&app, &ada.access, &workflow, status_is("completed")).await;
 }

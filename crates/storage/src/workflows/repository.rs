@@ -9,7 +9,7 @@ use leadflow_kernel::{AuditEntry, Cursor, KeysetPage, KeysetPaged, LeadId, Platf
 use leadflow_leads::{LeadReview, Qualification, QualificationCategory, ReviewDecision};
 use leadflow_workflows::ports::{LeadEffects, WorkflowFilter, WorkflowRepository};
 use leadflow_workflows::{Category, LeadSnapshot, Workflow, WorkflowId, WorkflowStatus};
-use sea_orm::sea_query::{Condition, Expr, LockBehavior, LockType};
+use sea_orm::sea_query::{Condition, Expr, LockBehavior, LockType, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -129,6 +129,16 @@ impl WorkflowRepository for SeaOrmWorkflows {
             .filter(Expr::cust("status IN ('pending', 'running')"))
             .filter(C::NextRunAt.lte(now))
             .filter(Condition::any().add(C::LeaseExpiresAt.is_null()).add(C::LeaseExpiresAt.lt(now)))
+            // A deactivated organization's workflows wait, due, until it is reactivated.
+            .filter(
+                C::OrganizationId.in_subquery(
+                    Query::select()
+                        .column(organization::Column::Id)
+                        .from(organization::Entity)
+                        .and_where(organization::Column::IsActive.eq(true))
+                        .to_owned(),
+                ),
+            )
             .order_by_asc(C::NextRunAt)
             .limit(limit);
         if txn.get_database_backend() == DatabaseBackend::Postgres {

@@ -143,4 +143,18 @@ contract_tests! {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, "workflow.approval_requested");
     }
+
+    async fn a_deactivated_organizations_workflows_are_not_claimed_until_reactivated(storage: Storage) {
+        let org = org(&storage).await;
+        submit(&storage, org, 2).await;
+        let repo = storage.organizations();
+        let mut acme = repo.get(crate::scope(org)).await.unwrap().unwrap();
+        acme.is_active = false;
+        repo.update(crate::scope(org), &acme, &crate::entry(None)).await.unwrap();
+        let store = storage.workflows();
+        assert!(store.claim_due(crate::platform(), "w1", SystemClock.now(), later(60_000), 10).await.unwrap().is_empty());
+        acme.is_active = true;
+        repo.update(crate::scope(org), &acme, &crate::entry(None)).await.unwrap();
+        assert_eq!(store.claim_due(crate::platform(), "w1", SystemClock.now(), later(60_000), 10).await.unwrap().len(), 2);
+    }
 }
