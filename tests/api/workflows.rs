@@ -93,6 +93,7 @@ on_both_engines!(
     a_step_failing_for_good_fails_the_workflow_until_retried,
     another_organizations_workflows_are_not_found,
     only_approvers_decide_and_only_managers_cancel,
+    a_subject_with_a_line_break_is_refused_and_changes_nothing,
     a_deactivated_organizations_workflows_wait_until_it_is_reactivated,
 );
 
@@ -343,4 +344,26 @@ async fn a_deactivated_organizations_workflows_wait_until_it_is_reactivated(engi
         .expect(200);
     while app.state.engine.run_once("test-worker").await.unwrap() > 0 {}
     wait_for(&app, &ada.access, &workflow, status_is("completed")).await;
+}
+
+async fn a_subject_with_a_line_break_is_refused_and_changes_nothing(engine: Engine) {
+    let Some(app) = with_workers(engine).await else { return };
+    let ada = app.register("ada@example.com", Some("acme")).await;
+    let (_, workflow) = submit(&app, &ada, qualified_lead()).await;
+    wait_for(&app, &ada.access, &workflow, status_is("awaiting_approval")).await;
+
+    for subject in ["Hello\r\nBcc: victim@example.com", "Hello\nthere", "Tab\there"] {
+        let refused = app
+            .post(
+                &format!("/api/v1/workflows/{workflow}/approve"),
+                Some(&ada.access),
+                json!({ "email": { "subject": subject, "body": "Body" } }),
+            )
+            .await
+            .expect_problem(400, "validation_failed");
+        assert_eq!(refused.body["errors"][0]["field"], "email.subject");
+    }
+    let still = app.get(&format!("/api/v1/workflows/{workflow}"), &ada.access).await.expect(200);
+    assert_eq!(still.body["status"], "awaiting_approval");
+    assert!(outbox_emails(&app, &workflow).await.is_empty());
 }

@@ -145,6 +145,10 @@ impl WorkflowService {
             if !(1..=300).contains(&e.subject.trim().chars().count()) {
                 errors.push("email.subject", "must be 1 to 300 characters");
             }
+            // A subject is one header line: CR/LF would let an approver add headers.
+            if e.subject.chars().any(char::is_control) {
+                errors.push("email.subject", "must not contain control characters (line breaks included)");
+            }
             if !(1..=20_000).contains(&e.body.trim().chars().count()) {
                 errors.push("email.body", "must be 1 to 20000 characters");
             }
@@ -249,6 +253,21 @@ mod tests {
         let edited = EditedEmail { subject: "New".into(), body: "Body".into() };
         let approved = svc.approve(&manager, id, Some("ok".into()), Some(edited)).await.unwrap();
         assert_eq!(approved.email_draft.unwrap().subject, "New");
+    }
+
+    #[tokio::test]
+    async fn a_subject_with_a_line_break_is_invalid_and_nothing_is_written() {
+        let org = OrganizationId::new();
+        let w = awaiting(org);
+        let id = w.id;
+        let mut store = MockWorkflowRepository::new();
+        store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
+        store.expect_transition().never();
+        let manager = Actor::user(UserId::new(), "m@x.io", Some(org), Some(Role::Manager), false);
+        let edited = EditedEmail { subject: "Hi\r\nBcc: x@y.io".into(), body: "Body".into() };
+        let result = service(store).approve(&manager, id, None, Some(edited)).await;
+        let Err(WorkflowError::Invalid(errors)) = result else { panic!("expected Invalid") };
+        assert_eq!(errors.errors()[0].field, "email.subject");
     }
 
     #[tokio::test]
