@@ -7,6 +7,25 @@ use crate::helpers::{TestApp, read};
 use crate::http_tests;
 
 http_tests! {
+    async fn a_nul_character_is_refused_everywhere_alike(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let org = format!("/api/v1/organizations/{}", ada.org_id.as_ref().unwrap());
+        let refused = app.patch(&org, &ada.access, json!({ "settings": { "theme": "dark\u{0}" } })).await.expect_problem(400, "validation_failed");
+        assert_eq!(refused.body["errors"][0]["field"], "settings.theme");
+        app.patch(&org, &ada.access, json!({ "displayName": "A\u{0}B" })).await.expect_problem(400, "validation_failed");
+
+        let lead = app.post("/api/v1/leads", Some(&ada.access), json!({ "email": "sam@bigcorp.io", "name": "Sam", "message": "hi" })).await.expect(201);
+        let lead = format!("/api/v1/leads/{}", lead.body["lead"]["id"].as_str().unwrap());
+        let refused = app.patch(&lead, &ada.access, json!({ "metadata": { "tags": ["ok", "bad\u{0}"] } })).await.expect_problem(400, "validation_failed");
+        assert_eq!(refused.body["errors"][0]["field"], "metadata.tags[1]");
+        app.post("/api/v1/leads", Some(&ada.access), json!({ "email": "x@bigcorp.io", "name": "N\u{0}", "message": "hi" })).await.expect_problem(400, "validation_failed");
+        app.get("/api/v1/leads?search=a%00b", &ada.access).await.expect_problem(400, "validation_failed");
+
+        assert_eq!(app.get(&org, &ada.access).await.expect(200).body["settings"], json!({}));
+        assert_eq!(app.get(&lead, &ada.access).await.expect(200).body["metadata"], json!({}));
+        assert_eq!(app.get("/api/v1/leads", &ada.access).await.expect(200).body["data"].as_array().unwrap().len(), 1);
+    }
+
     async fn malformed_requests_are_problems_that_change_nothing(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
         let path = format!("/api/v1/organizations/{}", ada.org_id.as_ref().unwrap());

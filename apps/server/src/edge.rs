@@ -1,5 +1,5 @@
 //! What every request passes through: a request id, a tracing span, the body
-//! size limit, panic capture, and the rule that every error is a problem
+//! size limit, the refusal of NUL characters, panic capture, and the rule that every error is a problem
 //! document — including poem's own (unknown route, wrong method, unparsable
 //! body, missing credentials).
 
@@ -33,7 +33,11 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
         tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     async move {
         let started = Instant::now();
-        let mut response = match limit_body(&mut req).await {
+        let checked = match limit_body(&mut req).await {
+            Ok(()) => refuse_nul(&mut req).await,
+            Err(problem) => Err(problem),
+        };
+        let mut response = match checked {
             Err(problem) => problem.into_response(),
             Ok(()) => match next.call(req).await {
                 Ok(output) => as_problem_if_error(output.into_response(), None),
@@ -70,8 +74,9 @@ async fn limit_body(req: &mut Request) -> Result<(), Problem> {
         )
     };
     if let Some(length) = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && length > MAX_BODY_BYTES as u64
     {
-        return if length > MAX_BODY_BYTES as u64 { Err(too_large()) } else { Ok(()) };
+        return Err(too_large());
     }
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
         return Ok(());
@@ -79,6 +84,59 @@ async fn limit_body(req: &mut Request) -> Result<(), Problem> {
     let body = req.take_body().into_bytes_limit(MAX_BODY_BYTES).await.map_err(|_| too_large())?;
     req.set_body(body);
     Ok(())
+}
+
+/// Refuses the NUL character anywhere in the query, the path or a JSON body's
+/// strings and keys (400 `validation_failed`, naming the field). PostgreSQL
+/// stores no NUL in `text` or `jsonb` while SQLite does; refusing it here
+/// makes both engines answer alike, before anything is read or written.
+async fn refuse_nul(req: &mut Request) -> Result<(), Problem> {
+    let invalid = |field: &str| {
+        crate::problem::ApiError::from(leadflow_kernel::ValidationErrors::single(
+            field,
+            "must not contain the NUL character",
+        ))
+        .0
+    };
+    let encoded_nul = |s: &str| s.to_ascii_lowercase().contains("%00");
+    if req.uri().query().is_some_and(encoded_nul) {
+        return Err(invalid("query"));
+    }
+    if encoded_nul(req.uri().path()) {
+        return Err(invalid("path"));
+    }
+    let json = req.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !json || matches!(*req.method(), Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
+        return Ok(());
+    }
+    let body = req.take_body().into_bytes().await.unwrap_or_default();
+    // Only an escaped `\u0000` becomes a NUL (a raw one is invalid JSON, refused by the parser).
+    let found = if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| nul_at(&v, ""))
+    } else {
+        None
+    };
+    req.set_body(body);
+    found.map_or(Ok(()), |field| Err(invalid(if field.is_empty() { "body" } else { &field })))
+}
+
+/// The path (`settings.theme`, `tags[2]`) of the first string or key holding a NUL.
+fn nul_at(value: &serde_json::Value, path: &str) -> Option<String> {
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then(|| path.to_owned()),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| nul_at(item, &format!("{path}[{i}]")))
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(join(&key.replace('\0', "\\u0000")))
+            } else {
+                nul_at(item, &join(key))
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn is_problem(response: &Response) -> bool {
