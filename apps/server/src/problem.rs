@@ -202,7 +202,22 @@ impl From<ValidationErrors> for ApiError {
 }
 
 /// Logs an unexpected error with its chain and answers 500 without details.
+/// Seconds a client is asked to wait while the database cannot be reached.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// An unexpected failure: 503 `unavailable` with `Retry-After` while the
+/// database cannot be reached, else 500 `internal`. The chain goes to the log
+/// (with the request id, from the span), never to the client.
 fn internal(e: &anyhow::Error) -> ApiError {
+    if leadflow_storage::is_unavailable(e) {
+        tracing::warn!(error = format!("{e:#}"), "database unavailable");
+        let mut problem = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The database cannot be reached; try again shortly.",
+        );
+        problem.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
+        return ApiError(problem);
+    }
     tracing::error!(error = format!("{e:#}"), "internal error");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "An internal error occurred; it has been logged.")
 }

@@ -454,3 +454,79 @@ async fn create_super_admin_refuses_an_existing_account_unless_promoted_sqlite()
 async fn create_super_admin_refuses_an_existing_account_unless_promoted_postgres() {
     create_super_admin_refuses_an_existing_account_unless_promoted(Engine::Postgres).await;
 }
+
+/// A TCP relay to PostgreSQL that the test can cut (connections reset, port
+/// closed) and restore on the same port: a database outage without stopping
+/// the shared server.
+struct Relay {
+    port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let mut links = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                links.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self { port, task }
+    }
+
+    /// Resets every relayed connection and stops listening.
+    async fn cut(self) -> u16 {
+        self.task.abort();
+        let _ = self.task.await;
+        self.port
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_outage_answers_503_and_recovers_without_a_restart() {
+    let Some(db) = TestDatabase::fresh(Engine::Postgres).await else { return };
+    let relay = Relay::start(0).await;
+    let url = db.url.replacen("127.0.0.1:5432", &format!("127.0.0.1:{}", relay.port), 1);
+    assert_ne!(url, db.url, "the test database is reached through the relay");
+    let server = start(&url).await;
+    let (bearer, key) = organization(&server).await;
+    let client = reqwest::Client::new();
+    let list = || client.get(format!("{}/api/v1/leads", server.base)).header("authorization", &bearer).send();
+    let submit = || {
+        client
+            .post(format!("{}/api/v1/leads", server.base))
+            .header("x-api-key", &key)
+            .json(&lead_body(1, false))
+            .send()
+    };
+    assert_eq!(list().await.unwrap().status(), 200);
+
+    let port = relay.cut().await;
+    for response in [list().await.unwrap(), submit().await.unwrap()] {
+        assert_eq!(response.status(), 503);
+        assert!(response.headers().get("retry-after").is_some());
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["code"], "unavailable", "{problem}");
+        assert!(!problem.to_string().contains("Connection"), "no driver error reaches the client: {problem}");
+    }
+    let health = client.get(format!("{}/health", server.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let _relay = Relay::start(port).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = list().await.unwrap().status();
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {status} after the database came back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(submit().await.unwrap().status(), 201);
+}

@@ -28,6 +28,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
 
 pub use auth::AccessCache;
+pub use db::is_unavailable;
 
 /// Pool settings.
 #[derive(Clone, Debug)]

@@ -142,3 +142,28 @@ pub(crate) fn unique_violation(e: &DbErr) -> Option<String> {
 pub(crate) fn unexpected(e: DbErr, doing: &'static str) -> anyhow::Error {
     anyhow::Error::new(e).context(doing)
 }
+
+/// Whether `error` says the database cannot be reached right now (connection
+/// refused or reset, pool timed out or closed, the server shutting down),
+/// rather than that a statement failed. Callers answer "try again later".
+#[must_use]
+pub fn is_unavailable(error: &anyhow::Error) -> bool {
+    use sea_orm::RuntimeErr;
+    error.chain().any(|cause| match cause.downcast_ref::<DbErr>() {
+        Some(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => true,
+        Some(DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) => {
+            sqlx_unavailable(e)
+        }
+        _ => cause.downcast_ref::<std::io::Error>().is_some(),
+    })
+}
+
+fn sqlx_unavailable(e: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match e {
+        Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception) and 57P0x (shutdown, cannot connect now).
+        Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+        _ => false,
+    }
+}
