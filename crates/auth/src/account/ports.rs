@@ -56,17 +56,12 @@ pub trait UserRepository: Send + Sync {
     /// When the store fails.
     async fn super_admin_exists(&self) -> anyhow::Result<bool>;
 
-    /// Stores `user`, a new super admin, with `hash` and writes `audit`, in one transaction.
+    /// Stores `user`, a new super admin, with `hash`.
     ///
     /// # Errors
     /// When the store fails. MUST answer `Ok(false)` (and write nothing) when
     /// a user with this email exists.
-    async fn insert_super_admin(
-        &self,
-        user: &User,
-        hash: &PasswordHash,
-        audit: &AuditEntry,
-    ) -> anyhow::Result<bool>;
+    async fn insert_super_admin(&self, user: &User, hash: &PasswordHash) -> anyhow::Result<bool>;
 
     /// Makes the existing user `id` a super admin with the new password `hash`,
     /// revokes every session (refresh token) of theirs and writes `audit`, in

@@ -112,9 +112,7 @@ impl AuthService {
             created_at: now,
             updated_at: now,
         };
-        let audit = AuditEntry::new(&system, None, "user.created_super_admin", "user", user.id, now)
-            .with_details(json!({ "email": user.email.as_ref() }));
-        if !self.ports.users.insert_super_admin(&user, &hash, &audit).await? {
+        if !self.ports.users.insert_super_admin(&user, &hash).await? {
             // Registered between the check and the insert: the same refusal.
             return Err(Conflict::SuperAdminAccountExists(user.email).into());
         }

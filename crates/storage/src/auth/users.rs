@@ -102,21 +102,12 @@ impl UserRepository for SeaOrmAuth {
         Ok(found.is_some())
     }
 
-    async fn insert_super_admin(
-        &self,
-        user: &User,
-        hash: &PasswordHash,
-        audit: &AuditEntry,
-    ) -> anyhow::Result<bool> {
-        let change = Change::begin(&self.db, "committing super admin").await?;
-        if let Err(e) = user::Entity::insert(user_row(user, hash)).exec_without_returning(&*change).await {
-            return match unique_violation(&e) {
-                Some(_) => Ok(false),
-                None => Err(unexpected(e, "inserting super admin")),
-            };
+    async fn insert_super_admin(&self, user: &User, hash: &PasswordHash) -> anyhow::Result<bool> {
+        match user::Entity::insert(user_row(user, hash)).exec_without_returning(&self.db).await {
+            Ok(_) => Ok(true),
+            Err(e) if unique_violation(&e).is_some() => Ok(false),
+            Err(e) => Err(unexpected(e, "inserting super admin")),
         }
-        change.commit(audit).await?;
-        Ok(true)
     }
 
     async fn promote_to_super_admin(

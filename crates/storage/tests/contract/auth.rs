@@ -159,11 +159,11 @@ contract_tests! {
         let existing = a_user(&storage, "ada@example.com").await;
         let mut clash = new_user("ada@example.com", None);
         clash.is_super_admin = true;
-        assert!(!auth.insert_super_admin(&clash, &hash(), &crate::entry(None)).await.unwrap());
+        assert!(!auth.insert_super_admin(&clash, &hash()).await.unwrap());
         assert!(!auth.by_id(existing.id).await.unwrap().unwrap().user.is_super_admin);
         let mut fresh = new_user("root@example.com", None);
         fresh.is_super_admin = true;
-        assert!(auth.insert_super_admin(&fresh, &hash(), &crate::entry(None)).await.unwrap());
+        assert!(auth.insert_super_admin(&fresh, &hash()).await.unwrap());
         assert!(auth.by_id(fresh.id).await.unwrap().unwrap().user.is_super_admin);
     }
 
