@@ -94,6 +94,7 @@ on_both_engines!(
     another_organizations_workflows_are_not_found,
     only_approvers_decide_and_only_managers_cancel,
     a_subject_with_a_line_break_is_refused_and_changes_nothing,
+    an_internal_step_failure_shows_tenants_a_category_and_logs_the_chain,
     a_deactivated_organizations_workflows_wait_until_it_is_reactivated,
 );
 
@@ -234,7 +235,7 @@ struct Flaky {
 impl Researcher for Flaky {
     async fn research(&self, lead: &LeadSnapshot) -> Result<leadflow_workflows::Research, StepError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
-            return Err(StepError("research provider unavailable".into()));
+            return Err(StepError::new("research provider unavailable"));
         }
         RuleResearcher.research(lead).await
     }
@@ -366,4 +367,33 @@ async fn a_subject_with_a_line_break_is_refused_and_changes_nothing(engine: Engi
     let still = app.get(&format!("/api/v1/workflows/{workflow}"), &ada.access).await.expect(200);
     assert_eq!(still.body["status"], "awaiting_approval");
     assert!(outbox_emails(&app, &workflow).await.is_empty());
+}
+
+/// A researcher whose failure is unexpected: a driver error, with details no tenant may read.
+struct Leaky;
+
+#[async_trait]
+impl Researcher for Leaky {
+    async fn research(&self, _: &LeadSnapshot) -> Result<leadflow_workflows::Research, StepError> {
+        let driver = anyhow::anyhow!("password authentication failed for user \"leadflow_internal\"");
+        Err(driver.context("querying the research cache at db.internal:5432").into())
+    }
+}
+
+async fn an_internal_step_failure_shows_tenants_a_category_and_logs_the_chain(engine: Engine) {
+    let steps = StepOverrides { researcher: Some(Arc::new(Leaky)), ..Default::default() };
+    let overrides = [("LEADFLOW_WORKERS", "1"), ("LEADFLOW_WORKFLOW_MAX_ATTEMPTS", "1")];
+    let Some(app) = TestApp::spawn_with_steps(engine, &overrides, steps).await else { return };
+    let ada = app.register("ada@example.com", Some("acme")).await;
+    let (_, workflow) = submit(&app, &ada, unqualified_lead()).await;
+    let failed = wait_for(&app, &ada.access, &workflow, status_is("failed")).await;
+    assert_eq!(failed["lastError"], leadflow_workflows::ports::INTERNAL_STEP_ERROR);
+    assert_eq!(failed["steps"][0]["error"], leadflow_workflows::ports::INTERNAL_STEP_ERROR);
+    let shown = failed.to_string();
+    assert!(!shown.contains("leadflow_internal") && !shown.contains("db.internal"), "{shown}");
+    let log = crate::helpers::captured_logs();
+    assert!(
+        log.contains("db.internal:5432") && log.contains(&workflow),
+        "the chain is logged with the workflow id"
+    );
 }

@@ -156,7 +156,7 @@ impl Engine {
         workflow: &Workflow,
         lead: &LeadSnapshot,
     ) -> Result<StepOutcome, StepError> {
-        let missing = |what: &str| StepError(format!("{what} is missing; the workflow is inconsistent"));
+        let missing = |what: &str| StepError::new(format!("{what} is missing; the workflow is inconsistent"));
         match step {
             Step::Research => Ok(StepOutcome::Researched(self.steps.researcher.research(lead).await?)),
             Step::Qualify => {
@@ -174,7 +174,7 @@ impl Engine {
                 self.steps.mailer.send(workflow, draft).await?;
                 Ok(StepOutcome::Sent)
             }
-            Step::AwaitApproval => Err(StepError("the approval step is not run by workers".into())),
+            Step::AwaitApproval => Err(StepError::new("the approval step is not run by workers")),
         }
     }
 
@@ -227,8 +227,16 @@ impl Engine {
     ) -> anyhow::Result<()> {
         let attempts = workflow.steps.last().map_or(1, |s| s.attempts);
         let delay = self.settings.retry.delay(attempts);
-        workflow.fail_step(&error.0, self.settings.retry.max_attempts.max(1), delay, now)?;
-        tracing::info!(workflow = %workflow.id, attempts, error = %error, status = workflow.status.as_str(), "workflow step failed");
+        workflow.fail_step(error.message(), self.settings.retry.max_attempts.max(1), delay, now)?;
+        match error.detail() {
+            // Unexpected: the chain goes to the log, with the workflow id, and only there.
+            Some(detail) => {
+                tracing::warn!(workflow = %workflow.id, attempts, error = detail, status = workflow.status.as_str(), "workflow step failed unexpectedly");
+            }
+            None => {
+                tracing::info!(workflow = %workflow.id, attempts, error = %error, status = workflow.status.as_str(), "workflow step failed");
+            }
+        }
         self.store.save_step(platform()?, workflow, worker, None, &LeadEffects::default()).await?;
         Ok(())
     }
@@ -351,7 +359,7 @@ mod tests {
     async fn a_failing_step_is_scheduled_for_retry_then_fails_for_good() {
         let saved = Arc::new(Mutex::new(Vec::new()));
         let mut failing = MockResearcher::new();
-        failing.expect_research().returning(|_| Err(StepError("provider down".into())));
+        failing.expect_research().returning(|_| Err(StepError::new("provider down")));
         let mut workflow = Workflow::new(OrganizationId::new(), leadflow_kernel::LeadId::new(), Utc::now());
         let engine = |wf: Workflow, saved: Arc<Mutex<Vec<Workflow>>>, researcher: MockResearcher| {
             Engine::new(
@@ -368,7 +376,7 @@ mod tests {
         assert_eq!(workflow.last_error.as_deref(), Some("provider down"));
 
         let mut failing = MockResearcher::new();
-        failing.expect_research().returning(|_| Err(StepError("provider down".into())));
+        failing.expect_research().returning(|_| Err(StepError::new("provider down")));
         engine(workflow, saved.clone(), failing).run_once("w1").await.unwrap();
         assert_eq!(saved.lock().unwrap().last().unwrap().status, WorkflowStatus::Failed);
     }

@@ -9,13 +9,44 @@ use crate::model::{
 };
 
 /// A step failed; the engine retries it with backoff.
+///
+/// It carries two texts: the short message tenants see (a workflow's
+/// `lastError`, a step's `error`) and, for an unexpected failure, the full
+/// error chain, which goes to the logs with the workflow id and nowhere else.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct StepError(pub String);
+#[error("{message}")]
+pub struct StepError {
+    message: String,
+    detail: Option<String>,
+}
+
+/// What tenants read when a step failed unexpectedly (a store or driver error).
+pub const INTERNAL_STEP_ERROR: &str = "internal: the step could not be completed; it has been logged";
+
+impl StepError {
+    /// A failure whose message is meant for the tenant (e.g. "research provider unavailable").
+    #[must_use]
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), detail: None }
+    }
+
+    /// What tenants see.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The full chain of an unexpected failure, for the logs.
+    #[must_use]
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+}
 
 impl From<anyhow::Error> for StepError {
+    /// An unexpected failure: tenants read [`INTERNAL_STEP_ERROR`], the chain is kept for the logs.
     fn from(e: anyhow::Error) -> Self {
-        Self(format!("{e:#}"))
+        Self { message: INTERNAL_STEP_ERROR.to_owned(), detail: Some(format!("{e:#}")) }
     }
 }
 
