@@ -6,6 +6,25 @@ use serde_json::json;
 use crate::http_tests;
 
 http_tests! {
+    async fn a_key_never_does_more_than_its_creator_still_may_and_dies_with_their_membership(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let bob = app.member(&ada, "bob@example.com", "admin").await;
+        let key = app.api_key(&bob, &["leads:create", "leads:view_all"]).await;
+        let lead = json!({ "email": "sam@bigcorp.io", "name": "Sam", "message": "hi" });
+        app.with_key(Method::GET, "/api/v1/leads", &key, None).await.expect(200);
+
+        // Bob is demoted: his key keeps only what a member may do.
+        app.patch(&format!("/api/v1/members/{}", bob.user_id), &ada.access, json!({ "role": "member" })).await.expect(200);
+        app.with_key(Method::GET, "/api/v1/leads", &key, None).await.expect_problem(403, "forbidden");
+        app.with_key(Method::POST, "/api/v1/leads", &key, Some(lead.clone())).await.expect(201);
+
+        // Bob leaves: his keys are revoked with his membership.
+        app.delete(&format!("/api/v1/members/{}", bob.user_id), &ada.access).await.expect(204);
+        app.with_key(Method::POST, "/api/v1/leads", &key, Some(lead)).await.expect_problem(401, "unauthorized");
+        let listed = app.get("/api/v1/api-keys", &ada.access).await.expect(200);
+        assert!(listed.body["data"][0]["revokedAt"].is_string(), "{}", listed.text);
+    }
+
     async fn a_key_acts_with_its_scopes_only(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
         let org_path = format!("/api/v1/organizations/{}", ada.org_id.as_ref().unwrap());

@@ -148,7 +148,7 @@ impl AppState {
                 auth_store.clone(),
                 clock.clone(),
             ),
-            api_keys: ApiKeyService::new(auth_store, clock.clone()),
+            api_keys: ApiKeyService::new(auth_store.clone(), auth_store, clock.clone()),
             teams: TeamService::new(teams_store.clone(), teams_store, clock.clone()),
             audit: AuditService::new(audit_log),
             subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone()),

@@ -155,6 +155,12 @@ impl PermissionSet {
         self.0 & other.0 == other.0
     }
 
+    /// The permissions in both sets.
+    #[must_use]
+    pub const fn intersection(self, other: PermissionSet) -> Self {
+        PermissionSet(self.0 & other.0)
+    }
+
     /// The permissions of the set, in [`Permission::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Permission> {
         Permission::ALL.into_iter().filter(move |p| self.contains(*p))

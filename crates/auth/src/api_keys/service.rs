@@ -3,15 +3,18 @@
 //! Format `lf_<prefix>_<secret>`: an 8-character public prefix (to find the
 //! key and to show it in lists) and a 256-bit secret. Only SHA-256 of the
 //! secret is stored, compared in constant time; the full key is shown once.
-//! A key acts with exactly its scopes, never as a super admin, and never
-//! outlives its organization's activation.
+//! A key acts with its scopes as far as its creator still holds them (the
+//! intersection with the creator's current permissions), never as a super
+//! admin, and never outlives its organization's activation or its creator's
+//! membership (removing a member revokes their keys).
 
 use super::model::*;
 use super::ports::ApiKeyRepository;
 use crate::error::{AuthError, Conflict, Resource};
+use crate::session::ports::AccessRepository;
 use crate::session::tokens::{hash_opaque_token, new_opaque_token};
 use chrono::Duration;
-use leadflow_kernel::{Actor, AuditEntry, Clock, Permission, ValidationErrors};
+use leadflow_kernel::{Actor, AuditEntry, Clock, Permission, PermissionSet, ValidationErrors};
 use leadflow_kernel::{ApiKeyId, TenantScope};
 use serde_json::json;
 use std::sync::Arc;
@@ -20,13 +23,19 @@ use subtle::ConstantTimeEq as _;
 /// The API key use cases.
 pub struct ApiKeyService {
     keys: Arc<dyn ApiKeyRepository>,
+    access: Arc<dyn AccessRepository>,
     clock: Arc<dyn Clock>,
 }
 
 impl ApiKeyService {
-    /// Builds the service on its ports.
-    pub fn new(keys: Arc<dyn ApiKeyRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { keys, clock }
+    /// Builds the service on its ports (`access` answers what a key's creator
+    /// holds now; it is the cached per-request access check).
+    pub fn new(
+        keys: Arc<dyn ApiKeyRepository>,
+        access: Arc<dyn AccessRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { keys, access, clock }
     }
 
     fn manager(actor: &Actor) -> Result<TenantScope, AuthError> {
@@ -154,10 +163,23 @@ impl ApiKeyService {
         if !stored.organization_active {
             return Err(AuthError::OrganizationInactive);
         }
+        let scopes = key.scopes.intersection(self.creator_permissions(&key).await?);
         if key.last_used_at.is_none_or(|t| now - t >= Duration::seconds(LAST_USED_RESOLUTION_SECS)) {
             self.keys.touch(key.id, now).await?;
         }
-        Ok(Actor::api_key(key.id, key.name, key.organization_id, key.scopes))
+        Ok(Actor::api_key(key.id, key.name, key.organization_id, scopes))
+    }
+
+    /// What the key's creator may do in its organization now: their current
+    /// role's permissions (all for a super admin), none once they left. A key
+    /// without a recorded creator keeps its scopes.
+    async fn creator_permissions(&self, key: &ApiKey) -> Result<PermissionSet, AuthError> {
+        let Some(creator) = key.created_by else { return Ok(PermissionSet::all()) };
+        Ok(match self.access.access(creator, Some(key.organization_id)).await? {
+            Some(state) if state.super_admin => PermissionSet::all(),
+            Some(state) => state.role.map_or(PermissionSet::EMPTY, leadflow_kernel::Role::permissions),
+            None => PermissionSet::EMPTY,
+        })
     }
 }
 
@@ -171,9 +193,16 @@ mod tests {
     use leadflow_kernel::{MockClock, Role};
 
     fn service(keys: MockApiKeyRepository) -> ApiKeyService {
+        service_with(keys, crate::session::ports::MockAccessRepository::new())
+    }
+
+    fn service_with(
+        keys: MockApiKeyRepository,
+        access: crate::session::ports::MockAccessRepository,
+    ) -> ApiKeyService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
-        ApiKeyService::new(Arc::new(keys), Arc::new(clock))
+        ApiKeyService::new(Arc::new(keys), Arc::new(access), Arc::new(clock))
     }
 
     fn stored(secret: &str, revoked: bool, active: bool, last_used: Option<DateTime<Utc>>) -> StoredApiKey {
@@ -218,6 +247,36 @@ mod tests {
             panic!("expected Invalid")
         };
         assert_eq!(errors.errors()[0].field, "scopes");
+    }
+
+    #[tokio::test]
+    async fn a_key_acts_only_with_what_its_creator_still_holds() {
+        use crate::session::model::AccessState;
+        let creator = UserId::new();
+        let mut key = stored("s3cr3t", false, true, Some(Utc::now()));
+        key.key.created_by = Some(creator);
+        key.key.scopes = PermissionSet::of(&[Permission::LeadsCreate, Permission::LeadsViewAll]);
+        let holds = |role: Option<Role>| {
+            let mut access = crate::session::ports::MockAccessRepository::new();
+            access.expect_access().returning(move |_, _| {
+                Ok(Some(AccessState { super_admin: false, organization_active: Some(true), role }))
+            });
+            access
+        };
+        let authenticate = |access| {
+            let mut keys = MockApiKeyRepository::new();
+            let key = key.clone();
+            keys.expect_find_by_prefix().returning(move |_| Ok(Some(key.clone())));
+            service_with(keys, access)
+        };
+
+        // Demoted to member: leads:create stays, leads:view_all (not a member's) goes.
+        let actor = authenticate(holds(Some(Role::Member))).authenticate("lf_abcd1234_s3cr3t").await.unwrap();
+        assert!(actor.can(Permission::LeadsCreate));
+        assert!(!actor.can(Permission::LeadsViewAll));
+        // Gone from the organization: nothing is left.
+        let actor = authenticate(holds(None)).authenticate("lf_abcd1234_s3cr3t").await.unwrap();
+        assert!(!actor.can(Permission::LeadsCreate));
     }
 
     #[tokio::test]

@@ -36,6 +36,23 @@ fn key_to_domain(row: api_key::Model) -> anyhow::Result<ApiKey> {
     })
 }
 
+/// Revokes every live key `creator` made in `organization` (they are leaving it), on `conn`.
+pub(super) async fn revoke_created_by<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    organization: OrganizationId,
+    creator: UserId,
+    at: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(at))
+        .filter(api_key::Column::OrganizationId.eq(organization.as_uuid()))
+        .filter(api_key::Column::CreatedBy.eq(creator.as_uuid()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await
+        .map(|_| ())
+}
+
 #[async_trait]
 impl ApiKeyRepository for SeaOrmAuth {
     async fn create(

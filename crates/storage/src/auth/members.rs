@@ -11,6 +11,7 @@ use sea_orm::{
     QuerySelect,
 };
 
+use super::api_keys::revoke_created_by;
 use super::sessions::revoke_sessions_in;
 use super::{SeaOrmAuth, parse_role};
 use crate::db::{Change, unexpected};
@@ -104,6 +105,9 @@ impl MemberRepository for SeaOrmAuth {
             .await
             .map_err(|e| unexpected(e, "revoking sessions"))?;
         unassign_all(&*txn, scope, user).await.map_err(|e| unexpected(e, "unassigning leads"))?;
+        revoke_created_by(&*txn, org, user, audit.created_at)
+            .await
+            .map_err(|e| unexpected(e, "revoking the member's API keys"))?;
         txn.commit(audit).await?;
         self.cache.invalidate_organization(org);
         Ok(())

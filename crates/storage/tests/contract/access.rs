@@ -143,6 +143,22 @@ contract_tests! {
         assert_eq!(auth.access(member, Some(org)).await.unwrap().unwrap().role, None);
     }
 
+    async fn removing_a_member_revokes_the_keys_they_created_and_no_other(storage: Storage) {
+        let (org, owner) = org_with_owner(&storage, "acme").await;
+        let member = add_member(&storage, org, "m@acme.io", Role::Admin).await;
+        let auth = storage.auth();
+        let mut theirs = key(org, "theirs01");
+        theirs.created_by = Some(member);
+        let mut owners = key(org, "owners01");
+        owners.created_by = Some(owner);
+        for k in [&theirs, &owners] {
+            ApiKeyRepository::create(&auth, crate::scope(org), k, &"f".repeat(64), &crate::entry(Some(org))).await.unwrap();
+        }
+        auth.remove(crate::scope(org), member, &crate::entry(Some(org))).await.unwrap();
+        assert!(auth.find_by_prefix("theirs01").await.unwrap().unwrap().key.revoked_at.is_some());
+        assert!(auth.find_by_prefix("owners01").await.unwrap().unwrap().key.revoked_at.is_none());
+    }
+
     async fn a_new_invitation_replaces_the_pending_one_and_is_accepted_once(storage: Storage) {
         let (org, _) = org_with_owner(&storage, "acme").await;
         let auth = invitations(&storage);
