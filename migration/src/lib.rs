@@ -12,6 +12,7 @@ mod m20261126_000002_access_management;
 mod m20261126_000003_subscriptions_and_leads;
 mod m20261126_000004_workflows;
 mod m20261126_000005_usage_shards;
+mod m20261201_000006_idempotent_responses;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_subscriptions_and_leads::Migration),
             Box::new(m20261126_000004_workflows::Migration),
             Box::new(m20261126_000005_usage_shards::Migration),
+            Box::new(m20261201_000006_idempotent_responses::Migration),
         ]
     }
 }

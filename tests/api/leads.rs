@@ -74,6 +74,24 @@ http_tests! {
         crate::helpers::read(other.send().await.unwrap()).await.expect_problem(409, "conflict");
     }
 
+    async fn a_replay_answers_the_first_response_not_the_lead_as_it_is_now(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let key = app.api_key(&ada, &["leads:create"]).await;
+        let send = || app.client.post(format!("{}/api/v1/leads", app.base)).header("x-api-key", &key).header("idempotency-key", "form-7").json(&a_lead(1)).send();
+        let first = crate::helpers::read(send().await.unwrap()).await.expect(201);
+        let id = first.body["lead"]["id"].as_str().unwrap().to_owned();
+        // The organization works the lead: it is assigned and changes status.
+        app.post(&format!("/api/v1/leads/{id}/assign"), Some(&ada.access), json!({ "assigneeId": ada.user_id })).await.expect(200);
+        app.patch(&format!("/api/v1/leads/{id}"), &ada.access, json!({ "status": "contacted" })).await.expect(200);
+
+        // A key that may only create leads retries: it reads nothing it could not read the first time.
+        let replay = crate::helpers::read(send().await.unwrap()).await.expect(201);
+        assert_eq!(replay.body, first.body);
+        assert_eq!(replay.body["lead"]["status"], "pending");
+        assert!(replay.body["lead"]["assigneeId"].is_null());
+        assert_eq!(count_rows(&app, "leads").await, 1);
+    }
+
     async fn the_honeypot_stores_nothing_and_bad_input_changes_nothing(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
         let key = app.api_key(&ada, &["leads:create"]).await;

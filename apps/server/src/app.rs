@@ -49,9 +49,13 @@ impl Application {
     #[must_use]
     pub fn start_workers(&self, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let process = format!("{}-{}", std::process::id(), &uuid::Uuid::now_v7().simple().to_string()[24..]);
-        (0..self.config.workers)
+        let mut handles: Vec<JoinHandle<()>> = (0..self.config.workers)
             .map(|n| tokio::spawn(self.state.engine.clone().work(format!("{process}-{n}"), shutdown.clone())))
-            .collect()
+            .collect();
+        if self.config.workers > 0 {
+            handles.push(tokio::spawn(housekeeping(self.state.clone(), shutdown.clone())));
+        }
+        handles
     }
 
     /// The wired services.
@@ -187,4 +191,24 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// How often a process with workers does the housekeeping.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The workers' housekeeping, hourly from start-up until `shutdown`: expired
+/// idempotency keys are purged. Several processes may do it at once; a purge is idempotent.
+async fn housekeeping(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+    let Some(platform) = leadflow_kernel::Actor::system().platform() else { return };
+    loop {
+        match state.leads.expire_idempotency_keys(platform).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "purging idempotency keys failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }

@@ -17,4 +17,4 @@ pub use model::{
     Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadReview, LeadStats, LeadStatus, Qualification,
     QualificationCategory, ReviewDecision, Visibility,
 };
-pub use service::{LeadService, Submission};
+pub use service::{IDEMPOTENCY_KEY_TTL_HOURS, LeadService, Submission};

@@ -212,6 +212,17 @@ fn metadata(errors: &mut ValidationErrors, raw: Option<Value>) -> Map<String, Va
 }
 
 impl Lead {
+    /// The lead as its submission answered it: pending, unqualified,
+    /// unassigned, unchanged since (what a replay may show).
+    #[must_use]
+    pub fn as_submitted(mut self) -> Self {
+        self.status = LeadStatus::Pending;
+        self.qualification = None;
+        self.assignee_id = None;
+        self.updated_at = self.created_at;
+        self
+    }
+
     /// Validates a submission for `organization`; every invalid field is reported.
     ///
     /// # Errors

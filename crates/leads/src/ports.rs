@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, TeamId, TenantScope, UserId, WorkflowId};
+use leadflow_kernel::{
+    AuditEntry, KeysetPage, KeysetPaged, PlatformScope, TeamId, TenantScope, UserId, WorkflowId,
+};
 
 use crate::model::{Lead, LeadFilter, LeadId, LeadStats, Visibility};
 
@@ -27,12 +29,16 @@ pub enum QuotaOutcome {
 pub enum IdempotencyClaim {
     /// First use: this submission owns the key.
     New,
-    /// Already used by a committed submission.
+    /// Already used by a committed submission (within the last
+    /// [`IDEMPOTENCY_KEY_TTL_HOURS`](crate::IDEMPOTENCY_KEY_TTL_HOURS)).
     Replay {
         /// That submission's fingerprint.
         fingerprint: String,
         /// The lead it created.
         lead: LeadId,
+        /// That lead as first created: what the replay answers (`None` for a
+        /// key kept before first responses were).
+        first: Option<Box<Lead>>,
     },
 }
 
@@ -42,7 +48,8 @@ pub enum IdempotencyClaim {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait SubmissionUnit: Send {
-    /// Claims `key` for this submission (creating `lead`).
+    /// Claims `key` for this submission (creating `lead`, kept as the
+    /// replay's answer). A key claimed before `expired_before` is free again.
     ///
     /// # Errors
     /// When the store fails. MUST answer `Replay` when a committed submission
@@ -52,8 +59,8 @@ pub trait SubmissionUnit: Send {
         scope: TenantScope,
         key: &str,
         fingerprint: &str,
-        lead: LeadId,
-        at: DateTime<Utc>,
+        lead: &Lead,
+        expired_before: DateTime<Utc>,
     ) -> anyhow::Result<IdempotencyClaim>;
 
     /// Consumes one lead of the current period's quota.
@@ -104,6 +111,17 @@ pub trait SubmissionUnits: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LeadRepository: Send + Sync {
+    /// Forgets the idempotency keys of every organization claimed before
+    /// `before`; returns how many. Platform work (the workers' housekeeping).
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn purge_idempotency_keys(
+        &self,
+        platform: PlatformScope,
+        before: DateTime<Utc>,
+    ) -> anyhow::Result<u64>;
+
     /// One visible lead.
     ///
     /// # Errors

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use leadflow_kernel::{
-    Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, Permission, TeamId, TenantScope, UserId,
-    ValidationErrors, WorkflowId,
+    Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, Permission, PlatformScope, TeamId, TenantScope,
+    UserId, ValidationErrors, WorkflowId,
 };
 use serde_json::json;
 
@@ -45,6 +45,10 @@ fn scope_of(actor: &Actor) -> Result<TenantScope, LeadError> {
 
 /// Largest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// How long an `Idempotency-Key` holds: a retry within this many hours
+/// replays the first response; after it the key is free (and purged).
+pub const IDEMPOTENCY_KEY_TTL_HOURS: i64 = 24;
 
 impl LeadService {
     /// Builds the service on its ports.
@@ -94,20 +98,28 @@ impl LeadService {
 
         let mut unit = self.units.begin().await?;
         if let Some(key) = idempotency_key {
-            match unit.claim_idempotency_key(scope, key, &fingerprint, lead.id, now).await? {
+            let expired_before = now - chrono::Duration::hours(IDEMPOTENCY_KEY_TTL_HOURS);
+            match unit.claim_idempotency_key(scope, key, &fingerprint, &lead, expired_before).await? {
                 IdempotencyClaim::New => {}
-                IdempotencyClaim::Replay { fingerprint: first, lead: first_lead } => {
+                IdempotencyClaim::Replay { fingerprint: first, lead: first_lead, first: response } => {
                     drop(unit);
                     if first != fingerprint {
                         return Err(LeadError::IdempotencyMismatch);
                     }
-                    let lead = self
-                        .leads
-                        .get(scope, first_lead, &Visibility::All)
-                        .await?
-                        .ok_or(LeadError::NotFound)?;
+                    // The first response, not the lead as it is now: a key that
+                    // may only create leads never reads their status or assignee.
+                    let lead = match response {
+                        Some(first) => first,
+                        None => Box::new(
+                            self.leads
+                                .get(scope, first_lead, &Visibility::All)
+                                .await?
+                                .ok_or(LeadError::NotFound)?
+                                .as_submitted(),
+                        ),
+                    };
                     let workflow_id = self.leads.workflow_of(scope, first_lead).await?;
-                    return Ok(Submission::Created { lead: Box::new(lead), workflow_id, replayed: true });
+                    return Ok(Submission::Created { lead, workflow_id, replayed: true });
                 }
             }
         }
@@ -128,6 +140,16 @@ impl LeadService {
         }
         unit.commit().await?;
         Ok(Submission::Created { lead: Box::new(lead), workflow_id: Some(workflow_id), replayed: false })
+    }
+
+    /// Forgets the idempotency keys older than [`IDEMPOTENCY_KEY_TTL_HOURS`]
+    /// in every organization (the workers' housekeeping, platform work).
+    ///
+    /// # Errors
+    /// `Unexpected`.
+    pub async fn expire_idempotency_keys(&self, platform: PlatformScope) -> Result<u64, LeadError> {
+        let before = self.clock.now() - chrono::Duration::hours(IDEMPOTENCY_KEY_TTL_HOURS);
+        Ok(self.leads.purge_idempotency_keys(platform, before).await?)
     }
 
     /// What the actor may see: every lead with `leads:view_all`; with
@@ -392,15 +414,17 @@ mod tests {
         let mut units = MockSubmissionUnits::new();
         units.expect_begin().times(2).returning(move || {
             let mut unit = MockSubmissionUnit::new();
-            let fp = fingerprint.clone();
+            let (fp, first) = (fingerprint.clone(), first.clone());
             unit.expect_claim_idempotency_key().returning(move |_, _, _, _, _| {
-                Ok(IdempotencyClaim::Replay { fingerprint: fp.clone(), lead: first_id })
+                let first = Some(Box::new(first.clone()));
+                Ok(IdempotencyClaim::Replay { fingerprint: fp.clone(), lead: first_id, first })
             });
             unit.expect_take_quota().never();
             Ok(Box::new(unit))
         });
         let mut leads = MockLeadRepository::new();
-        leads.expect_get().returning(move |_, _, _| Ok(Some(first.clone())));
+        // The first response is answered as kept: the lead as it is now is never read.
+        leads.expect_get().never();
         leads.expect_workflow_of().returning(|_, _| Ok(None));
         let svc = service(units, leads, MockLeadWorkers::new());
         let actor = key(org, &[Permission::LeadsCreate]);

@@ -18,6 +18,9 @@ pub struct Model {
     pub lead_id: Uuid,
     /// When.
     pub created_at: DateTimeUtc,
+    /// The lead as first created (what a replay answers); `None` for keys
+    /// claimed before it was kept.
+    pub response: Option<Json>,
 }
 
 /// Relations of `idempotency_keys`.

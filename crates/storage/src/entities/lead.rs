@@ -2,8 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
-/// A row of `leads`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// A row of `leads` (also kept as JSON by an idempotency key, for its replay).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "leads")]
 pub struct Model {
     /// Id.

@@ -1,14 +1,17 @@
 //! [`LeadRepository`] on SeaORM: reads within a visibility, changes and statistics.
 
 use async_trait::async_trait;
-use leadflow_kernel::{AuditEntry, Cursor, KeysetPage, KeysetPaged, LeadId, TenantScope, WorkflowId};
+use chrono::{DateTime, Utc};
+use leadflow_kernel::{
+    AuditEntry, Cursor, KeysetPage, KeysetPaged, LeadId, PlatformScope, TenantScope, WorkflowId,
+};
 use leadflow_leads::ports::LeadRepository;
 use leadflow_leads::{Lead, LeadFilter, LeadStats, Visibility};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select};
 
 use super::{SeaOrmLeads, to_domain, to_row};
 use crate::db::{Change, contains_any, count_by, keyset_page, unexpected};
-use crate::entities::{lead, workflow};
+use crate::entities::{idempotency_key, lead, workflow};
 
 /// The leads of `organization` that `visibility` allows and `filter` selects.
 fn visible(scope: TenantScope, filter: &LeadFilter, visibility: &Visibility) -> Select<lead::Entity> {
@@ -43,6 +46,19 @@ fn visible(scope: TenantScope, filter: &LeadFilter, visibility: &Visibility) -> 
 
 #[async_trait]
 impl LeadRepository for SeaOrmLeads {
+    async fn purge_idempotency_keys(
+        &self,
+        _platform: PlatformScope,
+        before: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
+        let purged = idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::CreatedAt.lt(before))
+            .exec(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "purging expired idempotency keys"))?;
+        Ok(purged.rows_affected)
+    }
+
     async fn get(
         &self,
         scope: TenantScope,

@@ -3,31 +3,48 @@
 use anyhow::Context as _;
 use leadflow_kernel::{EmailAddress, LeadId, OrganizationId, UserId};
 use leadflow_leads::{Lead, LeadStatus, Qualification, QualificationCategory};
-use sea_orm::Set;
+use sea_orm::{ActiveModelTrait as _, IntoActiveModel as _};
 
 use crate::entities::lead;
 
-pub(crate) fn to_row(l: &Lead) -> lead::ActiveModel {
-    lead::ActiveModel {
-        id: Set(l.id.as_uuid()),
-        organization_id: Set(l.organization_id.as_uuid()),
-        email: Set(l.email.as_ref().to_owned()),
-        name: Set(l.name.clone()),
-        company: Set(l.company.clone()),
-        phone: Set(l.phone.clone()),
-        message: Set(l.message.clone()),
-        source: Set(l.source.clone()),
-        metadata: Set(serde_json::Value::Object(l.metadata.clone())),
-        status: Set(l.status.as_str().to_owned()),
-        qualification_category: Set(l.qualification.as_ref().map(|q| q.category.as_str().to_owned())),
-        qualification_reason: Set(l.qualification.as_ref().map(|q| q.reason.clone())),
-        qualification_score: Set(l.qualification.as_ref().map(|q| i16::from(q.score))),
-        assignee_id: Set(l.assignee_id.map(|u| u.as_uuid())),
-        created_at: Set(l.created_at),
-        updated_at: Set(l.updated_at),
+/// The row of `l`.
+pub(crate) fn to_model(l: &Lead) -> lead::Model {
+    lead::Model {
+        id: l.id.as_uuid(),
+        organization_id: l.organization_id.as_uuid(),
+        email: l.email.as_ref().to_owned(),
+        name: l.name.clone(),
+        company: l.company.clone(),
+        phone: l.phone.clone(),
+        message: l.message.clone(),
+        source: l.source.clone(),
+        metadata: serde_json::Value::Object(l.metadata.clone()),
+        status: l.status.as_str().to_owned(),
+        qualification_category: l.qualification.as_ref().map(|q| q.category.as_str().to_owned()),
+        qualification_reason: l.qualification.as_ref().map(|q| q.reason.clone()),
+        qualification_score: l.qualification.as_ref().map(|q| i16::from(q.score)),
+        assignee_id: l.assignee_id.map(|u| u.as_uuid()),
+        created_at: l.created_at,
+        updated_at: l.updated_at,
     }
 }
 
+/// The row of `l`, every column set (for an insert or a full update).
+pub(crate) fn to_row(l: &Lead) -> lead::ActiveModel {
+    to_model(l).into_active_model().reset_all()
+}
+
+/// `l` as the JSON an idempotency key keeps for its replay.
+pub(crate) fn to_json(l: &Lead) -> anyhow::Result<serde_json::Value> {
+    serde_json::to_value(to_model(l)).context("encoding the lead for its replay")
+}
+
+/// A lead kept by [`to_json`].
+pub(crate) fn from_json(value: serde_json::Value) -> anyhow::Result<Lead> {
+    to_domain(serde_json::from_value(value).context("stored replay of a lead")?)
+}
+
+/// The lead of row `r`.
 pub(crate) fn to_domain(r: lead::Model) -> anyhow::Result<Lead> {
     let qualification =
         match (r.qualification_category.as_deref(), r.qualification_reason, r.qualification_score) {

@@ -8,8 +8,9 @@ use leadflow_kernel::{AuditEntry, LeadId, TenantScope, WorkflowId};
 use leadflow_leads::Lead;
 use leadflow_leads::ports::{IdempotencyClaim, QuotaOutcome, SubmissionUnit, SubmissionUnits};
 use leadflow_subscriptions::{MeterOutcome, UsageMeter};
-use sea_orm::{DatabaseTransaction, EntityTrait, Set};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 
+use super::rows::{from_json, to_json};
 use super::{SeaOrmLeads, to_row};
 use crate::db::audit::insert_audit;
 use crate::db::{begin_write, unexpected};
@@ -36,17 +37,28 @@ impl SubmissionUnit for SeaOrmSubmission {
         scope: TenantScope,
         key: &str,
         fingerprint: &str,
-        lead: LeadId,
-        at: DateTime<Utc>,
+        lead: &Lead,
+        expired_before: DateTime<Utc>,
     ) -> anyhow::Result<IdempotencyClaim> {
+        use idempotency_key::Column as C;
+        let org = scope.organization_id().as_uuid();
+        // An expired key is free again, even before the workers purge it.
+        idempotency_key::Entity::delete_many()
+            .filter(C::OrganizationId.eq(org))
+            .filter(C::Key.eq(key))
+            .filter(C::CreatedAt.lt(expired_before))
+            .exec(&self.txn)
+            .await
+            .map_err(|e| unexpected(e, "freeing an expired idempotency key"))?;
         // ON CONFLICT DO NOTHING waits for a concurrent holder of the key to
         // finish, then either inserts (it rolled back) or skips (it committed).
         let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
-            organization_id: Set(scope.organization_id().as_uuid()),
+            organization_id: Set(org),
             key: Set(key.to_owned()),
             fingerprint: Set(fingerprint.to_owned()),
-            lead_id: Set(lead.as_uuid()),
-            created_at: Set(at),
+            lead_id: Set(lead.id.as_uuid()),
+            created_at: Set(lead.created_at),
+            response: Set(Some(to_json(lead)?)),
         })
         .on_conflict_do_nothing()
         .exec_without_returning(&self.txn)
@@ -55,7 +67,7 @@ impl SubmissionUnit for SeaOrmSubmission {
         if matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
             return Ok(IdempotencyClaim::New);
         }
-        let first = idempotency_key::Entity::find_by_id((scope.organization_id().as_uuid(), key.to_owned()))
+        let first = idempotency_key::Entity::find_by_id((org, key.to_owned()))
             .one(&self.txn)
             .await
             .map_err(|e| unexpected(e, "reading idempotency key"))?
@@ -63,6 +75,7 @@ impl SubmissionUnit for SeaOrmSubmission {
         Ok(IdempotencyClaim::Replay {
             fingerprint: first.fingerprint,
             lead: LeadId::from_uuid(first.lead_id),
+            first: first.response.map(from_json).transpose()?.map(Box::new),
         })
     }
 

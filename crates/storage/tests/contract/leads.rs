@@ -113,22 +113,42 @@ contract_tests! {
 
     async fn an_idempotency_key_is_claimed_once(storage: Storage) {
         let (acme, _) = org(&storage, "acme").await;
-        let first = LeadId::new();
+        let a_lead = |org, at| Lead::new(org, LeadInput { email: "sam@bigcorp.io".into(), name: "Sam".into(), message: "hi".into(), ..Default::default() }, at).unwrap();
+        let long_ago = Utc::now() - chrono::Duration::days(2);
+        let first = a_lead(acme, Utc::now());
         let mut unit = storage.leads().begin().await.unwrap();
-        assert_eq!(unit.claim_idempotency_key(crate::scope(acme), "k1", "fp", first, Utc::now()).await.unwrap(), IdempotencyClaim::New);
+        assert_eq!(unit.claim_idempotency_key(crate::scope(acme), "k1", "fp", &first, long_ago).await.unwrap(), IdempotencyClaim::New);
         unit.commit().await.unwrap();
         let mut unit = storage.leads().begin().await.unwrap();
-        let again = unit.claim_idempotency_key(crate::scope(acme), "k1", "other", LeadId::new(), Utc::now()).await.unwrap();
-        assert_eq!(again, IdempotencyClaim::Replay { fingerprint: "fp".into(), lead: first });
+        let again = unit.claim_idempotency_key(crate::scope(acme), "k1", "other", &a_lead(acme, Utc::now()), long_ago).await.unwrap();
+        assert_eq!(again, IdempotencyClaim::Replay { fingerprint: "fp".into(), lead: first.id, first: Some(Box::new(first.clone())) });
         drop(unit);
         // Keys are per organization; a rolled-back claim frees the key.
         let (globex, _) = org(&storage, "globex").await;
         {
             let mut unit = storage.leads().begin().await.unwrap();
-            assert_eq!(unit.claim_idempotency_key(crate::scope(globex), "k1", "fp", LeadId::new(), Utc::now()).await.unwrap(), IdempotencyClaim::New);
+            assert_eq!(unit.claim_idempotency_key(crate::scope(globex), "k1", "fp", &a_lead(globex, Utc::now()), long_ago).await.unwrap(), IdempotencyClaim::New);
         }
         let mut unit = storage.leads().begin().await.unwrap();
-        assert_eq!(unit.claim_idempotency_key(crate::scope(globex), "k1", "fp", LeadId::new(), Utc::now()).await.unwrap(), IdempotencyClaim::New);
+        assert_eq!(unit.claim_idempotency_key(crate::scope(globex), "k1", "fp", &a_lead(globex, Utc::now()), long_ago).await.unwrap(), IdempotencyClaim::New);
+    }
+
+    async fn idempotency_keys_expire_and_are_purged(storage: Storage) {
+        let (acme, _) = org(&storage, "acme").await;
+        let old = Lead::new(acme, LeadInput { email: "a@bigcorp.io".into(), name: "A".into(), message: "hi".into(), ..Default::default() }, Utc::now() - chrono::Duration::hours(25)).unwrap();
+        let mut unit = storage.leads().begin().await.unwrap();
+        unit.claim_idempotency_key(crate::scope(acme), "old", "fp", &old, Utc::now() - chrono::Duration::days(2)).await.unwrap();
+        unit.commit().await.unwrap();
+        // Past its day the key is free again, even before any purge.
+        let fresh = Lead::new(acme, LeadInput { email: "b@bigcorp.io".into(), name: "B".into(), message: "hi".into(), ..Default::default() }, Utc::now()).unwrap();
+        let mut unit = storage.leads().begin().await.unwrap();
+        let cutoff = Utc::now() - chrono::Duration::hours(24);
+        assert_eq!(unit.claim_idempotency_key(crate::scope(acme), "old", "fp2", &fresh, cutoff).await.unwrap(), IdempotencyClaim::New);
+        unit.commit().await.unwrap();
+        // The purge forgets every organization's keys older than its cutoff, and no others.
+        let repo = storage.leads();
+        assert_eq!(repo.purge_idempotency_keys(crate::platform(), Utc::now() - chrono::Duration::hours(1)).await.unwrap(), 0);
+        assert_eq!(repo.purge_idempotency_keys(crate::platform(), Utc::now() + chrono::Duration::seconds(1)).await.unwrap(), 1);
     }
 
     async fn team_leaders_and_members_are_known(storage: Storage) {
