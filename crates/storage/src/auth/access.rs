@@ -18,8 +18,9 @@ impl AccessRepository for SeaOrmAuth {
         let cached = match self.cache.get(user, org) {
             Some(hit) => hit,
             None => {
+                let generation = self.cache.generation();
                 let fresh = self.load_access(user, org).await?;
-                self.cache.put(user, org, fresh);
+                self.cache.put(user, org, fresh, generation);
                 fresh
             }
         };

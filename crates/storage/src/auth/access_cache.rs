@@ -5,9 +5,14 @@
 //! change made by another process is seen after at most the TTL. API keys
 //! (by prefix) are cached alike: a key revoked or rotated by another process
 //! keeps working there for at most the TTL.
+//!
+//! A value read from the database before an invalidation is never stored
+//! after it: readers note the [`AccessCache::generation`] before reading, and
+//! a `put` of an older generation is dropped.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use leadflow_kernel::{OrganizationId, Role, UserId};
@@ -30,6 +35,8 @@ pub struct AccessCache {
     ttl: Duration,
     capacity: usize,
     entries: Mutex<HashMap<Key, (Instant, Option<CachedAccess>)>>,
+    /// Bumped by every invalidation (under the lock of what it clears).
+    generation: AtomicU64,
     /// API keys by prefix (with their organization's state), for `X-Api-Key` requests.
     #[cfg(feature = "auth")]
     keys: Mutex<HashMap<String, (Instant, Option<leadflow_auth::api_keys::StoredApiKey>)>>,
@@ -43,6 +50,7 @@ impl AccessCache {
             ttl,
             capacity: 100_000,
             entries: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
             #[cfg(feature = "auth")]
             keys: Mutex::new(HashMap::new()),
         }
@@ -54,12 +62,26 @@ impl AccessCache {
         entries.get(&(user, organization)).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| *v)
     }
 
-    /// Remembers a value.
-    pub fn put(&self, user: UserId, organization: Option<OrganizationId>, value: Option<CachedAccess>) {
+    /// The current generation: note it before reading what you will `put`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Remembers a value read at `generation`, unless an invalidation came since.
+    pub fn put(
+        &self,
+        user: UserId,
+        organization: Option<OrganizationId>,
+        value: Option<CachedAccess>,
+        generation: u64,
+    ) {
         if self.ttl.is_zero() {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.generation() != generation {
+            return;
+        }
         if entries.len() >= self.capacity {
             entries.clear();
         }
@@ -69,6 +91,7 @@ impl AccessCache {
     /// Forgets everything about an organization (activated, deactivated, deleted, members or keys changed).
     pub fn invalidate_organization(&self, organization: OrganizationId) {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         entries.retain(|(_, org), _| *org != Some(organization));
         drop(entries);
         #[cfg(feature = "auth")]
@@ -85,13 +108,16 @@ impl AccessCache {
         keys.get(prefix).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, k)| k.clone())
     }
 
-    /// Remembers an API key lookup.
+    /// Remembers an API key lookup made at `generation`, unless an invalidation came since.
     #[cfg(feature = "auth")]
-    pub fn put_key(&self, prefix: &str, key: Option<leadflow_auth::api_keys::StoredApiKey>) {
+    pub fn put_key(&self, prefix: &str, key: Option<leadflow_auth::api_keys::StoredApiKey>, generation: u64) {
         if self.ttl.is_zero() {
             return;
         }
         let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.generation() != generation {
+            return;
+        }
         if keys.len() >= self.capacity {
             keys.clear();
         }
@@ -101,15 +127,15 @@ impl AccessCache {
     /// Forgets a key (its use was recorded, or it changed).
     #[cfg(feature = "auth")]
     pub fn invalidate_key(&self, id: leadflow_kernel::ApiKeyId) {
-        self.keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, (_, key)| key.as_ref().is_none_or(|k| k.key.id != id));
+        let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        keys.retain(|_, (_, key)| key.as_ref().is_none_or(|k| k.key.id != id));
     }
 
     /// Forgets everything about a user.
     pub fn invalidate_user(&self, user: UserId) {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         entries.retain(|(u, _), _| *u != user);
     }
 }
@@ -125,8 +151,8 @@ mod tests {
     fn invalidation_drops_only_the_organization_concerned() {
         let cache = AccessCache::new(Duration::from_secs(60));
         let (u, a, b) = (UserId::new(), OrganizationId::new(), OrganizationId::new());
-        cache.put(u, Some(a), Some(ACCESS));
-        cache.put(u, Some(b), Some(ACCESS));
+        cache.put(u, Some(a), Some(ACCESS), cache.generation());
+        cache.put(u, Some(b), Some(ACCESS), cache.generation());
         cache.invalidate_organization(a);
         assert_eq!(cache.get(u, Some(a)), None);
         assert_eq!(cache.get(u, Some(b)), Some(Some(ACCESS)));
@@ -135,10 +161,23 @@ mod tests {
     }
 
     #[test]
+    fn a_value_read_before_an_invalidation_is_not_stored_after_it() {
+        let cache = AccessCache::new(Duration::from_secs(60));
+        let (u, a) = (UserId::new(), OrganizationId::new());
+        let before = cache.generation();
+        // The member is removed (and the cache invalidated) while the read was in flight.
+        cache.invalidate_organization(a);
+        cache.put(u, Some(a), Some(ACCESS), before);
+        assert_eq!(cache.get(u, Some(a)), None, "the stale read was dropped");
+        cache.put(u, Some(a), Some(ACCESS), cache.generation());
+        assert_eq!(cache.get(u, Some(a)), Some(Some(ACCESS)));
+    }
+
+    #[test]
     fn a_zero_ttl_caches_nothing() {
         let cache = AccessCache::new(Duration::ZERO);
         let u = UserId::new();
-        cache.put(u, None, Some(ACCESS));
+        cache.put(u, None, Some(ACCESS), cache.generation());
         assert_eq!(cache.get(u, None), None);
     }
 }

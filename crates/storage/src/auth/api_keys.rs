@@ -149,6 +149,7 @@ impl ApiKeyRepository for SeaOrmAuth {
         if let Some(hit) = self.cache.key(prefix) {
             return Ok(hit);
         }
+        let generation = self.cache.generation();
         let row = api_key::Entity::find()
             .filter(api_key::Column::Prefix.eq(prefix))
             .find_also_related(organization::Entity)
@@ -166,7 +167,7 @@ impl ApiKeyRepository for SeaOrmAuth {
             }
             _ => None,
         };
-        self.cache.put_key(prefix, found.clone());
+        self.cache.put_key(prefix, found.clone(), generation);
         Ok(found)
     }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use leadflow_auth::ports::{RefreshTokenRecord, RefreshTokenRepository};
 use leadflow_kernel::{OrganizationId, RefreshTokenId, SessionFamilyId, UserId};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::SeaOrmAuth;
@@ -16,9 +16,38 @@ pub(super) async fn revoke_all_of_user<C: ConnectionTrait>(
     user: UserId,
     at: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
+    revoke_where(conn, refresh_token::Column::UserId.eq(user.as_uuid()), at).await
+}
+
+/// Revokes the live tokens `which` selects, on `conn` (a write transaction).
+///
+/// On PostgreSQL the live rows are locked first, in a statement of their own:
+/// a rotation in flight holds its token's row, so this waits for it to commit
+/// and the `UPDATE` that follows (a new statement, a new snapshot) also sees
+/// the token that rotation inserted. Without it, a refresh committing after a
+/// logout or a password change could leave a live token. A rotation that
+/// comes second finds its token revoked and fails. (SQLite's `IMMEDIATE`
+/// transactions already run one at a time.)
+async fn revoke_where<C: ConnectionTrait>(
+    conn: &C,
+    which: sea_orm::sea_query::SimpleExpr,
+    at: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::QuerySelect as _;
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        let _locked: Vec<uuid::Uuid> = refresh_token::Entity::find()
+            .select_only()
+            .column(refresh_token::Column::Id)
+            .filter(which.clone())
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .lock_exclusive()
+            .into_tuple()
+            .all(conn)
+            .await?;
+    }
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(at))
-        .filter(refresh_token::Column::UserId.eq(user.as_uuid()))
+        .filter(which)
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)
         .await
@@ -32,14 +61,10 @@ pub(super) async fn revoke_sessions_in<C: ConnectionTrait>(
     user: UserId,
     at: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(at))
-        .filter(refresh_token::Column::OrganizationId.eq(organization.as_uuid()))
-        .filter(refresh_token::Column::UserId.eq(user.as_uuid()))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await
-        .map(|_| ())
+    let which = refresh_token::Column::OrganizationId
+        .eq(organization.as_uuid())
+        .and(refresh_token::Column::UserId.eq(user.as_uuid()));
+    revoke_where(conn, which, at).await
 }
 
 fn token_to_domain(row: refresh_token::Model) -> RefreshTokenRecord {
@@ -118,13 +143,10 @@ impl RefreshTokenRepository for SeaOrmAuth {
     }
 
     async fn revoke_family(&self, family_id: SessionFamilyId, at: DateTime<Utc>) -> anyhow::Result<()> {
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(at))
-            .filter(refresh_token::Column::FamilyId.eq(family_id.as_uuid()))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(&self.db)
+        let txn = begin_write(&self.db).await?;
+        revoke_where(&txn, refresh_token::Column::FamilyId.eq(family_id.as_uuid()), at)
             .await
             .map_err(|e| unexpected(e, "revoking refresh token family"))?;
-        Ok(())
+        txn.commit().await.map_err(|e| unexpected(e, "committing the family's revocation"))
     }
 }

@@ -10,6 +10,7 @@ use leadflow_auth::{OrganizationDraft, PasswordHash, User};
 use leadflow_kernel::{Clock as _, EmailAddress, OrganizationId, Role, UserId};
 use leadflow_organizations::OrganizationRepository;
 use leadflow_storage::Storage;
+use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
 use uuid::Uuid;
 
 use crate::contract_tests;
@@ -186,6 +187,36 @@ contract_tests! {
         assert!(auth.find_by_hash(&second.token_hash).await.unwrap().unwrap().revoked_at.is_some());
         let fourth = token(user.id, None, family);
         assert!(!auth.rotate(second.id, &fourth, Utc::now()).await.unwrap());
+    }
+
+    async fn a_refresh_racing_a_logout_or_a_password_change_leaves_no_live_token(storage: Storage) {
+        use leadflow_auth::ports::UserRepository as _;
+        let user = a_user(&storage, "ada@example.com").await;
+        for round in 0..30 {
+            let family = Uuid::now_v7();
+            let used = token(user.id, None, family);
+            storage.auth().insert(&used).await.unwrap();
+            let next = token(user.id, None, family);
+            let (rotator, revoker) = (storage.auth(), storage.auth());
+            let rotate = async move { rotator.rotate(used.id, &next, Utc::now()).await.unwrap() };
+            let revoke = async move {
+                if round % 2 == 0 {
+                    revoker.revoke_family(From::from(family), Utc::now()).await.unwrap();
+                } else {
+                    let hash = PasswordHash::from_phc(format!("$round{round}"));
+                    revoker.change_password(user.id, &hash, Utc::now(), &crate::entry(None)).await.unwrap();
+                }
+            };
+            let (rotated, ()) = tokio::join!(tokio::spawn(rotate), revoke);
+            let _ = rotated.unwrap();
+            let live = leadflow_storage::entities::refresh_token::Entity::find()
+                .filter(leadflow_storage::entities::refresh_token::Column::FamilyId.eq(family))
+                .filter(leadflow_storage::entities::refresh_token::Column::RevokedAt.is_null())
+                .count(storage.connection())
+                .await
+                .unwrap();
+            assert_eq!(live, 0, "round {round}: a token outlived the revocation");
+        }
     }
 
     async fn concurrent_rotations_of_one_token_have_one_winner(storage: Storage) {
