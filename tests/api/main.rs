@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod admin_users;
 mod api_keys;
 mod audit;
 mod auth;

@@ -261,9 +261,10 @@ impl From<AuthError> for ApiError {
             }
             AuthError::OrganizationInactive => org_inactive(),
             AuthError::OrganizationNotFound => ApiError::new(StatusCode::NOT_FOUND, "No such organization."),
-            e @ (AuthError::SignupDisabled | AuthError::UsersOnly | AuthError::NoOrganization) => {
-                forbidden(e.to_string())
-            }
+            e @ (AuthError::SignupDisabled
+            | AuthError::UsersOnly
+            | AuthError::NoOrganization
+            | AuthError::AccountDisabled) => forbidden(e.to_string()),
             AuthError::Forbidden(denied) => forbidden(denied.to_string()),
             AuthError::NotFound(resource) => ApiError::new(StatusCode::NOT_FOUND, resource.to_string()),
             AuthError::Conflict(conflict) => ApiError::new(StatusCode::CONFLICT, conflict.to_string()),

@@ -47,6 +47,9 @@ pub enum AuthError {
     /// The plan's seats are all taken.
     #[error(transparent)]
     SeatLimit(#[from] SeatLimit),
+    /// The account was disabled by the super admin (said only after the right password).
+    #[error("This account is disabled; contact the platform administrator.")]
+    AccountDisabled,
     /// Too many failed logins; try again after this many seconds.
     #[error("too many failed sign-in attempts; try again in {retry_after_secs} seconds")]
     Throttled {
@@ -110,6 +113,8 @@ pub enum Resource {
     ApiKey,
     /// An invitation of the organization (or token).
     Invitation,
+    /// A user of the platform.
+    User,
 }
 
 impl std::fmt::Display for Resource {
@@ -118,6 +123,7 @@ impl std::fmt::Display for Resource {
             Self::Member => "No such member.",
             Self::ApiKey => "No such API key.",
             Self::Invitation => "No such invitation.",
+            Self::User => "No such user.",
         })
     }
 }
@@ -137,6 +143,12 @@ pub enum Denied {
     /// Only an owner invites owners.
     #[error("Only an owner invites owners.")]
     OwnerInvitesByOwners,
+    /// Only the platform's super admin may do this.
+    #[error("Only the platform's super admin may do this.")]
+    SuperAdminOnly,
+    /// A super admin does not disable their own account.
+    #[error("You cannot disable your own account.")]
+    DisableSelf,
     /// The invitation names another address.
     #[error("This invitation is for another email address.")]
     InvitationForAnotherEmail,

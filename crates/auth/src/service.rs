@@ -150,7 +150,11 @@ mod tests {
     }
 
     fn credentials(user: User) -> Credentials {
-        Credentials { user, password_hash: PasswordHash::from_phc("$argon2id$fake".into()) }
+        Credentials {
+            user,
+            password_hash: PasswordHash::from_phc("$argon2id$fake".into()),
+            disabled_at: None,
+        }
     }
 
     fn record(used: bool) -> RefreshTokenRecord {
@@ -358,6 +362,7 @@ mod tests {
                 super_admin: false,
                 organization_active: Some(false),
                 role: Some(Role::Owner),
+                disabled: false,
             }))
         });
         let svc = m.service();
@@ -375,6 +380,7 @@ mod tests {
                 super_admin: false,
                 organization_active: Some(true),
                 role: Some(Role::Member),
+                disabled: false,
             }))
         });
         let actor = m.service().authenticate(&bearer_for(Some(OrganizationId::new())), false).await.unwrap();
@@ -386,7 +392,12 @@ mod tests {
     async fn a_removed_member_is_unauthorized() {
         let mut m = Mocks::new();
         m.access.expect_access().returning(|_, _| {
-            Ok(Some(AccessState { super_admin: false, organization_active: Some(true), role: None }))
+            Ok(Some(AccessState {
+                super_admin: false,
+                organization_active: Some(true),
+                role: None,
+                disabled: false,
+            }))
         });
         let result = m.service().authenticate(&bearer_for(Some(OrganizationId::new())), false).await;
         assert!(matches!(result, Err(AuthError::Unauthorized)));

@@ -2,11 +2,16 @@
 
 use std::sync::Arc;
 
+use leadflow_auth::model::PlatformUser;
+use leadflow_kernel::{KeysetPage, UserId};
 use poem::web::Data;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
+use uuid::Uuid;
 
 use crate::api::ApiTags;
+use crate::api::dto::{KeysetPagination, UserDto};
 use crate::problem::ApiResult;
 use crate::security::BearerAuth;
 use crate::state::AppState;
@@ -62,8 +67,86 @@ pub struct TopOrganization {
     pub leads: u64,
 }
 
+/// A user as the super admin sees them.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AdminUserDto {
+    /// The user.
+    #[oai(flatten)]
+    pub user: UserDto,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+    /// When it was disabled.
+    pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<PlatformUser> for AdminUserDto {
+    fn from(u: PlatformUser) -> Self {
+        Self { user: u.user.into(), disabled: u.disabled_at.is_some(), disabled_at: u.disabled_at }
+    }
+}
+
+/// A page of users.
+#[derive(Object)]
+pub struct AdminUserPage {
+    /// Newest first.
+    pub data: Vec<AdminUserDto>,
+    /// Where the next page starts.
+    pub pagination: KeysetPagination,
+}
+
 #[OpenApi(prefix_path = "/api/v1/admin", tag = "ApiTags::Admin")]
 impl AdminApi {
+    /// Every user of the platform (super admin)
+    ///
+    /// Newest first; `search` matches the email or the name, case-insensitively.
+    #[oai(path = "/users", method = "get", operation_id = "adminListUsers")]
+    async fn users(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        /// Part of the email or name.
+        search: Query<Option<String>>,
+        /// 1 to 100 (default 20).
+        limit: Query<Option<u64>>,
+        /// `pagination.nextCursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<AdminUserPage>> {
+        let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
+        let result = state.auth.users_across_organizations(&auth.0, search.0, page).await?;
+        Ok(Json(AdminUserPage {
+            data: result.items.into_iter().map(Into::into).collect(),
+            pagination: KeysetPagination { limit: page.limit, next_cursor: result.next.map(|c| c.encode()) },
+        }))
+    }
+
+    /// Disable a user platform-wide (super admin)
+    ///
+    /// Their sessions, refresh tokens and API keys stop at once and they cannot
+    /// sign in; their data and memberships are kept. Audited (`user.disabled`).
+    #[oai(path = "/users/:id/disable", method = "post", operation_id = "adminDisableUser")]
+    async fn disable(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<AdminUserDto>> {
+        Ok(Json(state.auth.set_user_disabled(&auth.0, UserId::from_uuid(id.0), true).await?.into()))
+    }
+
+    /// Enable a disabled user again (super admin)
+    ///
+    /// They sign in again; the sessions ended by disabling stay ended. Audited (`user.enabled`).
+    #[oai(path = "/users/:id/enable", method = "post", operation_id = "adminEnableUser")]
+    async fn enable(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> ApiResult<Json<AdminUserDto>> {
+        Ok(Json(state.auth.set_user_disabled(&auth.0, UserId::from_uuid(id.0), false).await?.into()))
+    }
+
     /// Totals across every organization (super admin)
     #[oai(path = "/overview", method = "get", operation_id = "adminOverview")]
     async fn overview(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> ApiResult<Json<OverviewDto>> {

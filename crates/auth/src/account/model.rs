@@ -150,6 +150,15 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A user as the super admin sees them across the platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformUser {
+    /// The user.
+    pub user: User,
+    /// When the account was disabled (`None`: enabled).
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{AuditEntry, EmailAddress, UserId};
+use leadflow_kernel::{AuditEntry, EmailAddress, KeysetPage, KeysetPaged, PlatformScope, UserId};
 
-use crate::account::model::{PasswordHash, User};
+use crate::account::model::{PasswordHash, PlatformUser, User};
 
 /// A user with the hash of their password.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub struct Credentials {
     pub user: User,
     /// Their password hash.
     pub password_hash: PasswordHash,
+    /// When the super admin disabled the account (`None`: enabled).
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// Durable store of users.
@@ -49,6 +51,32 @@ pub trait UserRepository: Send + Sync {
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> anyhow::Result<()>;
+
+    /// A keyset page of every user of the platform, newest first, those whose
+    /// email or name contains `search` (case-insensitively) when given.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn page_across_organizations(
+        &self,
+        platform: PlatformScope,
+        search: Option<String>,
+        page: KeysetPage,
+    ) -> anyhow::Result<KeysetPaged<PlatformUser>>;
+
+    /// Disables the account `id` from `disabled_at` (or enables it with
+    /// `None`) and writes `audit`, in one transaction; disabling also revokes
+    /// every session of theirs. Returns whether the user exists.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn set_disabled(
+        &self,
+        platform: PlatformScope,
+        id: UserId,
+        disabled_at: Option<DateTime<Utc>>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool>;
 
     /// Whether any super admin exists.
     ///

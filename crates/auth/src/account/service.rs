@@ -1,14 +1,15 @@
-//! The signed-in account: `me`, password changes and the super admin bootstrap.
+//! Accounts: `me`, password changes, the super admin bootstrap, and the super
+//! admin's platform-wide view and disabling of users.
 
 use leadflow_kernel::{
-    Actor, AuditEntry, EmailAddress, OrganizationId, Permission, Role, UserId, ValidationErrors,
+    Actor, AuditEntry, EmailAddress, KeysetPage, KeysetPaged, OrganizationId, Permission, Role, UserId,
+    ValidationErrors,
 };
-
 use serde_json::json;
 
-use crate::account::model::{Password, PersonName, User};
+use crate::account::model::{Password, PersonName, PlatformUser, User};
 use crate::account::ports::Credentials;
-use crate::error::{AuthError, Conflict};
+use crate::error::{AuthError, Conflict, Denied, Resource};
 use crate::service::AuthService;
 use crate::session::model::Membership;
 
@@ -117,6 +118,52 @@ impl AuthService {
             return Err(Conflict::SuperAdminAccountExists(user.email).into());
         }
         Ok(user)
+    }
+
+    /// Every user of the platform, newest first, optionally those whose email
+    /// or name contains `search` (super admin).
+    ///
+    /// # Errors
+    /// `Forbidden` (`SuperAdminOnly`), `Invalid` (search over 200 characters), `Unexpected`.
+    pub async fn users_across_organizations(
+        &self,
+        actor: &Actor,
+        search: Option<String>,
+        page: KeysetPage,
+    ) -> Result<KeysetPaged<PlatformUser>, AuthError> {
+        let platform = actor.platform().ok_or(Denied::SuperAdminOnly)?;
+        let search = search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(ValidationErrors::single("search", "must be at most 200 characters").into());
+        }
+        Ok(self.ports.users.page_across_organizations(platform, search, page).await?)
+    }
+
+    /// Disables (`disabled`) or enables a user platform-wide (super admin,
+    /// audited). A disabled user's access tokens, refresh tokens and API keys
+    /// stop working at once, and they cannot sign in.
+    ///
+    /// # Errors
+    /// `Forbidden` (`SuperAdminOnly`, `DisableSelf`), `NotFound`, `Unexpected`.
+    pub async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        disabled: bool,
+    ) -> Result<PlatformUser, AuthError> {
+        let platform = actor.platform().ok_or(Denied::SuperAdminOnly)?;
+        if disabled && actor.user_id() == Some(id) {
+            return Err(Denied::DisableSelf.into());
+        }
+        let now = self.ports.clock.now();
+        let action = if disabled { "user.disabled" } else { "user.enabled" };
+        let audit = AuditEntry::new(actor, None, action, "user", id, now);
+        let at = disabled.then_some(now);
+        if !self.ports.users.set_disabled(platform, id, at, &audit).await? {
+            return Err(AuthError::NotFound(Resource::User));
+        }
+        let credentials = self.ports.users.by_id(id).await?.ok_or(AuthError::NotFound(Resource::User))?;
+        Ok(PlatformUser { user: credentials.user, disabled_at: credentials.disabled_at })
     }
 
     /// Whether a super admin exists (for the first-start bootstrap).

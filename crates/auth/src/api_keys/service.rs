@@ -163,7 +163,8 @@ impl ApiKeyService {
         if !stored.organization_active {
             return Err(AuthError::OrganizationInactive);
         }
-        let scopes = key.scopes.intersection(self.creator_permissions(&key).await?);
+        let scopes =
+            key.scopes.intersection(self.creator_permissions(&key).await?.ok_or(AuthError::Unauthorized)?);
         if key.last_used_at.is_none_or(|t| now - t >= Duration::seconds(LAST_USED_RESOLUTION_SECS)) {
             self.keys.touch(key.id, now).await?;
         }
@@ -171,14 +172,16 @@ impl ApiKeyService {
     }
 
     /// What the key's creator may do in its organization now: their current
-    /// role's permissions (all for a super admin), none once they left. A key
+    /// role's permissions (all for a super admin), none once they left;
+    /// `None` when the super admin disabled the creator (the key stops). A key
     /// without a recorded creator keeps its scopes.
-    async fn creator_permissions(&self, key: &ApiKey) -> Result<PermissionSet, AuthError> {
-        let Some(creator) = key.created_by else { return Ok(PermissionSet::all()) };
+    async fn creator_permissions(&self, key: &ApiKey) -> Result<Option<PermissionSet>, AuthError> {
+        let Some(creator) = key.created_by else { return Ok(Some(PermissionSet::all())) };
         Ok(match self.access.access(creator, Some(key.organization_id)).await? {
-            Some(state) if state.super_admin => PermissionSet::all(),
-            Some(state) => state.role.map_or(PermissionSet::EMPTY, leadflow_kernel::Role::permissions),
-            None => PermissionSet::EMPTY,
+            Some(state) if state.disabled => None,
+            Some(state) if state.super_admin => Some(PermissionSet::all()),
+            Some(state) => Some(state.role.map_or(PermissionSet::EMPTY, leadflow_kernel::Role::permissions)),
+            None => Some(PermissionSet::EMPTY),
         })
     }
 }
@@ -259,7 +262,12 @@ mod tests {
         let holds = |role: Option<Role>| {
             let mut access = crate::session::ports::MockAccessRepository::new();
             access.expect_access().returning(move |_, _| {
-                Ok(Some(AccessState { super_admin: false, organization_active: Some(true), role }))
+                Ok(Some(AccessState {
+                    super_admin: false,
+                    organization_active: Some(true),
+                    role,
+                    disabled: false,
+                }))
             });
             access
         };

@@ -291,7 +291,11 @@ mod tests {
         invitations.expect_accept().never();
         let mut users = MockUserRepository::new();
         users.expect_by_id().returning(move |_| {
-            Ok(Some(Credentials { user: me.clone(), password_hash: PasswordHash::from_phc("x".into()) }))
+            Ok(Some(Credentials {
+                user: me.clone(),
+                password_hash: PasswordHash::from_phc("x".into()),
+                disabled_at: None,
+            }))
         });
         let svc = InvitationService::new(
             Arc::new(invitations),

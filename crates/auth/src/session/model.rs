@@ -30,4 +30,6 @@ pub struct AccessState {
     pub organization_active: Option<bool>,
     /// The user's current role there, if still a member.
     pub role: Option<Role>,
+    /// Whether the super admin disabled the account (nothing of theirs works).
+    pub disabled: bool,
 }

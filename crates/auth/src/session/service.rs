@@ -62,10 +62,13 @@ impl AuthService {
             .hasher
             .verify(&password, credentials.as_ref().map(|c| c.password_hash.clone()))
             .await?;
-        let Some(Credentials { user, .. }) = credentials.filter(|_| verified) else {
+        let Some(Credentials { user, disabled_at, .. }) = credentials.filter(|_| verified) else {
             self.ports.throttle.failure(&account, input.ip).await;
             return Err(AuthError::InvalidCredentials);
         };
+        if disabled_at.is_some() {
+            return Err(AuthError::AccountDisabled);
+        }
         self.ports.throttle.success(&account).await;
         let (organization_id, role) = self.choose_organization(&user, input.organization_id).await?;
         let now = self.ports.clock.now();
@@ -175,7 +178,14 @@ impl AuthService {
         if record.revoked_at.is_some() || record.expires_at <= now {
             return Err(AuthError::Unauthorized);
         }
-        let user = self.ports.users.by_id(record.user_id).await?.ok_or(AuthError::Unauthorized)?.user;
+        let user = self
+            .ports
+            .users
+            .by_id(record.user_id)
+            .await?
+            .filter(|c| c.disabled_at.is_none())
+            .ok_or(AuthError::Unauthorized)?
+            .user;
         let role = match record.organization_id {
             None => None,
             Some(org) => self.current_role(&user, org).await?,
@@ -230,6 +240,9 @@ impl AuthService {
         let user = UserId::from_uuid(claims.sub);
         let organization = claims.org.map(OrganizationId::from_uuid);
         let state = self.ports.access.access(user, organization).await?.ok_or(AuthError::Unauthorized)?;
+        if state.disabled {
+            return Err(AuthError::Unauthorized);
+        }
         if organization.is_some() {
             let active = state.organization_active.ok_or(AuthError::Unauthorized)?;
             if !state.super_admin {

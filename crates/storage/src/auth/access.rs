@@ -28,6 +28,7 @@ impl AccessRepository for SeaOrmAuth {
             super_admin: c.super_admin,
             organization_active: c.organization_active,
             role: c.role,
+            disabled: c.disabled,
         }))
     }
 }
@@ -50,6 +51,7 @@ impl SeaOrmAuth {
                 super_admin: row.is_super_admin,
                 organization_active: None,
                 role: None,
+                disabled: row.disabled_at.is_some(),
             }));
         };
         let (member, organization) = membership::Entity::find_by_id((org.as_uuid(), user.as_uuid()))
@@ -70,6 +72,7 @@ impl SeaOrmAuth {
             super_admin: row.is_super_admin,
             organization_active,
             role: member.map(|m| parse_role(&m.role)).transpose()?,
+            disabled: row.disabled_at.is_some(),
         }))
     }
 }

@@ -26,6 +26,8 @@ pub struct CachedAccess {
     pub organization_active: Option<bool>,
     /// The user's role there.
     pub role: Option<Role>,
+    /// Whether the account is disabled.
+    pub disabled: bool,
 }
 
 type Key = (UserId, Option<OrganizationId>);
@@ -145,7 +147,7 @@ mod tests {
     use super::*;
 
     const ACCESS: CachedAccess =
-        CachedAccess { super_admin: false, organization_active: Some(true), role: None };
+        CachedAccess { super_admin: false, organization_active: Some(true), role: None, disabled: false };
 
     #[test]
     fn invalidation_drops_only_the_organization_concerned() {

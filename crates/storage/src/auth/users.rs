@@ -3,16 +3,19 @@
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use leadflow_auth::model::PlatformUser;
 use leadflow_auth::model::{PersonName, Username};
 use leadflow_auth::ports::{Credentials, MembershipRepository, UserRepository};
 use leadflow_auth::{Membership, PasswordHash, User};
-use leadflow_kernel::{AuditEntry, EmailAddress, OrganizationId, UserId};
+use leadflow_kernel::{
+    AuditEntry, Cursor, EmailAddress, KeysetPage, KeysetPaged, OrganizationId, PlatformScope, UserId,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::sessions::revoke_all_of_user;
 use super::{SeaOrmAuth, parse_role};
-use crate::db::{Change, unexpected, unique_violation};
+use crate::db::{Change, contains_any, keyset_page, unexpected, unique_violation};
 use crate::entities::{membership, organization, user};
 
 fn user_to_domain(row: user::Model) -> anyhow::Result<Credentials> {
@@ -26,7 +29,11 @@ fn user_to_domain(row: user::Model) -> anyhow::Result<Credentials> {
         created_at: row.created_at,
         updated_at: row.updated_at,
     };
-    Ok(Credentials { user, password_hash: PasswordHash::from_phc(row.password_hash) })
+    Ok(Credentials {
+        user,
+        password_hash: PasswordHash::from_phc(row.password_hash),
+        disabled_at: row.disabled_at,
+    })
 }
 
 /// The row of a new user.
@@ -41,6 +48,7 @@ pub(super) fn user_row(user: &User, hash: &PasswordHash) -> user::ActiveModel {
         last_login_at: Set(user.last_login_at),
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
+        disabled_at: Set(None),
     }
 }
 
@@ -91,6 +99,56 @@ impl UserRepository for SeaOrmAuth {
         revoke_all_of_user(&*txn, id, at).await.map_err(|e| unexpected(e, "revoking refresh tokens"))?;
         txn.commit(audit).await?;
         Ok(())
+    }
+
+    async fn page_across_organizations(
+        &self,
+        _platform: PlatformScope,
+        search: Option<String>,
+        page: KeysetPage,
+    ) -> anyhow::Result<KeysetPaged<PlatformUser>> {
+        use user::Column as C;
+        let mut query = user::Entity::find();
+        if let Some(search) = search.as_deref() {
+            query = query.filter(contains_any(&[C::Email, C::Name], search));
+        }
+        let (rows, next) = keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| Cursor {
+            at: r.created_at,
+            id: r.id,
+        })
+        .await
+        .map_err(|e| unexpected(e, "listing users"))?;
+        let items = rows
+            .into_iter()
+            .map(|row| user_to_domain(row).map(|c| PlatformUser { user: c.user, disabled_at: c.disabled_at }))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(KeysetPaged { items, next })
+    }
+
+    async fn set_disabled(
+        &self,
+        _platform: PlatformScope,
+        id: UserId,
+        disabled_at: Option<DateTime<Utc>>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
+        let change = Change::begin(&self.db, "committing the account's state").await?;
+        let updated = user::Entity::update_many()
+            .col_expr(user::Column::DisabledAt, Expr::value(disabled_at))
+            .col_expr(user::Column::UpdatedAt, Expr::value(audit.created_at))
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .exec(&*change)
+            .await
+            .map_err(|e| unexpected(e, "changing the account's state"))?;
+        if updated.rows_affected == 0 {
+            return Ok(false);
+        }
+        if let Some(at) = disabled_at {
+            revoke_all_of_user(&*change, id, at).await.map_err(|e| unexpected(e, "revoking sessions"))?;
+        }
+        change.commit(audit).await?;
+        self.cache.invalidate_user(id);
+        Ok(true)
     }
 
     async fn super_admin_exists(&self) -> anyhow::Result<bool> {

@@ -26,6 +26,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last change.
     pub updated_at: DateTimeUtc,
+    /// When the super admin disabled the account (`None`: enabled).
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 /// Relations of `users`.

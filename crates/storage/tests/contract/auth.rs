@@ -219,6 +219,31 @@ contract_tests! {
         }
     }
 
+    async fn a_disabled_user_is_refused_everywhere_and_listed_as_such(storage: Storage) {
+        use leadflow_auth::ports::{AccessRepository as _, UserRepository as _};
+        let auth = storage.auth();
+        let ada = a_user(&storage, "ada@example.com").await;
+        a_user(&storage, "bob@example.com").await;
+        let session = token(ada.id, None, Uuid::now_v7());
+        auth.insert(&session).await.unwrap();
+        assert!(!auth.access(ada.id, None).await.unwrap().unwrap().disabled);
+
+        let at = leadflow_kernel::SystemClock.now();
+        assert!(auth.set_disabled(crate::platform(), ada.id, Some(at), &crate::entry(None)).await.unwrap());
+        assert!(auth.access(ada.id, None).await.unwrap().unwrap().disabled, "the cached answer was dropped");
+        assert_eq!(auth.by_id(ada.id).await.unwrap().unwrap().disabled_at, Some(at));
+        assert!(auth.find_by_hash(&session.token_hash).await.unwrap().unwrap().revoked_at.is_some());
+        let page = leadflow_kernel::KeysetPage::new(Some(10), None).unwrap();
+        let found = auth.page_across_organizations(crate::platform(), Some("ADA".into()), page).await.unwrap();
+        assert_eq!(found.items.len(), 1);
+        assert_eq!(found.items[0].disabled_at, Some(at));
+        assert_eq!(auth.page_across_organizations(crate::platform(), None, page).await.unwrap().items.len(), 2);
+
+        assert!(auth.set_disabled(crate::platform(), ada.id, None, &crate::entry(None)).await.unwrap());
+        assert!(!auth.access(ada.id, None).await.unwrap().unwrap().disabled);
+        assert!(!auth.set_disabled(crate::platform(), UserId::new(), None, &crate::entry(None)).await.unwrap());
+    }
+
     async fn concurrent_rotations_of_one_token_have_one_winner(storage: Storage) {
         let auth = storage.auth();
         let user = a_user(&storage, "ada@example.com").await;
