@@ -29,6 +29,29 @@ async fn count_rows(app: &TestApp, table: &str) -> i64 {
 }
 
 http_tests! {
+    async fn an_edit_and_an_assignment_racing_each_other_both_stay(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let created = app.post("/api/v1/leads", Some(&ada.access), json!({ "email": "sam@bigcorp.io", "name": "Sam", "message": "hi" })).await.expect(201);
+        let path = format!("/api/v1/leads/{}", created.body["lead"]["id"].as_str().unwrap());
+        for round in 0..10 {
+            let assignee = if round % 2 == 0 { json!(ada.user_id) } else { Value::Null };
+            let edit = app.patch(&path, &ada.access, json!({ "name": format!("Sam {round}") }));
+            let assign_path = format!("{path}/assign");
+            let assign = app.post(&assign_path, Some(&ada.access), json!({ "assigneeId": assignee }));
+            let (edited, assigned) = tokio::join!(edit, assign);
+            edited.expect(200);
+            assigned.expect(200);
+            let lead = app.get(&path, &ada.access).await.expect(200);
+            assert_eq!(lead.body["name"], format!("Sam {round}"), "round {round}: the edit was lost");
+            assert_eq!(lead.body["assigneeId"], assignee, "round {round}: the assignment was lost");
+        }
+        let tag = app.get(&path, &ada.access).await.headers.get("etag").unwrap().to_str().unwrap().to_owned();
+        app.patch(&path, &ada.access, json!({ "name": "Newer" })).await.expect(200);
+        let stale = app.client.patch(format!("{}{path}", app.base)).bearer_auth(&ada.access).header("if-match", tag).json(&json!({ "name": "Stale" })).send().await.unwrap();
+        crate::helpers::read(stale).await.expect_problem(412, "precondition_failed");
+        assert_eq!(app.get(&path, &ada.access).await.body["name"], "Newer");
+    }
+
     async fn with_100_left_exactly_100_of_300_concurrent_submissions_succeed(app: TestApp) {
         // Arrange: a starter organization has 100 leads a month.
         let ada = app.register("ada@example.com", Some("acme")).await;

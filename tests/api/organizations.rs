@@ -5,6 +5,35 @@ use serde_json::json;
 use crate::http_tests;
 
 http_tests! {
+    async fn a_patch_never_undoes_a_concurrent_deactivation_and_if_match_guards_versions(app: TestApp) {
+        let root = app.super_admin().await;
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let path = format!("/api/v1/organizations/{}", ada.org_id.as_ref().unwrap());
+        let read = app.get(&path, &ada.access).await.expect(200);
+        let tag = read.headers.get("etag").unwrap().to_str().unwrap().to_owned();
+        app.patch(&path, &ada.access, json!({ "displayName": "First" })).await.expect(200);
+        let stale = app.client.patch(format!("{}{path}", app.base)).bearer_auth(&ada.access).header("if-match", &tag).json(&json!({ "displayName": "Stale" })).send().await.unwrap();
+        crate::helpers::read(stale).await.expect_problem(412, "precondition_failed");
+        let current = app.get(&path, &ada.access).await.expect(200);
+        assert_eq!(current.body["displayName"], "First", "a refused PATCH changes nothing");
+        let fresh = current.headers.get("etag").unwrap().to_str().unwrap().to_owned();
+        assert_ne!(fresh, tag);
+        let guarded = app.client.patch(format!("{}{path}", app.base)).bearer_auth(&ada.access).header("if-match", &fresh).json(&json!({ "displayName": "Guarded" })).send().await.unwrap();
+        crate::helpers::read(guarded).await.expect(200);
+
+        for round in 0..10 {
+            let edit = app.patch(&path, &ada.access, json!({ "displayName": format!("Round {round}") }));
+            let deactivate = app.delete(&path, &ada.access);
+            let (edited, _) = tokio::join!(edit, deactivate);
+            let after = app.get(&path, &root.access).await.expect(200);
+            assert_eq!(after.body["isActive"], false, "round {round}: the PATCH turned the organization back on");
+            if edited.status.as_u16() == 200 {
+                assert_eq!(after.body["displayName"], format!("Round {round}"), "round {round}: the edit was lost");
+            }
+            app.post(&format!("{path}/activate"), Some(&root.access), json!({})).await.expect(200);
+        }
+    }
+
     async fn an_owner_reads_and_updates_their_organization(app: TestApp) {
         // Arrange
         let ada = app.register("ada@example.com", Some("acme")).await;

@@ -91,6 +91,7 @@ pub fn code_and_title(status: StatusCode) -> (&'static str, &'static str) {
         406 => ("not_acceptable", "Not acceptable"),
         409 => ("conflict", "Conflict"),
         411 => ("length_required", "Length required"),
+        412 => ("precondition_failed", "The resource changed"),
         413 => ("payload_too_large", "The request body is too large"),
         415 => ("unsupported_media_type", "Unsupported media type"),
         429 => ("rate_limited", "Too many requests"),
@@ -145,13 +146,17 @@ impl From<ApiError> for poem::Error {
     }
 }
 
-const DOCUMENTED: [(u16, &str); 11] = [
+const DOCUMENTED: [(u16, &str); 12] = [
     (400, "The request is invalid (`validation_failed`); nothing was changed."),
     (401, "Missing, invalid or expired credentials (`unauthorized`)."),
     (403, "Not allowed (`forbidden`), or the organization is deactivated (`org_inactive`)."),
     (404, "No such resource, or one of another organization (`not_found`)."),
     (402, "The plan's limit is reached (`plan_limit_reached`)."),
     (409, "Conflicts with the current state (`conflict`)."),
+    (
+        412,
+        "The resource changed since the version named in `If-Match` (`precondition_failed`); nothing was changed.",
+    ),
     (413, "The body is over 1 MiB (`payload_too_large`)."),
     (415, "The body is not JSON (`unsupported_media_type`)."),
     (429, "Too many requests (`rate_limited`); see `Retry-After`."),
@@ -222,6 +227,15 @@ fn internal(e: &anyhow::Error) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "An internal error occurred; it has been logged.")
 }
 
+/// The answer when `If-Match` names a version that is not the current one.
+#[must_use]
+pub fn precondition_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "The resource changed since the version in If-Match; read it again (its ETag) and retry.",
+    )
+}
+
 fn forbidden(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, detail)
 }
@@ -246,7 +260,10 @@ impl From<OrganizationError> for ApiError {
             OrganizationError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
             OrganizationError::SuperAdminOnly => forbidden("Only a platform super admin may do this."),
             e @ OrganizationError::SignupDisabled => forbidden(e.to_string()),
-            e @ OrganizationError::NameTaken(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            e @ (OrganizationError::NameTaken(_) | OrganizationError::Busy) => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string())
+            }
+            OrganizationError::PreconditionFailed => precondition_failed(),
             OrganizationError::Unexpected(e) => internal(&e),
         }
     }
@@ -301,7 +318,10 @@ impl From<LeadError> for ApiError {
             e @ (LeadError::QuotaSpent { .. } | LeadError::SubscriptionClosed) => {
                 ApiError::new(StatusCode::PAYMENT_REQUIRED, e.to_string())
             }
-            e @ LeadError::IdempotencyMismatch => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            e @ (LeadError::IdempotencyMismatch | LeadError::Busy) => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string())
+            }
+            LeadError::PreconditionFailed => precondition_failed(),
             LeadError::Unexpected(e) => internal(&e),
         }
     }

@@ -32,6 +32,12 @@ pub enum LeadError {
     /// The `Idempotency-Key` was used with a different request.
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyMismatch,
+    /// The lead changed since the version the client named (`If-Match`).
+    #[error("the lead changed since you read it; read it again")]
+    PreconditionFailed,
+    /// It kept changing under this write; nothing was written.
+    #[error("the lead is being changed by someone else; try again")]
+    Busy,
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

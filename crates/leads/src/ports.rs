@@ -146,11 +146,20 @@ pub trait LeadRepository: Send + Sync {
     ) -> anyhow::Result<KeysetPaged<Lead>>;
 
     /// Saves a lead's fields (assignee included) and writes `audit`, in one
-    /// transaction. Only a lead of the scope's organization is written.
+    /// transaction — only a lead of the scope's organization, and only if it
+    /// is still the version read (`updated_at == read_at`), so a concurrent
+    /// change (a workflow's decision, an assignment) is never lost.
     ///
     /// # Errors
-    /// When the store fails; then nothing changed.
-    async fn update(&self, scope: TenantScope, lead: &Lead, audit: &AuditEntry) -> anyhow::Result<()>;
+    /// When the store fails. MUST answer `Ok(false)` (and write nothing) when
+    /// the lead changed since `read_at` or is gone.
+    async fn update(
+        &self,
+        scope: TenantScope,
+        lead: &Lead,
+        read_at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool>;
 
     /// Deletes a lead and writes `audit`, in one transaction.
     ///

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use leadflow_kernel::{
     Actor, AuditEntry, Clock, KeysetPage, KeysetPaged, Permission, PlatformScope, TeamId, TenantScope,
     UserId, ValidationErrors, WorkflowId,
@@ -42,6 +43,10 @@ pub struct LeadService {
 fn scope_of(actor: &Actor) -> Result<TenantScope, LeadError> {
     actor.tenant_scope().ok_or(LeadError::NoOrganization)
 }
+
+/// How many times a write is tried again on the fresh version when the lead
+/// changed between the read and the write.
+const WRITE_ATTEMPTS: usize = 3;
 
 /// Largest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -209,27 +214,47 @@ impl LeadService {
         self.leads.get(scope, id, &visibility).await?.ok_or(LeadError::NotFound)
     }
 
-    /// Changes a lead's fields (`leads:edit`).
+    /// Changes a lead (`leads:edit`). Only the fields given change: a
+    /// concurrent change (a workflow's decision, an assignment) is kept, the
+    /// write being retried on the fresh version. With `if_version` (the
+    /// client's `If-Match`) the change applies only to that version.
     ///
     /// # Errors
-    /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid`, `Unexpected`.
-    pub async fn update(&self, actor: &Actor, id: LeadId, changes: LeadChanges) -> Result<Lead, LeadError> {
+    /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid`, `PreconditionFailed`, `Busy`, `Unexpected`.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: LeadId,
+        changes: LeadChanges,
+        if_version: Option<DateTime<Utc>>,
+    ) -> Result<Lead, LeadError> {
         let scope = scope_of(actor)?;
-        let mut lead = self.get(actor, id).await?;
-        actor.require(Permission::LeadsEdit)?;
         let changed = changes.changed_fields();
-        let now = self.clock.now();
-        lead.apply(changes, now)?;
-        let entry = AuditEntry::new(actor, Some(lead.organization_id), "lead.updated", "lead", id, now)
-            .with_details(json!({ "changed": changed }));
-        self.leads.update(scope, &lead, &entry).await?;
-        Ok(lead)
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut lead = self.get(actor, id).await?;
+            actor.require(Permission::LeadsEdit)?;
+            if if_version.is_some_and(|v| v != lead.updated_at) {
+                return Err(LeadError::PreconditionFailed);
+            }
+            let read_at = lead.updated_at;
+            let now = self.clock.now();
+            lead.apply(changes.clone(), now)?;
+            let entry = AuditEntry::in_scope(actor, scope, "lead.updated", "lead", id, now)
+                .with_details(json!({ "changed": changed }));
+            if self.leads.update(scope, &lead, read_at, &entry).await? {
+                return Ok(lead);
+            }
+            if if_version.is_some() {
+                return Err(LeadError::PreconditionFailed);
+            }
+        }
+        Err(LeadError::Busy)
     }
 
     /// Assigns a lead to a member of the organization, or unassigns it (`leads:edit`).
     ///
     /// # Errors
-    /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid` (not a member), `Unexpected`.
+    /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid` (not a member), `Busy`, `Unexpected`.
     pub async fn assign(
         &self,
         actor: &Actor,
@@ -237,20 +262,27 @@ impl LeadService {
         assignee: Option<UserId>,
     ) -> Result<Lead, LeadError> {
         let scope = scope_of(actor)?;
-        let mut lead = self.get(actor, id).await?;
-        actor.require(Permission::LeadsEdit)?;
         if let Some(user) = assignee
             && !self.workers.is_member(scope, user).await?
         {
+            self.get(actor, id).await?;
+            actor.require(Permission::LeadsEdit)?;
             return Err(ValidationErrors::single("assigneeId", "must be a member of the organization").into());
         }
-        let now = self.clock.now();
-        let entry = AuditEntry::new(actor, Some(lead.organization_id), "lead.assigned", "lead", id, now)
-            .with_details(json!({ "from": lead.assignee_id, "to": assignee }));
-        lead.assignee_id = assignee;
-        lead.updated_at = now;
-        self.leads.update(scope, &lead, &entry).await?;
-        Ok(lead)
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut lead = self.get(actor, id).await?;
+            actor.require(Permission::LeadsEdit)?;
+            let read_at = lead.updated_at;
+            let now = self.clock.now();
+            let entry = AuditEntry::in_scope(actor, scope, "lead.assigned", "lead", id, now)
+                .with_details(json!({ "from": lead.assignee_id, "to": assignee }));
+            lead.assignee_id = assignee;
+            lead.updated_at = now;
+            if self.leads.update(scope, &lead, read_at, &entry).await? {
+                return Ok(lead);
+            }
+        }
+        Err(LeadError::Busy)
     }
 
     /// Deletes a lead (`leads:delete`).

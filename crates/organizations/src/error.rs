@@ -26,6 +26,12 @@ pub enum OrganizationError {
     /// Another organization already has this slug.
     #[error("an organization named {0:?} already exists")]
     NameTaken(String),
+    /// The organization changed since the version the client named (`If-Match`).
+    #[error("the organization changed since you read it; read it again")]
+    PreconditionFailed,
+    /// It kept changing under this write; nothing was written.
+    #[error("the organization is being changed by someone else; try again")]
+    Busy,
     /// The store failed.
     #[error(transparent)]
     Unexpected(anyhow::Error),
@@ -36,6 +42,7 @@ impl From<RepositoryError> for OrganizationError {
         match e {
             RepositoryError::NameTaken(name) => Self::NameTaken(name),
             RepositoryError::NotFound => Self::NotFound,
+            RepositoryError::Changed => Self::Busy,
             RepositoryError::Invalid(errors) => Self::Invalid(errors),
             RepositoryError::Unexpected(e) => Self::Unexpected(e),
         }

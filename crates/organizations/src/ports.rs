@@ -1,6 +1,7 @@
 //! Ports of the organizations context. Adapters live in `leadflow-storage`.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use leadflow_kernel::{AuditEntry, OffsetPage, Paged, PlatformScope, TenantScope, UserId, ValidationErrors};
 
 use crate::model::{Organization, OrganizationFilter, OrganizationStats, PlatformOverview};
@@ -14,6 +15,9 @@ pub enum RepositoryError {
     /// The organization does not exist (any more).
     #[error("the organization does not exist")]
     NotFound,
+    /// The organization changed since it was read (its `updated_at` moved).
+    #[error("the organization changed since it was read")]
+    Changed,
     /// A field only the store can judge (the initial plan) is invalid.
     #[error("invalid input: {0}")]
     Invalid(ValidationErrors),
@@ -67,17 +71,19 @@ pub trait OrganizationRepository: Send + Sync {
         page: OffsetPage,
     ) -> Result<Paged<Organization>, RepositoryError>;
 
-    /// Saves every field of an existing organization and writes `audit`, in
-    /// one transaction. A change of `is_active` takes effect for its tokens and
-    /// keys at once in this process.
+    /// Saves every field of `organization` and writes `audit`, in one
+    /// transaction — only if the stored organization is still the version
+    /// read (`updated_at == read_at`), so a concurrent change is never lost.
     ///
     /// # Errors
-    /// MUST return [`RepositoryError::NameTaken`] when the new slug is in use and
-    /// [`RepositoryError::NotFound`] when the organization is gone; then nothing is written.
+    /// MUST return [`RepositoryError::NameTaken`] when the new slug is in use,
+    /// [`RepositoryError::NotFound`] when the organization is gone and
+    /// [`RepositoryError::Changed`] when it changed since `read_at`; then nothing is written.
     async fn update(
         &self,
         scope: TenantScope,
         organization: &Organization,
+        read_at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<(), RepositoryError>;
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use leadflow_kernel::{
     Actor, AuditEntry, Clock, OffsetPage, OrganizationId, Paged, Permission, TenantScope, ValidationErrors,
 };
@@ -12,7 +13,11 @@ use crate::model::{
     NewOrganization, Organization, OrganizationChanges, OrganizationFilter, OrganizationInput,
     OrganizationStats, PlatformOverview,
 };
-use crate::ports::{ListScope, OrganizationRepository};
+use crate::ports::{ListScope, OrganizationRepository, RepositoryError};
+
+/// How many times a write is tried again on the fresh version when the
+/// organization changed between the read and the write.
+const WRITE_ATTEMPTS: usize = 3;
 
 /// Platform-wide rules for organizations.
 #[derive(Clone, Copy, Debug)]
@@ -125,25 +130,41 @@ impl OrganizationService {
         Ok(self.repo.list(scope, &filter, page).await?)
     }
 
-    /// Changes an organization's fields (`settings:manage`).
+    /// Changes an organization (`settings:manage`). Only the fields given
+    /// change: a concurrent change (a deactivation, another edit) is kept, the
+    /// write being retried on the fresh version. With `if_version` (the
+    /// client's `If-Match`) the change applies only to that version.
     ///
     /// # Errors
-    /// `NotFound`, `Forbidden`, `Invalid`, `NameTaken`, `Unexpected`.
+    /// `NotFound`, `Forbidden`, `Invalid`, `NameTaken`, `PreconditionFailed`, `Busy`, `Unexpected`.
     pub async fn update(
         &self,
         actor: &Actor,
         id: OrganizationId,
         changes: OrganizationChanges,
+        if_version: Option<DateTime<Utc>>,
     ) -> Result<Organization, OrganizationError> {
-        let mut organization = self.get(actor, id).await?;
-        actor.require(Permission::SettingsManage)?;
         let changed = changes.changed_fields();
-        let now = self.clock.now();
-        organization.apply(changes, now)?;
-        let audit = AuditEntry::new(actor, Some(id), "organization.updated", "organization", id, now)
-            .with_details(json!({ "changed": changed }));
-        self.repo.update(Self::scope(actor, id)?, &organization, &audit).await?;
-        Ok(organization)
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut organization = self.get(actor, id).await?;
+            actor.require(Permission::SettingsManage)?;
+            if if_version.is_some_and(|v| v != organization.updated_at) {
+                return Err(OrganizationError::PreconditionFailed);
+            }
+            let read_at = organization.updated_at;
+            let now = self.clock.now();
+            organization.apply(changes.clone(), now)?;
+            let audit = AuditEntry::new(actor, Some(id), "organization.updated", "organization", id, now)
+                .with_details(json!({ "changed": changed }));
+            match self.repo.update(Self::scope(actor, id)?, &organization, read_at, &audit).await {
+                Err(RepositoryError::Changed) if if_version.is_some() => {
+                    return Err(OrganizationError::PreconditionFailed);
+                }
+                Err(RepositoryError::Changed) => {}
+                done => return done.map(|()| organization).map_err(Into::into),
+            }
+        }
+        Err(OrganizationError::Busy)
     }
 
     /// Deactivates (soft-deletes) an organization (`org:delete`): its data is
@@ -183,16 +204,26 @@ impl OrganizationService {
         mut organization: Organization,
         active: bool,
     ) -> Result<Organization, OrganizationError> {
-        if organization.is_active != active {
+        let id = organization.id;
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                organization = self.get(actor, id).await?;
+            }
+            if organization.is_active == active {
+                return Ok(organization);
+            }
+            let read_at = organization.updated_at;
             let now = self.clock.now();
             organization.is_active = active;
             organization.updated_at = now;
             let action = if active { "organization.activated" } else { "organization.deactivated" };
-            let audit =
-                AuditEntry::new(actor, Some(organization.id), action, "organization", organization.id, now);
-            self.repo.update(Self::scope(actor, organization.id)?, &organization, &audit).await?;
+            let audit = AuditEntry::new(actor, Some(id), action, "organization", id, now);
+            match self.repo.update(Self::scope(actor, id)?, &organization, read_at, &audit).await {
+                Err(RepositoryError::Changed) => {}
+                done => return done.map(|()| organization).map_err(Into::into),
+            }
         }
-        Ok(organization)
+        Err(OrganizationError::Busy)
     }
 
     /// Deletes an organization and all its data for good (super admin only).
@@ -338,9 +369,38 @@ mod tests {
         repo.expect_get().returning(move |_| Ok(Some(org.clone())));
         repo.expect_update().never();
         let result = service(repo, true)
-            .update(&member_of(id, Role::Manager), id, OrganizationChanges::default())
+            .update(&member_of(id, Role::Manager), id, OrganizationChanges::default(), None)
             .await;
         assert!(matches!(result, Err(OrganizationError::Forbidden(Permission::SettingsManage))));
+    }
+
+    #[tokio::test]
+    async fn an_edit_racing_another_change_is_applied_to_the_fresh_version() {
+        let org = existing("acme");
+        let id = org.id;
+        let stored = std::sync::Arc::new(std::sync::Mutex::new(org));
+        let mut repo = MockOrganizationRepository::new();
+        let read = stored.clone();
+        repo.expect_get().returning(move |_| Ok(Some(read.lock().unwrap().clone())));
+        let write = stored.clone();
+        let mut first = true;
+        repo.expect_update().times(2).returning(move |_, o, read_at, _| {
+            let mut current = write.lock().unwrap();
+            if std::mem::take(&mut first) {
+                // A deactivation lands between this edit's read and its write.
+                current.is_active = false;
+                current.updated_at = Utc::now() + chrono::Duration::seconds(1);
+            }
+            if current.updated_at != read_at {
+                return Err(RepositoryError::Changed);
+            }
+            *current = o.clone();
+            Ok(())
+        });
+        let changes = OrganizationChanges { display_name: Some("ACME Corp".into()), ..Default::default() };
+        let saved = service(repo, true).update(&member_of(id, Role::Owner), id, changes, None).await.unwrap();
+        assert!(!saved.is_active, "the deactivation was kept");
+        assert_eq!(saved.display_name.as_ref(), "ACME Corp");
     }
 
     #[tokio::test]
@@ -353,9 +413,9 @@ mod tests {
         repo.expect_get().returning(move |_| Ok(Some(read.lock().unwrap().clone())));
         let write = stored.clone();
         repo.expect_update()
-            .withf(|_, _, audit| audit.action == "organization.deactivated")
+            .withf(|_, _, _, audit| audit.action == "organization.deactivated")
             .times(1)
-            .returning(move |_, o, _| {
+            .returning(move |_, o, _, _| {
                 *write.lock().unwrap() = o.clone();
                 Ok(())
             });

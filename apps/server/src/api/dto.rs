@@ -198,3 +198,24 @@ pub fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
         MaybeUndefined::Value(v) => Some(Some(v)),
     }
 }
+
+/// The `ETag` of a resource last changed at `updated_at` (a strong tag: the
+/// change's time in microseconds, which both engines store exactly).
+#[must_use]
+pub fn etag(updated_at: DateTime<Utc>) -> String {
+    format!("\"{}\"", updated_at.timestamp_micros())
+}
+
+/// The version an `If-Match` header names: `None` without one (or with `*`).
+///
+/// # Errors
+/// 412 `precondition_failed` for a tag that names no version of ours.
+pub fn if_match(header: Option<&str>) -> Result<Option<DateTime<Utc>>, crate::problem::ApiError> {
+    let Some(raw) = header.map(str::trim).filter(|h| *h != "*") else { return Ok(None) };
+    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    tag.parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .map(Some)
+        .ok_or_else(crate::problem::precondition_failed)
+}

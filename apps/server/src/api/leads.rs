@@ -16,10 +16,25 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
-use crate::api::dto::{KeysetPagination, maybe};
+use crate::api::dto::{KeysetPagination, etag, if_match, maybe};
 use crate::problem::ApiResult;
 use crate::security::TenantAuth;
 use crate::state::AppState;
+
+/// A lead with its version.
+#[derive(ApiResponse)]
+pub enum VersionedLead {
+    /// The lead.
+    #[oai(status = 200)]
+    Ok(Json<LeadDto>, #[oai(header = "ETag")] String),
+}
+
+impl From<leadflow_leads::Lead> for VersionedLead {
+    fn from(lead: leadflow_leads::Lead) -> Self {
+        let tag = etag(lead.updated_at);
+        Self::Ok(Json(lead.into()), tag)
+    }
+}
 
 /// Operations of the Leads tag.
 pub struct LeadsApi;
@@ -434,25 +449,34 @@ impl LeadsApi {
     /// Get a lead
     ///
     /// A lead the caller may not see answers 404, as if it did not exist.
+    /// The `ETag` names this version, for `If-Match` on a later `PATCH`.
     #[oai(path = "/:id", method = "get", operation_id = "getLead")]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<LeadDto>> {
-        Ok(Json(state.leads.get(auth.actor(), LeadId::from_uuid(id.0)).await?.into()))
+    ) -> ApiResult<VersionedLead> {
+        Ok(VersionedLead::from(state.leads.get(auth.actor(), LeadId::from_uuid(id.0)).await?))
     }
 
     /// Update a lead (`leads:edit`)
+    ///
+    /// Only the fields sent change; a concurrent change to others (a
+    /// workflow's decision, an assignment) is kept. With `If-Match: <ETag>`
+    /// the change applies only to that version (412 otherwise).
     #[oai(path = "/:id", method = "patch", operation_id = "updateLead")]
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAuth,
         id: Path<Uuid>,
+        /// The `ETag` of the version this change is meant for.
+        #[oai(name = "If-Match")]
+        version: Header<Option<String>>,
         body: Json<UpdateLeadBody>,
-    ) -> ApiResult<Json<LeadDto>> {
+    ) -> ApiResult<VersionedLead> {
+        let if_version = if_match(version.0.as_deref())?;
         let body = body.0;
         let changes = LeadChanges {
             email: body.email,
@@ -463,7 +487,9 @@ impl LeadsApi {
             source: maybe(body.source),
             metadata: body.metadata.map(object),
         };
-        Ok(Json(state.leads.update(auth.actor(), LeadId::from_uuid(id.0), changes).await?.into()))
+        Ok(VersionedLead::from(
+            state.leads.update(auth.actor(), LeadId::from_uuid(id.0), changes, if_version).await?,
+        ))
     }
 
     /// Delete a lead (`leads:delete`)

@@ -6,18 +6,33 @@ use std::sync::Arc;
 use leadflow_kernel::{OffsetPage, OrganizationId, ValidationErrors};
 use leadflow_organizations::{OrganizationChanges, OrganizationFilter, OrganizationInput, OrganizationSort};
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
-use crate::api::dto::{OffsetPagination, OrganizationDto, PlanDto, maybe};
+use crate::api::dto::{OffsetPagination, OrganizationDto, PlanDto, etag, if_match, maybe};
 use crate::api::plans::UsageDto;
 use crate::problem::ApiResult;
 use crate::security::{BearerAuth, TenantAuth};
 use crate::state::AppState;
+
+/// An organization with its version.
+#[derive(ApiResponse)]
+pub enum VersionedOrganization {
+    /// The organization.
+    #[oai(status = 200)]
+    Ok(Json<OrganizationDto>, #[oai(header = "ETag")] String),
+}
+
+impl From<leadflow_organizations::Organization> for VersionedOrganization {
+    fn from(organization: leadflow_organizations::Organization) -> Self {
+        let tag = etag(organization.updated_at);
+        Self::Ok(Json(organization.into()), tag)
+    }
+}
 
 /// Operations of the Organizations tag.
 pub struct OrganizationsApi;
@@ -202,25 +217,35 @@ impl OrganizationsApi {
     }
 
     /// Get an organization
+    ///
+    /// The `ETag` names this version, for `If-Match` on a later `PATCH`.
     #[oai(path = "/:id", method = "get", operation_id = "getOrganization")]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<OrganizationDto>> {
-        Ok(Json(state.organizations.get(auth.actor(), OrganizationId::from_uuid(id.0)).await?.into()))
+    ) -> ApiResult<VersionedOrganization> {
+        let organization = state.organizations.get(auth.actor(), OrganizationId::from_uuid(id.0)).await?;
+        Ok(VersionedOrganization::from(organization))
     }
 
     /// Update an organization (`settings:manage`)
+    ///
+    /// Only the fields sent change; a concurrent change to others is kept.
+    /// With `If-Match: <ETag>` the change applies only to that version (412 otherwise).
     #[oai(path = "/:id", method = "patch", operation_id = "updateOrganization")]
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAuth,
         id: Path<Uuid>,
+        /// The `ETag` of the version this change is meant for.
+        #[oai(name = "If-Match")]
+        version: Header<Option<String>>,
         body: Json<UpdateOrganizationBody>,
-    ) -> ApiResult<Json<OrganizationDto>> {
+    ) -> ApiResult<VersionedOrganization> {
+        let if_version = if_match(version.0.as_deref())?;
         let body = body.0;
         let changes = OrganizationChanges {
             name: body.name,
@@ -229,9 +254,11 @@ impl OrganizationsApi {
             phone: maybe(body.phone),
             settings: body.settings.map(map_value),
         };
-        Ok(Json(
-            state.organizations.update(auth.actor(), OrganizationId::from_uuid(id.0), changes).await?.into(),
-        ))
+        let organization = state
+            .organizations
+            .update(auth.actor(), OrganizationId::from_uuid(id.0), changes, if_version)
+            .await?;
+        Ok(VersionedOrganization::from(organization))
     }
 
     /// Deactivate or delete an organization

@@ -63,7 +63,7 @@ impl RegistrationUnit for SeaOrmRegistrationUnit {
             .await
             .map_err(|e| match e {
                 RepositoryError::NameTaken(name) => RegistrationError::OrganizationNameTaken(name),
-                RepositoryError::NotFound => {
+                RepositoryError::NotFound | RepositoryError::Changed => {
                     RegistrationError::Unexpected(anyhow::anyhow!("organization vanished"))
                 }
                 RepositoryError::Invalid(errors) => RegistrationError::InvalidOrganization(errors),

@@ -91,21 +91,33 @@ impl LeadRepository for SeaOrmLeads {
         Ok(KeysetPaged { items: rows.into_iter().map(to_domain).collect::<anyhow::Result<_>>()?, next })
     }
 
-    async fn update(&self, scope: TenantScope, l: &Lead, audit: &AuditEntry) -> anyhow::Result<()> {
+    async fn update(
+        &self,
+        scope: TenantScope,
+        l: &Lead,
+        read_at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
         let mut row = to_row(l);
         row.id = sea_orm::ActiveValue::NotSet;
         row.organization_id = sea_orm::ActiveValue::NotSet;
         row.created_at = sea_orm::ActiveValue::NotSet;
         let change = Change::begin(&self.db, "committing lead").await?;
-        // Written by tenant and id: a lead of another organization is never touched.
-        lead::Entity::update_many()
+        // Written by tenant and id, and only over the version that was read:
+        // a lead of another organization, or a change made since, is never overwritten.
+        let written = lead::Entity::update_many()
             .set(row)
             .filter(lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
             .filter(lead::Column::Id.eq(l.id.as_uuid()))
+            .filter(lead::Column::UpdatedAt.eq(read_at))
             .exec(&*change)
             .await
             .map_err(|e| unexpected(e, "updating lead"))?;
-        change.commit(audit).await
+        if written.rows_affected != 1 {
+            return Ok(false);
+        }
+        change.commit(audit).await?;
+        Ok(true)
     }
 
     async fn delete(&self, scope: TenantScope, id: LeadId, audit: &AuditEntry) -> anyhow::Result<()> {

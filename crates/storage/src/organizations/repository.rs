@@ -18,8 +18,8 @@ use leadflow_organizations::{
 use leadflow_subscriptions::{PlanId, Subscription, UsageMeter};
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 
 use crate::AccessCache;
@@ -240,17 +240,32 @@ impl OrganizationRepository for SeaOrmOrganizations {
         &self,
         scope: TenantScope,
         org: &Organization,
+        read_at: chrono::DateTime<chrono::Utc>,
         audit: &AuditEntry,
     ) -> Result<(), RepositoryError> {
         let mut row = to_row(org);
-        row.id = sea_orm::ActiveValue::Unchanged(scope.organization_id().as_uuid());
+        row.id = sea_orm::ActiveValue::NotSet;
         row.created_at = sea_orm::ActiveValue::NotSet;
         row.created_by = sea_orm::ActiveValue::NotSet;
         let txn = Change::begin(&self.db, "committing organization update").await?;
-        let result = row.update(&*txn).await;
+        // Only the version that was read is overwritten: a change made since
+        // (a deactivation, another edit) moved `updated_at` and is kept.
+        let result = organization::Entity::update_many()
+            .set(row)
+            .filter(organization::Column::Id.eq(scope.organization_id().as_uuid()))
+            .filter(organization::Column::UpdatedAt.eq(read_at))
+            .exec(&*txn)
+            .await;
         match result {
-            Ok(_) => {}
-            Err(sea_orm::DbErr::RecordNotUpdated) => return Err(RepositoryError::NotFound),
+            Ok(r) if r.rows_affected == 1 => {}
+            Ok(_) => {
+                let exists = organization::Entity::find_by_id(scope.organization_id().as_uuid())
+                    .one(&*txn)
+                    .await
+                    .map_err(|e| unexpected(e, "reading organization"))?
+                    .is_some();
+                return Err(if exists { RepositoryError::Changed } else { RepositoryError::NotFound });
+            }
             Err(e) => {
                 return match unique_violation(&e) {
                     Some(_) => Err(RepositoryError::NameTaken(org.name.as_ref().to_owned())),

@@ -34,7 +34,7 @@ contract_tests! {
         repo.create(&an_org("globex"), None, None, &entry(None, "organization.created")).await.unwrap();
         let mut clash = acme.clone();
         clash.name = an_org("globex").name;
-        let failed = repo.update(crate::scope(clash.id), &clash, &entry(Some(acme.id), "organization.updated")).await;
+        let failed = repo.update(crate::scope(clash.id), &clash, crate::version(&storage, clash.id).await, &entry(Some(acme.id), "organization.updated")).await;
         assert!(matches!(failed, Err(RepositoryError::NameTaken(_))));
 
         let entries = all(&storage, AuditScope::Organization(crate::scope(acme.id)), AuditFilter::default()).await;
@@ -47,10 +47,10 @@ contract_tests! {
         let mut acme = an_org("acme");
         repo.create(&acme, None, None, &entry(Some(acme.id), "organization.created")).await.unwrap();
         for _ in 0..4 {
-            repo.update(crate::scope(acme.id), &acme, &entry(Some(acme.id), "organization.updated")).await.unwrap();
+            repo.update(crate::scope(acme.id), &acme, crate::version(&storage, acme.id).await, &entry(Some(acme.id), "organization.updated")).await.unwrap();
         }
         acme.is_active = false;
-        repo.update(crate::scope(acme.id), &acme, &entry(Some(acme.id), "organization.deactivated")).await.unwrap();
+        repo.update(crate::scope(acme.id), &acme, crate::version(&storage, acme.id).await, &entry(Some(acme.id), "organization.deactivated")).await.unwrap();
 
         let entries = all(&storage, AuditScope::Organization(crate::scope(acme.id)), AuditFilter::default()).await;
         assert_eq!(entries.len(), 6);

@@ -274,7 +274,7 @@ contract_tests! {
         assert_eq!((state.organization_active, state.role, state.super_admin), (Some(true), Some(Role::Owner), false));
 
         org.is_active = false;
-        storage.organizations().update(crate::scope(org.id), &org, &crate::entry(None)).await.unwrap();
+        storage.organizations().update(crate::scope(org.id), &org, crate::version(&storage, org.id).await, &crate::entry(None)).await.unwrap();
         assert_eq!(auth.access(user.id, Some(org.id)).await.unwrap().unwrap().organization_active, Some(false));
 
         let stranger = auth.access(user.id, Some(OrganizationId::new())).await.unwrap().unwrap();

@@ -105,8 +105,15 @@ contract_tests! {
         l.assignee_id = Some(owner);
         l.status = LeadStatus::Approved;
         l.name = "Ada L.".into();
-        repo.update(crate::scope(l.organization_id), &l, &crate::entry(Some(acme))).await.unwrap();
+        let read_at = l.updated_at;
+        l.updated_at = SystemClock.now();
+        assert!(repo.update(crate::scope(l.organization_id), &l, read_at, &crate::entry(Some(acme))).await.unwrap());
         assert_eq!(repo.get(crate::scope(acme), l.id, &Visibility::All).await.unwrap().unwrap(), l);
+        // A writer that read the version before is refused, and writes nothing.
+        let mut stale = l.clone();
+        stale.name = "Stale".into();
+        assert!(!repo.update(crate::scope(acme), &stale, read_at, &crate::entry(Some(acme))).await.unwrap());
+        assert_eq!(repo.get(crate::scope(acme), l.id, &Visibility::All).await.unwrap().unwrap().name, "Ada L.");
         repo.delete(crate::scope(acme), l.id, &crate::entry(Some(acme))).await.unwrap();
         assert!(repo.get(crate::scope(acme), l.id, &Visibility::All).await.unwrap().is_none());
     }

@@ -29,6 +29,15 @@ pub fn scope(org: leadflow_kernel::OrganizationId) -> leadflow_kernel::TenantSco
     platform().tenant(org)
 }
 
+/// The stored version (`updated_at`) of organization `id`, as a writer read it (now when there is none).
+pub async fn version(
+    storage: &Storage,
+    id: leadflow_kernel::OrganizationId,
+) -> chrono::DateTime<chrono::Utc> {
+    use leadflow_organizations::OrganizationRepository as _;
+    storage.organizations().get(scope(id)).await.unwrap().map_or_else(chrono::Utc::now, |o| o.updated_at)
+}
+
 /// The platform scope (the system actor's).
 pub fn platform() -> leadflow_kernel::PlatformScope {
     leadflow_kernel::Actor::system().platform().expect("the system actor is the platform")

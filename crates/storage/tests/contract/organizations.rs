@@ -68,7 +68,7 @@ contract_tests! {
         let mut delta = repo.list(ListScope::AcrossOrganizations(crate::platform()), &OrganizationFilter::default(), OffsetPage::default())
             .await.unwrap().items.into_iter().find(|o| o.name.as_ref() == "delta").unwrap();
         delta.is_active = false;
-        repo.update(crate::scope(delta.id), &delta, &crate::entry(None)).await.unwrap();
+        repo.update(crate::scope(delta.id), &delta, crate::version(&storage, delta.id).await, &crate::entry(None)).await.unwrap();
 
         let newest_first = repo.list(ListScope::AcrossOrganizations(crate::platform()), &OrganizationFilter::default(), OffsetPage::new(Some(2), Some(1)).unwrap()).await.unwrap();
         assert_eq!(newest_first.total, 4);
@@ -95,14 +95,14 @@ contract_tests! {
         repo.create(&an_org("globex"), None, None, &crate::entry(None)).await.unwrap();
 
         acme.apply(OrganizationChanges { display_name: Some("ACME Corp".into()), phone: Some(Some("+1 555 0100".into())), ..Default::default() }, Utc::now()).unwrap();
-        repo.update(crate::scope(acme.id), &acme, &crate::entry(None)).await.unwrap();
+        repo.update(crate::scope(acme.id), &acme, crate::version(&storage, acme.id).await, &crate::entry(None)).await.unwrap();
         let read = repo.get(crate::scope(acme.id)).await.unwrap().unwrap();
         assert_eq!(read.display_name.as_ref(), "ACME Corp");
         assert_eq!(read.phone.as_ref().map(AsRef::as_ref), Some("+1 555 0100"));
 
         acme.apply(OrganizationChanges { name: Some("globex".into()), ..Default::default() }, Utc::now()).unwrap();
-        assert!(matches!(repo.update(crate::scope(acme.id), &acme, &crate::entry(None)).await, Err(RepositoryError::NameTaken(_))));
-        assert!(matches!(repo.update(crate::scope(OrganizationId::new()), &an_org("ghost"), &crate::entry(None)).await, Err(RepositoryError::NotFound)));
+        assert!(matches!(repo.update(crate::scope(acme.id), &acme, crate::version(&storage, acme.id).await, &crate::entry(None)).await, Err(RepositoryError::NameTaken(_))));
+        assert!(matches!(repo.update(crate::scope(OrganizationId::new()), &an_org("ghost"), crate::version(&storage, OrganizationId::new()).await, &crate::entry(None)).await, Err(RepositoryError::NotFound)));
     }
 
     async fn a_hard_delete_removes_every_row_of_the_organization_only(storage: Storage) {
@@ -136,7 +136,7 @@ contract_tests! {
         let mut other = an_org("other");
         repo.create(&other, None, None, &crate::entry(None)).await.unwrap();
         other.is_active = false;
-        repo.update(crate::scope(other.id), &other, &crate::entry(None)).await.unwrap();
+        repo.update(crate::scope(other.id), &other, crate::version(&storage, other.id).await, &crate::entry(None)).await.unwrap();
 
         let stats = repo.stats(crate::scope(acme.id)).await.unwrap();
         assert_eq!(stats.total_members, 1);

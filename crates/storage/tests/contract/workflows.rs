@@ -150,11 +150,11 @@ contract_tests! {
         let repo = storage.organizations();
         let mut acme = repo.get(crate::scope(org)).await.unwrap().unwrap();
         acme.is_active = false;
-        repo.update(crate::scope(org), &acme, &crate::entry(None)).await.unwrap();
+        repo.update(crate::scope(org), &acme, crate::version(&storage, org).await, &crate::entry(None)).await.unwrap();
         let store = storage.workflows();
         assert!(store.claim_due(crate::platform(), "w1", SystemClock.now(), later(60_000), 10).await.unwrap().is_empty());
         acme.is_active = true;
-        repo.update(crate::scope(org), &acme, &crate::entry(None)).await.unwrap();
+        repo.update(crate::scope(org), &acme, crate::version(&storage, org).await, &crate::entry(None)).await.unwrap();
         assert_eq!(store.claim_due(crate::platform(), "w1", SystemClock.now(), later(60_000), 10).await.unwrap().len(), 2);
     }
 }
