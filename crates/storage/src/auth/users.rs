@@ -88,17 +88,7 @@ impl UserRepository for SeaOrmAuth {
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> anyhow::Result<()> {
-        let txn = Change::begin(&self.db, "committing password change").await?;
-        user::Entity::update_many()
-            .col_expr(user::Column::PasswordHash, Expr::value(hash.as_phc()))
-            .col_expr(user::Column::UpdatedAt, Expr::value(at))
-            .filter(user::Column::Id.eq(id.as_uuid()))
-            .exec(&*txn)
-            .await
-            .map_err(|e| unexpected(e, "storing password hash"))?;
-        revoke_all_of_user(&*txn, id, at).await.map_err(|e| unexpected(e, "revoking refresh tokens"))?;
-        txn.commit(audit).await?;
-        Ok(())
+        self.replace_password(id, hash, false, at, audit).await
     }
 
     async fn page_across_organizations(
@@ -175,16 +165,31 @@ impl UserRepository for SeaOrmAuth {
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> anyhow::Result<()> {
-        let change = Change::begin(&self.db, "committing super admin promotion").await?;
-        user::Entity::update_many()
-            .col_expr(user::Column::IsSuperAdmin, Expr::value(true))
+        self.replace_password(id, hash, true, at, audit).await
+    }
+}
+
+impl SeaOrmAuth {
+    /// Sets `id`'s password hash (and the super admin flag with `promote`),
+    /// revokes every session of theirs and writes `audit`, in one transaction.
+    async fn replace_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        promote: bool,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<()> {
+        let change = Change::begin(&self.db, "committing a new password").await?;
+        let mut update = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash.as_phc()))
             .col_expr(user::Column::UpdatedAt, Expr::value(at))
-            .filter(user::Column::Id.eq(id.as_uuid()))
-            .exec(&*change)
-            .await
-            .map_err(|e| unexpected(e, "promoting super admin"))?;
-        revoke_all_of_user(&*change, id, at).await.map_err(|e| unexpected(e, "revoking sessions"))?;
+            .filter(user::Column::Id.eq(id.as_uuid()));
+        if promote {
+            update = update.col_expr(user::Column::IsSuperAdmin, Expr::value(true));
+        }
+        update.exec(&*change).await.map_err(|e| unexpected(e, "storing password hash"))?;
+        revoke_all_of_user(&*change, id, at).await.map_err(|e| unexpected(e, "revoking refresh tokens"))?;
         change.commit(audit).await?;
         self.cache.invalidate_user(id);
         Ok(())
