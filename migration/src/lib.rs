@@ -14,6 +14,7 @@ mod m20261126_000004_workflows;
 mod m20261126_000005_usage_shards;
 mod m20261201_000006_idempotent_responses;
 mod m20261201_000007_disabled_users;
+mod m20261201_000008_login_throttle;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_usage_shards::Migration),
             Box::new(m20261201_000006_idempotent_responses::Migration),
             Box::new(m20261201_000007_disabled_users::Migration),
+            Box::new(m20261201_000008_login_throttle::Migration),
         ]
     }
 }

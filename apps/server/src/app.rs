@@ -197,7 +197,7 @@ async fn shutdown_signal() {
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The workers' housekeeping, hourly from start-up until `shutdown`: expired
-/// idempotency keys are purged. Several processes may do it at once; a purge is idempotent.
+/// idempotency keys are purged and expired login failures forgotten. Several processes may do it at once; a purge is idempotent.
 async fn housekeeping(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
     let Some(platform) = leadflow_kernel::Actor::system().platform() else { return };
     loop {
@@ -205,6 +205,10 @@ async fn housekeeping(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>)
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
             Err(e) => tracing::warn!(error = format!("{e:#}"), "purging idempotency keys failed"),
+        }
+        let forgotten = state.auth.forget_expired_login_failures().await;
+        if forgotten > 0 {
+            tracing::info!(forgotten, "expired login failures forgotten");
         }
         tokio::select! {
             () = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}

@@ -6,7 +6,7 @@ use leadflow_auth::api_keys::ApiKeyService;
 use leadflow_auth::invitations::InvitationService;
 use leadflow_auth::members::MemberService;
 use leadflow_auth::service::AuthPorts;
-use leadflow_auth::throttle::{MemoryLoginThrottle, ThrottlePolicy};
+use leadflow_auth::throttle::ThrottlePolicy;
 use leadflow_auth::{Argon2Hasher, AuthService, SessionConfig, TokenIssuer, TokenSettings};
 use leadflow_kernel::{Clock, SystemClock};
 use leadflow_leads::LeadService;
@@ -126,7 +126,8 @@ impl AppState {
             registrations: auth_store.clone(),
             hasher: Arc::new(Argon2Hasher::new(config.password_hash_cost, cores)?),
             invitations: auth_store.clone(),
-            throttle: Arc::new(MemoryLoginThrottle::new(ThrottlePolicy::default())),
+            // Counted in the database: every process sharing it enforces one budget.
+            throttle: Arc::new(storage.login_throttle(ThrottlePolicy::default())),
             audit: audit_log.clone(),
             clock: clock.clone(),
         };

@@ -70,7 +70,7 @@ mod tests {
     use crate::registration::ports::{MockRegistrationUnit, MockRegistrationUnits};
     use crate::session::model::AccessState;
     use crate::session::ports::{MockAccessRepository, MockMembershipRepository, MockRefreshTokenRepository};
-    use crate::session::throttle::MockLoginThrottle;
+    use crate::session::throttle::{MockLoginThrottle, ThrottleVerdict};
     use crate::session::tokens::TokenSettings;
     use crate::{account::*, registration::*, session::*};
     use chrono::{Duration, Utc};
@@ -98,9 +98,9 @@ mod tests {
                 hasher: MockPasswordHasher::new(),
                 throttle: {
                     let mut t = MockLoginThrottle::new();
-                    t.expect_check().returning(|_, _| Ok(()));
+                    t.expect_check().returning(|_, _| ThrottleVerdict::Allow);
                     t.expect_failure().returning(|_, _| ());
-                    t.expect_success().returning(|_| ());
+                    t.expect_success().returning(|_, _| ());
                     t
                 },
             }
@@ -423,7 +423,9 @@ mod tests {
     async fn a_throttled_login_is_refused_before_the_password_is_checked() {
         let mut m = Mocks::new();
         m.throttle = MockLoginThrottle::new();
-        m.throttle.expect_check().returning(|_, _| Err(std::time::Duration::from_secs(90)));
+        m.throttle
+            .expect_check()
+            .returning(|_, _| ThrottleVerdict::Refuse(std::time::Duration::from_secs(90)));
         m.hasher.expect_verify().never();
         m.users.expect_by_email().never();
 

@@ -10,6 +10,7 @@ use crate::account::ports::Credentials;
 use crate::error::AuthError;
 use crate::service::AuthService;
 use crate::session::ports::RefreshTokenRecord;
+use crate::session::throttle::ThrottleVerdict;
 use crate::session::tokens::{IssuedTokens, hash_opaque_token, new_opaque_token};
 
 /// A login request.
@@ -49,8 +50,13 @@ impl AuthService {
     /// `Throttled`, `InvalidCredentials`, `OrganizationNotFound`, `OrganizationInactive`, `Unexpected`.
     pub async fn login(&self, input: LoginInput) -> Result<Session, AuthError> {
         let account = input.email.trim().to_lowercase();
-        if let Err(wait) = self.ports.throttle.check(&account, input.ip.clone()).await {
-            return Err(AuthError::Throttled { retry_after_secs: wait.as_secs().max(1) });
+        match self.ports.throttle.check(&account, input.ip.clone()).await {
+            ThrottleVerdict::Allow => {}
+            // An account failed from many addresses: each attempt waits, none is locked out.
+            ThrottleVerdict::Slow(wait) => tokio::time::sleep(wait).await,
+            ThrottleVerdict::Refuse(wait) => {
+                return Err(AuthError::Throttled { retry_after_secs: wait.as_secs().max(1) });
+            }
         }
         let password = Password::presented(&input.password);
         let credentials = match EmailAddress::parse(&input.email) {
@@ -69,7 +75,7 @@ impl AuthService {
         if disabled_at.is_some() {
             return Err(AuthError::AccountDisabled);
         }
-        self.ports.throttle.success(&account).await;
+        self.ports.throttle.success(&account, input.ip).await;
         let (organization_id, role) = self.choose_organization(&user, input.organization_id).await?;
         let now = self.ports.clock.now();
         self.ports.users.record_login(user.id, now).await?;
@@ -255,6 +261,11 @@ impl AuthService {
             }
         }
         Ok(Actor::user(user, claims.email, organization, state.role, state.super_admin))
+    }
+
+    /// Forgets the login failures whose window ended (the workers' housekeeping).
+    pub async fn forget_expired_login_failures(&self) -> u64 {
+        self.ports.throttle.forget_expired().await
     }
 
     /// New tokens acting in another organization of the user's (any existing

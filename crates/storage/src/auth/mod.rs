@@ -17,6 +17,8 @@ mod registration;
 #[cfg(feature = "auth")]
 mod sessions;
 #[cfg(feature = "auth")]
+mod throttle;
+#[cfg(feature = "auth")]
 mod users;
 
 use std::collections::BTreeMap;
@@ -29,6 +31,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, 
 pub use access_cache::AccessCache;
 #[cfg(feature = "auth")]
 pub use registration::SeaOrmRegistrationUnit;
+#[cfg(feature = "auth")]
+pub use throttle::SeaOrmLoginThrottle;
 
 use crate::db::{count_by, unexpected};
 use crate::entities::{api_key, invitation, membership};

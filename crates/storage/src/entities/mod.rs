@@ -8,6 +8,7 @@ pub mod event;
 pub mod idempotency_key;
 pub mod invitation;
 pub mod lead;
+pub mod login_throttle;
 pub mod membership;
 pub mod organization;
 pub mod refresh_token;

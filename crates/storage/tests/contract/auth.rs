@@ -244,6 +244,27 @@ contract_tests! {
         assert!(!auth.set_disabled(crate::platform(), UserId::new(), None, &crate::entry(None)).await.unwrap());
     }
 
+    async fn login_failures_are_one_budget_for_every_process_and_never_lock_out_a_fresh_address(storage: Storage) {
+        use leadflow_auth::throttle::{LoginThrottle as _, ThrottlePolicy, ThrottleVerdict};
+        let policy = ThrottlePolicy { per_account_and_ip: 3, per_ip: 5, slow_account_after: 4, ..ThrottlePolicy::default() };
+        // Two processes on one database: what one counts, the other enforces.
+        let (first, second) = (storage.login_throttle(policy), storage.login_throttle(policy));
+        let attacker = || Some("203.0.113.7".to_owned());
+        for _ in 0..3 {
+            first.failure("ada@example.com", attacker()).await;
+        }
+        assert!(matches!(second.check("ada@example.com", attacker()).await, ThrottleVerdict::Refuse(_)));
+        assert_eq!(second.check("ada@example.com", Some("198.51.100.1".into())).await, ThrottleVerdict::Allow, "the owner's address is not locked out");
+        second.failure("ada@example.com", Some("198.51.100.2".into())).await;
+        assert!(matches!(first.check("ada@example.com", Some("198.51.100.9".into())).await, ThrottleVerdict::Slow(_)), "many failures on one account only slow it down");
+        first.failure("bob@example.com", attacker()).await;
+        first.failure("eve@example.com", attacker()).await;
+        assert!(matches!(second.check("carol@example.com", attacker()).await, ThrottleVerdict::Refuse(_)), "the address is refused across accounts");
+        second.success("ada@example.com", Some("198.51.100.1".into())).await;
+        assert_eq!(first.check("ada@example.com", Some("198.51.100.9".into())).await, ThrottleVerdict::Allow, "a success clears the account");
+        assert_eq!(first.forget_expired().await, 0, "nothing has expired yet");
+    }
+
     async fn concurrent_rotations_of_one_token_have_one_winner(storage: Storage) {
         let auth = storage.auth();
         let user = a_user(&storage, "ada@example.com").await;

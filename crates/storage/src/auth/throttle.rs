@@ -1,0 +1,114 @@
+//! The login throttle's counters in the database (the `login_throttle`
+//! table), so every process sharing it enforces one budget. The rule is the
+//! auth domain's ([`ThrottlePolicy::decide`]); this module only counts.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use leadflow_auth::throttle::{FailureCount, LoginThrottle, ThrottleKeys, ThrottlePolicy, ThrottleVerdict};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+
+use crate::db::{begin_write, unexpected};
+use crate::entities::login_throttle;
+
+/// [`LoginThrottle`] on SeaORM.
+#[derive(Clone)]
+pub struct SeaOrmLoginThrottle {
+    db: DatabaseConnection,
+    policy: ThrottlePolicy,
+}
+
+impl crate::Storage {
+    /// The login throttle, counting in the database under `policy`.
+    #[must_use]
+    pub fn login_throttle(&self, policy: ThrottlePolicy) -> SeaOrmLoginThrottle {
+        SeaOrmLoginThrottle { db: self.db.clone(), policy }
+    }
+}
+
+impl SeaOrmLoginThrottle {
+    fn cutoff(&self) -> chrono::DateTime<Utc> {
+        Utc::now() - chrono::Duration::from_std(self.policy.window).unwrap_or(chrono::Duration::MAX)
+    }
+
+    async fn counts(&self, keys: &ThrottleKeys) -> anyhow::Result<Vec<login_throttle::Model>> {
+        login_throttle::Entity::find()
+            .filter(login_throttle::Column::Key.is_in(keys.all()))
+            .all(&self.db)
+            .await
+            .map_err(|e| unexpected(e, "reading login failures"))
+    }
+
+    async fn record_failure(&self, keys: &ThrottleKeys) -> anyhow::Result<()> {
+        use login_throttle::Column as C;
+        let now = Utc::now();
+        let txn = begin_write(&self.db).await?;
+        // A counter whose window ended starts again from this failure.
+        login_throttle::Entity::delete_many()
+            .filter(C::Key.is_in(keys.all()))
+            .filter(C::Since.lt(self.cutoff()))
+            .exec(&txn)
+            .await
+            .map_err(|e| unexpected(e, "resetting expired login failures"))?;
+        let rows = keys.all().into_iter().map(|key| login_throttle::ActiveModel {
+            key: Set(key),
+            failures: Set(1),
+            since: Set(now),
+        });
+        let mut upsert = OnConflict::column(C::Key);
+        upsert.value(C::Failures, Expr::col((login_throttle::Entity, C::Failures)).add(1));
+        login_throttle::Entity::insert_many(rows)
+            .on_conflict(upsert.to_owned())
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| unexpected(e, "counting a login failure"))?;
+        txn.commit().await.map_err(|e| unexpected(e, "committing a login failure"))
+    }
+}
+
+#[async_trait]
+impl LoginThrottle for SeaOrmLoginThrottle {
+    async fn check(&self, account: &str, ip: Option<String>) -> ThrottleVerdict {
+        let keys = ThrottleKeys::of(account, ip.as_deref());
+        let counts = match self.counts(&keys).await {
+            Ok(counts) => counts,
+            Err(e) => {
+                // The password check that follows is the protection that remains.
+                tracing::warn!(error = format!("{e:#}"), "login throttle unavailable");
+                return ThrottleVerdict::Allow;
+            }
+        };
+        let of = |key: &str| {
+            counts
+                .iter()
+                .find(|c| c.key == key)
+                .map(|c| FailureCount { failures: u32::try_from(c.failures).unwrap_or(0), since: c.since })
+        };
+        self.policy.decide(of(&keys.pair), keys.ip.as_deref().and_then(of), of(&keys.account), Utc::now())
+    }
+
+    async fn failure(&self, account: &str, ip: Option<String>) {
+        if let Err(e) = self.record_failure(&ThrottleKeys::of(account, ip.as_deref())).await {
+            tracing::warn!(error = format!("{e:#}"), "login failure not counted");
+        }
+    }
+
+    async fn success(&self, account: &str, ip: Option<String>) {
+        let keys = ThrottleKeys::of(account, ip.as_deref());
+        let cleared = login_throttle::Entity::delete_many()
+            .filter(login_throttle::Column::Key.is_in([keys.pair, keys.account]))
+            .exec(&self.db)
+            .await;
+        if let Err(e) = cleared {
+            tracing::warn!(error = %e, "login failures not cleared");
+        }
+    }
+
+    async fn forget_expired(&self) -> u64 {
+        login_throttle::Entity::delete_many()
+            .filter(login_throttle::Column::Since.lt(self.cutoff()))
+            .exec(&self.db)
+            .await
+            .map_or(0, |r| r.rows_affected)
+    }
+}
