@@ -50,3 +50,67 @@ http_tests! {
         login(&app, "ada@example.com", PASSWORD).await.expect_problem(429, "rate_limited");
     }
 }
+
+async fn login_via(app: &TestApp, password: &str, forwarded_for: &str) -> crate::helpers::Reply {
+    let request = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "email": "ada@example.com", "password": password }));
+    crate::helpers::read(request.send().await.unwrap()).await
+}
+
+mod behind_a_trusted_proxy_each_client_has_its_own_budget_and_the_owner_gets_in {
+    use super::*;
+
+    async fn run(engine: leadflow_storage::testing::Engine) {
+        let Some(app) = TestApp::spawn_with(engine, &[("LEADFLOW_TRUSTED_PROXIES", "127.0.0.1/32")]).await
+        else {
+            return;
+        };
+        app.register("ada@example.com", Some("acme")).await;
+        for _ in 0..5 {
+            login_via(&app, "wrong password!", "203.0.113.7").await.expect_problem(401, "unauthorized");
+        }
+        // The attacker's address is refused, even with the right password…
+        login_via(&app, PASSWORD, "203.0.113.7").await.expect_problem(429, "rate_limited");
+        // …the owner, from an address that has not failed, gets in.
+        login_via(&app, PASSWORD, "198.51.100.1").await.expect(200);
+        // A client cannot choose its address: the proxy appends the real one, and the right-most counts.
+        login_via(&app, PASSWORD, "198.51.100.1, 203.0.113.7").await.expect_problem(429, "rate_limited");
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(leadflow_storage::testing::Engine::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        run(leadflow_storage::testing::Engine::Postgres).await;
+    }
+}
+
+mod without_trusted_proxies_x_forwarded_for_is_ignored {
+    use super::*;
+
+    async fn run(engine: leadflow_storage::testing::Engine) {
+        let Some(app) = TestApp::spawn(engine).await else { return };
+        app.register("ada@example.com", Some("acme")).await;
+        for _ in 0..5 {
+            login_via(&app, "wrong password!", "203.0.113.7").await.expect_problem(401, "unauthorized");
+        }
+        // Every request came from the same TCP peer: the header changes nothing.
+        login_via(&app, PASSWORD, "198.51.100.1").await.expect_problem(429, "rate_limited");
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(leadflow_storage::testing::Engine::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        run(leadflow_storage::testing::Engine::Postgres).await;
+    }
+}

@@ -78,12 +78,34 @@ pub struct Config {
     pub super_admin_email: Option<String>,
     /// `LEADFLOW_SUPER_ADMIN_PASSWORD`, for the first-start bootstrap.
     pub super_admin_password: Option<String>,
+    /// `LEADFLOW_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of
+    /// reverse proxies whose `X-Forwarded-For` names the client (default: none,
+    /// the header is ignored and the TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// A configuration value is wrong; the message names the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
+
+/// `LEADFLOW_TRUSTED_PROXIES`: addresses (`10.0.0.5`) or ranges (`10.0.0.0/8`), comma-separated.
+fn trusted_proxies(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some(raw) = lookup("LEADFLOW_TRUSTED_PROXIES") else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError(format!(
+                        "LEADFLOW_TRUSTED_PROXIES: {s:?} is neither an address nor a CIDR range"
+                    ))
+                })
+        })
+        .collect()
+}
 
 fn parse<T: FromStr>(
     lookup: &impl Fn(&str) -> Option<String>,
@@ -213,6 +235,7 @@ impl Config {
             },
             super_admin_email: lookup("LEADFLOW_SUPER_ADMIN_EMAIL"),
             super_admin_password: lookup("LEADFLOW_SUPER_ADMIN_PASSWORD"),
+            trusted_proxies: trusted_proxies(&lookup)?,
         })
     }
 
@@ -316,11 +339,20 @@ mod tests {
             ("LEADFLOW_SELF_SERVICE_SIGNUP", "maybe"),
             ("LEADFLOW_ACCESS_TOKEN_TTL_SECS", "soon"),
             ("LEADFLOW_DATABASE_URL", "mysql://x"),
+            ("LEADFLOW_TRUSTED_PROXIES", "10.0.0.1, the proxy"),
         ] {
             let err = config(&[(key, value)]).unwrap_err().to_string();
             assert!(err.contains(key), "{err}");
             assert_eq!(err.lines().count(), 1);
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let c = config(&[("LEADFLOW_TRUSTED_PROXIES", "10.0.0.5, 172.16.0.0/12,::1")]).unwrap();
+        let proxies: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(proxies, ["10.0.0.5/32", "172.16.0.0/12", "::1/128"]);
+        assert!(config(&[]).unwrap().trusted_proxies.is_empty());
     }
 
     #[test]

@@ -86,10 +86,28 @@ impl TenantAuth {
     }
 }
 
-/// The client's address as seen on the connection.
+/// The client's address: the TCP peer's, unless the peer is a trusted proxy
+/// (`LEADFLOW_TRUSTED_PROXIES`); then the right-most address of
+/// `X-Forwarded-For` that is not itself a trusted proxy. A client cannot
+/// choose its address by sending the header to the server directly.
 #[must_use]
 pub fn client_ip(req: &Request) -> Option<String> {
-    req.remote_addr().as_socket_addr().map(|a| a.ip().to_string())
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip())?;
+    let trusted: &[ipnet::IpNet] = req.data::<Arc<AppState>>().map_or(&[], |s| &s.trusted_proxies);
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer.to_string());
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    let client = forwarded.iter().rev().find(|ip| !is_trusted(ip)).or(forwarded.first()).unwrap_or(&peer);
+    Some(client.to_string())
 }
 
 fn state(req: &Request) -> poem::Result<&Arc<AppState>> {

@@ -62,6 +62,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// The database (for readiness).
     pub storage: Storage,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -157,6 +159,7 @@ impl AppState {
             workflows: WorkflowService::new(workflows_store, clock),
             engine,
             storage,
+            trusted_proxies: config.trusted_proxies.clone(),
         }))
     }
 }
