@@ -114,3 +114,38 @@ mod without_trusted_proxies_x_forwarded_for_is_ignored {
         run(leadflow_storage::testing::Engine::Postgres).await;
     }
 }
+
+http_tests! {
+    async fn registrations_are_throttled_per_address(app: TestApp) {
+        for n in 0..30 {
+            app.register(&format!("user{n}@example.com"), None).await;
+        }
+        let body = json!({ "email": "one.more@example.com", "password": PASSWORD, "name": "One more" });
+        let refused = app.post("/api/v1/auth/register", None, body).await.expect_problem(429, "rate_limited");
+        assert!(refused.headers.get("retry-after").is_some());
+        login(&app, "one.more@example.com", PASSWORD).await.expect_problem(401, "unauthorized");
+    }
+
+    async fn password_changes_are_throttled_per_account(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let change = |current: &'static str| {
+            app.post("/api/v1/auth/change-password", Some(&ada.access), json!({ "currentPassword": current, "newPassword": "a brand new password" }))
+        };
+        for _ in 0..10 {
+            change("a wrong guess!").await.expect_problem(400, "validation_failed");
+        }
+        change(PASSWORD).await.expect_problem(429, "rate_limited");
+        login(&app, "ada@example.com", PASSWORD).await.expect(200);
+    }
+
+    async fn invitations_are_throttled_per_organization(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        app.upgrade(&ada, "enterprise").await;
+        for n in 0..100 {
+            app.post("/api/v1/invitations", Some(&ada.access), json!({ "email": format!("guest{n}@example.com"), "role": "member" })).await.expect(201);
+        }
+        app.post("/api/v1/invitations", Some(&ada.access), json!({ "email": "guest100@example.com", "role": "member" })).await.expect_problem(429, "rate_limited");
+        let listed = app.get("/api/v1/invitations", &ada.access).await.expect(200);
+        assert_eq!(listed.body["data"].as_array().unwrap().len(), 100);
+    }
+}

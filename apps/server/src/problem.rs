@@ -214,6 +214,13 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 /// database cannot be reached, else 500 `internal`. The chain goes to the log
 /// (with the request id, from the span), never to the client.
 fn internal(e: &anyhow::Error) -> ApiError {
+    if e.chain().any(|c| c.downcast_ref::<leadflow_auth::password::HashingBusy>().is_some()) {
+        tracing::warn!("no password hashing slot came free in time");
+        let mut problem =
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The server is busy; try again shortly.");
+        problem.retry_after = Some(1);
+        return ApiError(problem);
+    }
     if leadflow_storage::is_unavailable(e) {
         tracing::warn!(error = format!("{e:#}"), "database unavailable");
         let mut problem = Problem::new(

@@ -107,6 +107,8 @@ impl AppState {
             refresh_ttl_secs: config.refresh_token_ttl_secs,
         }));
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let login_throttle = storage.login_throttle(ThrottlePolicy::default());
+        let budget: Arc<dyn leadflow_auth::throttle::ActionBudget> = Arc::new(login_throttle.clone());
         let auth_store = Arc::new(storage.auth());
         let teams_store = Arc::new(storage.teams());
         let audit_log = Arc::new(storage.audit_log());
@@ -129,7 +131,8 @@ impl AppState {
             hasher: Arc::new(Argon2Hasher::new(config.password_hash_cost, cores)?),
             invitations: auth_store.clone(),
             // Counted in the database: every process sharing it enforces one budget.
-            throttle: Arc::new(storage.login_throttle(ThrottlePolicy::default())),
+            throttle: Arc::new(login_throttle.clone()),
+            budget: budget.clone(),
             audit: audit_log.clone(),
             clock: clock.clone(),
         };
@@ -149,6 +152,7 @@ impl AppState {
                 auth_store.clone(),
                 auth_store.clone(),
                 auth_store.clone(),
+                budget.clone(),
                 clock.clone(),
             ),
             api_keys: ApiKeyService::new(auth_store.clone(), auth_store, clock.clone()),

@@ -9,7 +9,7 @@ use crate::account::ports::{AuditRecorder, UserRepository};
 use crate::invitations::ports::InvitationRepository;
 use crate::registration::ports::RegistrationUnits;
 use crate::session::ports::{AccessRepository, MembershipRepository, RefreshTokenRepository};
-use crate::session::throttle::LoginThrottle;
+use crate::session::throttle::{ActionBudget, LoginThrottle};
 use crate::session::tokens::TokenIssuer;
 
 /// Platform rules for sessions and sign-up.
@@ -38,6 +38,8 @@ pub struct AuthPorts {
     pub invitations: Arc<dyn InvitationRepository>,
     /// Failed-login throttling.
     pub throttle: Arc<dyn LoginThrottle>,
+    /// Counts registrations and password changes.
+    pub budget: Arc<dyn ActionBudget>,
     /// Audit entries that are themselves the change.
     pub audit: Arc<dyn AuditRecorder>,
     /// The clock.
@@ -118,6 +120,7 @@ mod tests {
                 hasher: Arc::new(self.hasher),
                 invitations: Arc::new(MockInvitationRepository::new()),
                 throttle: Arc::new(self.throttle),
+                budget: Arc::new(crate::session::throttle::MemoryActionBudget::default()),
                 audit: Arc::new(MockAuditRecorder::new()),
                 clock: Arc::new(clock),
             };

@@ -45,11 +45,23 @@ impl Default for HashCost {
     }
 }
 
+/// No hashing slot came free in time: the server is saturated with password
+/// work (a registration or login flood). Answered as "try again shortly".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("every password hashing slot is busy; try again shortly")]
+pub struct HashingBusy;
+
+/// How long a request waits for a hashing slot before [`HashingBusy`].
+pub const HASHING_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// argon2id on tokio's blocking pool, with at most `permits` hashes at once so
-/// that a login storm neither exhausts memory nor starves other requests.
+/// that a login storm neither exhausts memory nor starves other requests; a
+/// request that waits longer than [`HASHING_SLOT_WAIT`] for a slot fails with
+/// [`HashingBusy`] instead of queueing without bound.
 pub struct Argon2Hasher {
     argon: Arc<Argon2<'static>>,
     permits: Arc<Semaphore>,
+    wait: std::time::Duration,
     dummy: PasswordHash,
 }
 
@@ -63,7 +75,19 @@ impl Argon2Hasher {
             .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
         let argon = Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params));
         let dummy = hash_blocking(&argon, "leadflow dummy password for timing")?;
-        Ok(Self { argon, permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy })
+        Ok(Self {
+            argon,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            wait: HASHING_SLOT_WAIT,
+            dummy,
+        })
+    }
+
+    async fn slot(&self) -> anyhow::Result<tokio::sync::SemaphorePermit<'_>> {
+        match tokio::time::timeout(self.wait, self.permits.acquire()).await {
+            Ok(permit) => Ok(permit?),
+            Err(_) => Err(HashingBusy.into()),
+        }
     }
 }
 
@@ -85,14 +109,14 @@ fn verify_blocking(argon: &Argon2<'_>, password: &str, phc: &str) -> anyhow::Res
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash> {
-        let _permit = self.permits.acquire().await?;
+        let _permit = self.slot().await?;
         let argon = self.argon.clone();
         let password = password.clone();
         tokio::task::spawn_blocking(move || hash_blocking(&argon, password.expose())).await?
     }
 
     async fn verify(&self, password: &Password, hash: Option<PasswordHash>) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await?;
+        let _permit = self.slot().await?;
         let argon = self.argon.clone();
         let password = password.clone();
         let (phc, real) = match hash {
@@ -108,6 +132,18 @@ impl PasswordHasher for Argon2Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_request_that_gets_no_slot_in_time_is_busy_not_queued() {
+        let cost = HashCost { memory_kib: 64, iterations: 1, parallelism: 1 };
+        let mut hasher = Argon2Hasher::new(cost, 1).unwrap();
+        hasher.wait = std::time::Duration::from_millis(50);
+        let held = hasher.permits.clone().acquire_owned().await.unwrap();
+        let busy = hasher.hash(&Password::presented("a long enough password")).await.unwrap_err();
+        assert!(busy.downcast_ref::<HashingBusy>().is_some());
+        drop(held);
+        assert!(hasher.hash(&Password::presented("a long enough password")).await.is_ok());
+    }
 
     fn cheap() -> Argon2Hasher {
         Argon2Hasher::new(HashCost { memory_kib: 256, iterations: 1, parallelism: 1 }, 2).unwrap()

@@ -12,6 +12,7 @@ use crate::account::ports::Credentials;
 use crate::error::{AuthError, Conflict, Denied, Resource};
 use crate::service::AuthService;
 use crate::session::model::Membership;
+use crate::session::throttle::{ActionLimits, QUARTER_HOUR};
 
 /// What `GET /auth/me` shows.
 #[derive(Clone, Debug)]
@@ -52,6 +53,13 @@ impl AuthService {
     /// `UsersOnly`, `Invalid` (wrong current password or a weak new one), `Unexpected`.
     pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<(), AuthError> {
         let id = actor.user_id().ok_or(AuthError::UsersOnly)?;
+        // A stolen access token does not buy unlimited guesses at the current password.
+        let limit = ActionLimits::default().password_changes_per_account;
+        self.ports
+            .budget
+            .spend(&format!("password:{id}"), limit, QUARTER_HOUR)
+            .await
+            .map_err(|wait| AuthError::Throttled { retry_after_secs: wait.as_secs().max(1) })?;
         let new = Password::parse(new).map_err(|e| ValidationErrors::single("newPassword", e.to_string()))?;
         let credentials = self.ports.users.by_id(id).await?.ok_or(AuthError::Unauthorized)?;
         if !self.ports.hasher.verify(&Password::presented(current), Some(credentials.password_hash)).await? {

@@ -10,6 +10,7 @@ use super::ports::InvitationRepository;
 use crate::account::ports::UserRepository;
 use crate::error::{AuthError, Conflict, Denied, Resource};
 use crate::members::ports::MemberRepository;
+use crate::session::throttle::{ActionBudget, ActionLimits, HOUR};
 use crate::session::tokens::{hash_opaque_token as hash_token, new_opaque_token as new_token};
 use chrono::{DateTime, Duration, Utc};
 use leadflow_kernel::InvitationId;
@@ -36,6 +37,7 @@ pub struct InvitationService {
     invitations: Arc<dyn InvitationRepository>,
     members: Arc<dyn MemberRepository>,
     users: Arc<dyn UserRepository>,
+    budget: Arc<dyn ActionBudget>,
     clock: Arc<dyn Clock>,
 }
 
@@ -45,9 +47,10 @@ impl InvitationService {
         invitations: Arc<dyn InvitationRepository>,
         members: Arc<dyn MemberRepository>,
         users: Arc<dyn UserRepository>,
+        budget: Arc<dyn ActionBudget>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { invitations, members, users, clock }
+        Self { invitations, members, users, budget, clock }
     }
 
     /// Invites `email` as `role` (`users:manage`; only an owner invites
@@ -69,6 +72,11 @@ impl InvitationService {
         }
         let email =
             EmailAddress::parse(email).map_err(|e| ValidationErrors::single("email", e.to_string()))?;
+        let limit = ActionLimits::default().invitations_per_organization;
+        self.budget
+            .spend(&format!("invite:{organization}"), limit, HOUR)
+            .await
+            .map_err(|wait| AuthError::Throttled { retry_after_secs: wait.as_secs().max(1) })?;
         if let Some(existing) = self.users.by_email(&email).await?
             && self.members.member(scope, existing.user.id).await?.is_some()
         {
@@ -257,6 +265,7 @@ mod tests {
             Arc::new(invitations),
             Arc::new(MockMemberRepository::new()),
             Arc::new(users),
+            Arc::new(crate::session::throttle::MemoryActionBudget::default()),
             clock(),
         );
         let admin = Actor::user(UserId::new(), "admin@x.io", Some(org), Some(Role::Admin), false);
@@ -275,6 +284,7 @@ mod tests {
             Arc::new(MockInvitationRepository::new()),
             Arc::new(MockMemberRepository::new()),
             Arc::new(MockUserRepository::new()),
+            Arc::new(crate::session::throttle::MemoryActionBudget::default()),
             clock(),
         );
         let admin = Actor::user(UserId::new(), "admin@x.io", Some(org), Some(Role::Admin), false);
@@ -301,6 +311,7 @@ mod tests {
             Arc::new(invitations),
             Arc::new(MockMemberRepository::new()),
             Arc::new(users),
+            Arc::new(crate::session::throttle::MemoryActionBudget::default()),
             clock(),
         );
         let actor = Actor::user(id, "me@x.io", None, None, false);

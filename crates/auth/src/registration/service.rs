@@ -11,6 +11,7 @@ use crate::registration::model::OrganizationDraft;
 use crate::registration::ports::RegistrationError;
 use crate::service::AuthService;
 use crate::session::service::Session;
+use crate::session::throttle::{ActionLimits, HOUR};
 use crate::session::tokens::hash_opaque_token;
 
 /// A registration request, unvalidated.
@@ -48,6 +49,14 @@ impl AuthService {
     /// # Errors
     /// `SignupDisabled`, `Invalid`, `NotFound` (unknown invitation), `Conflict`, `Unexpected`.
     pub async fn register(&self, input: RegisterInput) -> Result<Registered, AuthError> {
+        if let Some(ip) = &input.ip {
+            let limit = ActionLimits::default().registrations_per_address;
+            self.ports
+                .budget
+                .spend(&format!("register:{ip}"), limit, HOUR)
+                .await
+                .map_err(|wait| AuthError::Throttled { retry_after_secs: wait.as_secs().max(1) })?;
+        }
         let now = self.ports.clock.now();
         let invitation = match input.invitation_token.as_deref() {
             Some(token) => {

@@ -44,6 +44,44 @@ pub trait LoginThrottle: Send + Sync {
     async fn forget_expired(&self) -> u64;
 }
 
+/// Counts actions per key within a window: the throttles of registration,
+/// invitations and password changes (the limits are [`ActionLimits`]).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ActionBudget: Send + Sync {
+    /// Counts one action under `key`; `Err(wait)` when that makes more than
+    /// `limit` within `window` (the action must then not happen).
+    async fn spend(&self, key: &str, limit: u32, window: Duration) -> Result<(), Duration>;
+}
+
+/// How often the throttled actions may happen.
+#[derive(Clone, Copy, Debug)]
+pub struct ActionLimits {
+    /// Registrations per client address per hour.
+    pub registrations_per_address: u32,
+    /// Password changes (right or wrong) per account per 15 minutes.
+    pub password_changes_per_account: u32,
+    /// Invitations per organization per hour.
+    pub invitations_per_organization: u32,
+}
+
+impl Default for ActionLimits {
+    /// 30 registrations per address an hour, 10 password changes per account
+    /// in 15 minutes, 100 invitations per organization an hour.
+    fn default() -> Self {
+        Self {
+            registrations_per_address: 30,
+            password_changes_per_account: 10,
+            invitations_per_organization: 100,
+        }
+    }
+}
+
+/// An hour.
+pub const HOUR: Duration = Duration::from_secs(3600);
+/// Fifteen minutes.
+pub const QUARTER_HOUR: Duration = Duration::from_secs(15 * 60);
+
 /// The counters one attempt is judged by.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThrottleKeys {
@@ -201,6 +239,33 @@ impl LoginThrottle for MemoryLoginThrottle {
         let before = counts.len();
         counts.retain(|_, c| now - c.since < window);
         u64::try_from(before - counts.len()).unwrap_or(0)
+    }
+}
+
+/// An in-process [`ActionBudget`] (for tests and single-process embedders).
+#[derive(Default)]
+pub struct MemoryActionBudget {
+    counts: Mutex<HashMap<String, FailureCount>>,
+}
+
+#[async_trait]
+impl ActionBudget for MemoryActionBudget {
+    async fn spend(&self, key: &str, limit: u32, window: Duration) -> Result<(), Duration> {
+        let now = Utc::now();
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(key.to_owned()).or_insert(FailureCount { failures: 0, since: now });
+        if now - count.since >= window {
+            *count = FailureCount { failures: 0, since: now };
+        }
+        count.failures += 1;
+        if count.failures > limit {
+            return Err((count.since + window - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .max(Duration::from_secs(1)));
+        }
+        Ok(())
     }
 }
 

@@ -1,10 +1,14 @@
-//! The login throttle's counters in the database (the `login_throttle`
-//! table), so every process sharing it enforces one budget. The rule is the
-//! auth domain's ([`ThrottlePolicy::decide`]); this module only counts.
+//! The throttles' counters in the database (the `login_throttle` table), so
+//! every process sharing it enforces one budget: the login throttle and the
+//! action budget (registrations, invitations, password changes). The rules
+//! are the auth domain's ([`ThrottlePolicy::decide`], `ActionLimits`); this
+//! module only counts.
 
 use async_trait::async_trait;
 use chrono::Utc;
-use leadflow_auth::throttle::{FailureCount, LoginThrottle, ThrottleKeys, ThrottlePolicy, ThrottleVerdict};
+use leadflow_auth::throttle::{
+    ActionBudget, FailureCount, LoginThrottle, ThrottleKeys, ThrottlePolicy, ThrottleVerdict,
+};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
@@ -110,5 +114,59 @@ impl LoginThrottle for SeaOrmLoginThrottle {
             .exec(&self.db)
             .await
             .map_or(0, |r| r.rows_affected)
+    }
+}
+
+#[async_trait]
+impl ActionBudget for SeaOrmLoginThrottle {
+    async fn spend(
+        &self,
+        key: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> Result<(), std::time::Duration> {
+        use login_throttle::Column as C;
+        let now = Utc::now();
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let counted = async {
+            let txn = begin_write(&self.db).await?;
+            login_throttle::Entity::delete_many()
+                .filter(C::Key.eq(key))
+                .filter(C::Since.lte(now - window))
+                .exec(&txn)
+                .await
+                .map_err(|e| unexpected(e, "resetting an expired budget"))?;
+            let mut upsert = OnConflict::column(C::Key);
+            upsert.value(C::Failures, Expr::col((login_throttle::Entity, C::Failures)).add(1));
+            login_throttle::Entity::insert(login_throttle::ActiveModel {
+                key: Set(key.to_owned()),
+                failures: Set(1),
+                since: Set(now),
+            })
+            .on_conflict(upsert.to_owned())
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| unexpected(e, "counting an action"))?;
+            let row = login_throttle::Entity::find_by_id(key.to_owned())
+                .one(&txn)
+                .await
+                .map_err(|e| unexpected(e, "reading a budget"))?;
+            txn.commit().await.map_err(|e| unexpected(e, "committing an action's count"))?;
+            anyhow::Ok(row)
+        };
+        match counted.await {
+            Ok(Some(row)) if u32::try_from(row.failures).unwrap_or(u32::MAX) > limit => {
+                Err((row.since + window - now)
+                    .to_std()
+                    .unwrap_or_default()
+                    .max(std::time::Duration::from_secs(1)))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Counting failed: the action goes ahead (its own checks remain).
+                tracing::warn!(error = format!("{e:#}"), "action budget unavailable");
+                Ok(())
+            }
+        }
     }
 }

@@ -265,6 +265,24 @@ contract_tests! {
         assert_eq!(first.forget_expired().await, 0, "nothing has expired yet");
     }
 
+    async fn an_action_budget_is_shared_and_refuses_beyond_its_limit(storage: Storage) {
+        use leadflow_auth::throttle::{ActionBudget as _, ThrottlePolicy};
+        let (first, second) =
+            (storage.login_throttle(ThrottlePolicy::default()), storage.login_throttle(ThrottlePolicy::default()));
+        let hour = std::time::Duration::from_secs(3600);
+        for _ in 0..3 {
+            first.spend("register:203.0.113.7", 3, hour).await.unwrap();
+        }
+        let wait = second.spend("register:203.0.113.7", 3, hour).await.unwrap_err();
+        assert!(wait > std::time::Duration::from_secs(3500), "{wait:?}");
+        second.spend("register:198.51.100.1", 3, hour).await.unwrap();
+        // A spent window starts over once it has passed.
+        let instant = std::time::Duration::from_millis(1);
+        first.spend("invite:x", 1, instant).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        first.spend("invite:x", 1, instant).await.unwrap();
+    }
+
     async fn concurrent_rotations_of_one_token_have_one_winner(storage: Storage) {
         let auth = storage.auth();
         let user = a_user(&storage, "ada@example.com").await;
