@@ -15,6 +15,7 @@ mod m20261126_000005_usage_shards;
 mod m20261201_000006_idempotent_responses;
 mod m20261201_000007_disabled_users;
 mod m20261201_000008_login_throttle;
+mod m20261201_000009_outbox_secrets;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_idempotent_responses::Migration),
             Box::new(m20261201_000007_disabled_users::Migration),
             Box::new(m20261201_000008_login_throttle::Migration),
+            Box::new(m20261201_000009_outbox_secrets::Migration),
         ]
     }
 }

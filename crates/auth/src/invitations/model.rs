@@ -87,8 +87,11 @@ pub struct OutboxEmail {
     pub recipient: String,
     /// Subject line.
     pub subject: String,
-    /// Plain-text body.
+    /// Plain-text body; it names each secret as `{{name}}` and never holds one.
     pub body: String,
+    /// The secrets the body names (`token`), kept apart so the outbox can
+    /// forget them once they are no longer needed.
+    pub secrets: std::collections::BTreeMap<String, String>,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
 }

@@ -103,11 +103,12 @@ impl InvitationService {
             subject: "You are invited to join a Leadflow organization".into(),
             body: format!(
                 "You have been invited to join an organization on Leadflow as {role}.\n\n\
-                 Sign up with POST /api/v1/auth/register and \"invitationToken\": \"{token}\",\n\
+                 Sign up with POST /api/v1/auth/register and \"invitationToken\": \"{{{{token}}}}\",\n\
                  or, if you already have an account, sign in and POST /api/v1/invitations/accept with \
-                 {{\"token\": \"{token}\"}}.\n\nThe invitation expires on {}.\n",
+                 {{\"token\": \"{{{{token}}}}\"}}.\n\nThe invitation expires on {}.\n",
                 invitation.expires_at.to_rfc3339()
             ),
+            secrets: std::collections::BTreeMap::from([("token".to_owned(), token.clone())]),
             created_at: now,
         };
         let audit = AuditEntry::new(

@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::{SeaOrmAuth, add_member, parse_role, seats_in_use};
 use crate::db::{Change, unexpected, unique_violation};
 use crate::entities::invitation;
-use crate::outbox::{QueuedEmail, queue_email};
+use crate::outbox::{InvitationMessages, QueuedEmail, forget_invitation_secrets, queue_email};
 use crate::subscriptions::lock_plan;
 
 fn invitation_to_domain(row: invitation::Model) -> anyhow::Result<Invitation> {
@@ -55,6 +55,14 @@ pub(crate) async fn accept_invitation_in<C: ConnectionTrait>(
     if updated.rows_affected == 0 {
         return Err(InvitationStoreError::NotPending);
     }
+    // The token did its work: the outbox forgets it.
+    forget_invitation_secrets(
+        conn,
+        invitation.organization_id,
+        InvitationMessages::Of(invitation.id.as_uuid()),
+    )
+    .await
+    .map_err(|e| unexpected(e, "forgetting the invitation's token"))?;
     // The invitation no longer counts as pending; the new member does.
     if !plan.seats_allow(seats_in_use(conn, invitation.organization_id, at, None).await? + 1) {
         return Err(InvitationStoreError::SeatLimit { limit: plan.seat_limit.unwrap_or(0) });
@@ -96,6 +104,9 @@ impl InvitationRepository for SeaOrmAuth {
             .exec(&*txn)
             .await
             .map_err(|e| unexpected(e, "replacing pending invitation"))?;
+        forget_invitation_secrets(&*txn, scope.organization_id(), InvitationMessages::To(inv.email.as_ref()))
+            .await
+            .map_err(|e| unexpected(e, "forgetting the replaced invitation's token"))?;
         invitation::Entity::insert(invitation::ActiveModel {
             id: Set(inv.id.as_uuid()),
             organization_id: Set(scope.organization_id().as_uuid()),
@@ -124,6 +135,8 @@ impl InvitationRepository for SeaOrmAuth {
                 body: &email.body,
                 at: email.created_at,
                 workflow: None,
+                secrets: Some(serde_json::json!(email.secrets)),
+                invitation: Some(inv.id.as_uuid()),
             },
         )
         .await
@@ -180,6 +193,9 @@ impl InvitationRepository for SeaOrmAuth {
         if updated.rows_affected == 0 {
             return Err(InvitationStoreError::NotPending);
         }
+        forget_invitation_secrets(&*txn, scope.organization_id(), InvitationMessages::Of(id.as_uuid()))
+            .await
+            .map_err(|e| unexpected(e, "forgetting the revoked invitation's token"))?;
         txn.commit(audit).await?;
         Ok(())
     }

@@ -28,6 +28,12 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     /// The workflow that sent it (unique: one email per workflow).
     pub workflow_id: Option<Uuid>,
+    /// Secrets the body names as `{{name}}` (an invitation's token), kept
+    /// apart so they can be forgotten; `None` once forgotten.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub secrets: Option<Json>,
+    /// The invitation it carries, if any.
+    pub invitation_id: Option<Uuid>,
 }
 
 /// Relations of `email_outbox`.

@@ -32,6 +32,10 @@ pub(crate) struct QueuedEmail<'a> {
     pub at: DateTime<Utc>,
     /// The workflow that sends it: at most one message per workflow is ever queued.
     pub workflow: Option<WorkflowId>,
+    /// The secrets the body names as `{{name}}`, kept apart (see [`forget_invitation_secrets`]).
+    pub secrets: Option<serde_json::Value>,
+    /// The invitation it carries.
+    pub invitation: Option<uuid::Uuid>,
 }
 
 /// Queues `email` on `conn` (normally the transaction of the change that
@@ -49,6 +53,8 @@ pub(crate) async fn queue_email<C: ConnectionTrait>(conn: &C, email: &QueuedEmai
         created_at: Set(email.at),
         sent_at: Set(None),
         workflow_id: Set(email.workflow.map(|w| w.as_uuid())),
+        secrets: Set(email.secrets.clone()),
+        invitation_id: Set(email.invitation),
     });
     if email.workflow.is_some() {
         insert
@@ -80,4 +86,37 @@ pub(crate) async fn record_event<C: ConnectionTrait>(
     .exec_without_returning(conn)
     .await
     .map(|_| ())
+}
+
+/// Forgets the secrets of the invitation messages of `organization` that
+/// `which` selects (an invitation accepted, revoked or replaced: its token is
+/// of no use any more), on `conn`.
+#[cfg(feature = "auth")]
+pub(crate) async fn forget_invitation_secrets<C: ConnectionTrait>(
+    conn: &C,
+    organization: OrganizationId,
+    which: InvitationMessages<'_>,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait as _, QueryFilter as _};
+    let mut update = email_outbox::Entity::update_many()
+        .col_expr(email_outbox::Column::Secrets, Expr::value(Option::<serde_json::Value>::None))
+        .filter(email_outbox::Column::OrganizationId.eq(organization.as_uuid()))
+        .filter(email_outbox::Column::Secrets.is_not_null());
+    update = match which {
+        InvitationMessages::Of(id) => update.filter(email_outbox::Column::InvitationId.eq(id)),
+        InvitationMessages::To(recipient) => update
+            .filter(email_outbox::Column::InvitationId.is_not_null())
+            .filter(email_outbox::Column::Recipient.eq(recipient)),
+    };
+    update.exec(conn).await.map(|_| ())
+}
+
+/// Which invitation messages.
+#[cfg(feature = "auth")]
+pub(crate) enum InvitationMessages<'a> {
+    /// The message of one invitation.
+    Of(uuid::Uuid),
+    /// Every invitation message to one address (a new invitation replaces the pending one).
+    To(&'a str),
 }

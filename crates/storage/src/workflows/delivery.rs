@@ -24,6 +24,8 @@ impl Mailer for SeaOrmWorkflows {
             body: &email.body,
             at: Utc::now(),
             workflow: Some(w.id),
+            secrets: None,
+            invitation: None,
         };
         queue_email(&self.db, &queued)
             .await

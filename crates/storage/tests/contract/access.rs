@@ -47,7 +47,8 @@ fn outbox(org: OrganizationId, to: &str) -> OutboxEmail {
         kind: "invitation".into(),
         recipient: to.into(),
         subject: "s".into(),
-        body: "b".into(),
+        body: "b {{token}}".into(),
+        secrets: std::collections::BTreeMap::from([("token".to_owned(), "t0k3n".to_owned())]),
         created_at: SystemClock.now(),
     }
 }
@@ -197,6 +198,35 @@ contract_tests! {
             }
         }
         assert_eq!(won, 1);
+    }
+
+    async fn an_invitations_token_is_kept_apart_and_forgotten_once_of_no_use(storage: Storage) {
+        use leadflow_storage::entities::email_outbox;
+        use sea_orm::EntityTrait as _;
+        let (org, _) = org_with_owner(&storage, "acme").await;
+        let auth = invitations(&storage);
+        let secrets = |storage: &Storage| {
+            let db = storage.connection().clone();
+            async move {
+                let mut rows = email_outbox::Entity::find().all(&db).await.unwrap();
+                rows.sort_by_key(|r| r.created_at);
+                rows.into_iter().map(|r| (r.body.contains("t0k3n"), r.secrets.is_some())).collect::<Vec<_>>()
+            }
+        };
+        let first = invitation(org, "new@acme.io", Role::Member);
+        auth.create(crate::scope(org), &first, &"a".repeat(64), &outbox(org, "new@acme.io"), &crate::entry(Some(org))).await.unwrap();
+        assert_eq!(secrets(&storage).await, [(false, true)], "the body never holds the token");
+        // A new invitation to the address replaces the first: its token is forgotten.
+        let second = invitation(org, "new@acme.io", Role::Member);
+        auth.create(crate::scope(org), &second, &"b".repeat(64), &outbox(org, "new@acme.io"), &crate::entry(Some(org))).await.unwrap();
+        assert_eq!(secrets(&storage).await, [(false, false), (false, true)]);
+        let user = a_user(&storage, "new@acme.io").await;
+        auth.accept(&second, user.id, SystemClock.now(), &crate::entry(Some(org))).await.unwrap();
+        assert_eq!(secrets(&storage).await, [(false, false), (false, false)], "an accepted invitation's token is forgotten");
+        let third = invitation(org, "other@acme.io", Role::Member);
+        auth.create(crate::scope(org), &third, &"c".repeat(64), &outbox(org, "other@acme.io"), &crate::entry(Some(org))).await.unwrap();
+        auth.revoke(crate::scope(org), third.id, SystemClock.now(), &crate::entry(Some(org))).await.unwrap();
+        assert!(secrets(&storage).await.iter().all(|(_, kept)| !kept), "a revoked invitation's token is forgotten");
     }
 
     async fn an_expired_invitation_cannot_be_accepted(storage: Storage) {

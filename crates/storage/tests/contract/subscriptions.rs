@@ -68,7 +68,8 @@ fn invite(org: OrganizationId, email: &str) -> (Invitation, OutboxEmail) {
         kind: "invitation".into(),
         recipient: email.into(),
         subject: "s".into(),
-        body: "b".into(),
+        body: "b {{token}}".into(),
+        secrets: std::collections::BTreeMap::from([("token".to_owned(), "t0k3n".to_owned())]),
         created_at: now,
     };
     (inv, mail)
