@@ -64,3 +64,70 @@ async fn every_operation_is_documented_with_id_tag_summary_errors_and_security()
         }
     }
 }
+
+/// Slow and oversized clients, against a server whose header-read timeout is 1 s.
+mod slow_and_oversized_clients_are_cut_off {
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpStream;
+
+    use crate::helpers::TestApp;
+
+    /// Sends a request's headers one byte every 200 ms; how long until the server closed the connection.
+    async fn trickle(addr: String) -> Option<Duration> {
+        let started = Instant::now();
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let headers =
+            b"GET /health HTTP/1.1\r\nHost: leadflow\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        for byte in headers {
+            if stream.write_all(&[*byte]).await.is_err() {
+                return Some(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let mut buf = [0_u8; 256];
+            if let Ok(Ok(read)) = tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buf)).await
+            {
+                // Closed (0) or answered (408/400): either way the server let go.
+                let _ = read;
+                return Some(started.elapsed());
+            }
+        }
+        None
+    }
+
+    async fn run(engine: leadflow_storage::testing::Engine) {
+        let overrides = [("LEADFLOW_HEADER_READ_TIMEOUT_SECS", "1")];
+        let Some(app) = TestApp::spawn_with(engine, &overrides).await else { return };
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        let slow: Vec<_> = (0..50).map(|_| tokio::spawn(trickle(addr.clone()))).collect();
+        for connection in slow {
+            let closed = connection.await.unwrap().expect("the server closed the slow connection");
+            assert!(closed < Duration::from_secs(4), "closed only after {closed:?}");
+        }
+
+        // 100 KB of headers: 431, and nothing else is read.
+        let mut stream = TcpStream::connect(&addr).await.unwrap();
+        let big =
+            format!("GET /health HTTP/1.1\r\nHost: leadflow\r\nX-Big: {}\r\n\r\n", "b".repeat(100 * 1024));
+        let _ = stream.write_all(big.as_bytes()).await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
+        // Well-behaved clients are served as before.
+        let health = app.client.get(format!("{}/health", app.base)).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(leadflow_storage::testing::Engine::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        run(leadflow_storage::testing::Engine::Postgres).await;
+    }
+}

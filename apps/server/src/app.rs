@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::CatchPanic;
-use poem::{Endpoint, EndpointExt, Route, Server};
+use poem::{Endpoint, EndpointExt, Route};
 use rand::RngCore as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -115,18 +114,22 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn serve(self) -> anyhow::Result<()> {
-        let acceptor = TcpListener::bind(self.config.bind)
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(self.config.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", self.config.bind))?;
-        let addr = local_addr(&acceptor)?;
+        let addr = listener.local_addr()?;
         tracing::info!(%addr, "listening");
         println!("Leadflow is serving on http://{addr} — Swagger UI: http://{addr}/docs");
         let (stop, stopped) = watch::channel(false);
         let workers = self.start_workers(&stopped);
-        Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(self.endpoint(), shutdown_signal(), Some(Duration::from_secs(10)))
-            .await?;
+        crate::serve::serve(
+            listener,
+            self.endpoint(),
+            self.config.server_limits,
+            shutdown_signal(),
+            Duration::from_secs(10),
+        )
+        .await?;
         // No new claims; each worker finishes its step, releases its leases and exits.
         let _ = stop.send(true);
         for worker in workers {
@@ -140,27 +143,21 @@ impl Application {
     /// # Errors
     /// When no port can be bound.
     pub async fn spawn(self) -> anyhow::Result<SocketAddr> {
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
-        let addr = local_addr(&acceptor)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
         let endpoint = self.endpoint();
+        let limits = self.config.server_limits;
         // The workers stop with the runtime (the end of the test).
         let (stop, stopped) = watch::channel(false);
         let workers = self.start_workers(&stopped);
         tokio::spawn(async move {
-            let _ = Server::new_with_acceptor(acceptor).run(endpoint).await;
+            let _ =
+                crate::serve::serve(listener, endpoint, limits, std::future::pending(), Duration::ZERO).await;
             let _ = stop.send(true);
             drop(workers);
         });
         Ok(addr)
     }
-}
-
-fn local_addr(acceptor: &impl Acceptor) -> anyhow::Result<SocketAddr> {
-    acceptor
-        .local_addr()
-        .into_iter()
-        .find_map(|a| a.as_socket_addr().copied())
-        .ok_or_else(|| anyhow::anyhow!("the listener has no socket address"))
 }
 
 /// A random 24-character password.

@@ -82,6 +82,9 @@ pub struct Config {
     /// reverse proxies whose `X-Forwarded-For` names the client (default: none,
     /// the header is ignored and the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `LEADFLOW_HEADER_READ_TIMEOUT_SECS` (10), `LEADFLOW_MAX_HEADER_BYTES` (16384),
+    /// `LEADFLOW_IDLE_TIMEOUT_SECS` (60): the connection limits.
+    pub server_limits: crate::serve::ServerLimits,
 }
 
 /// A configuration value is wrong; the message names the variable.
@@ -236,6 +239,15 @@ impl Config {
             super_admin_email: lookup("LEADFLOW_SUPER_ADMIN_EMAIL"),
             super_admin_password: lookup("LEADFLOW_SUPER_ADMIN_PASSWORD"),
             trusted_proxies: trusted_proxies(&lookup)?,
+            server_limits: crate::serve::ServerLimits {
+                header_read_timeout: Duration::from_secs(
+                    parse(&lookup, "LEADFLOW_HEADER_READ_TIMEOUT_SECS", 10_u64)?.max(1),
+                ),
+                max_header_bytes: parse(&lookup, "LEADFLOW_MAX_HEADER_BYTES", 16_384_usize)?.max(8192),
+                idle_timeout: Duration::from_secs(
+                    parse(&lookup, "LEADFLOW_IDLE_TIMEOUT_SECS", 60_u64)?.max(1),
+                ),
+            },
         })
     }
 

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod edge;
 pub mod problem;
 pub mod security;
+pub mod serve;
 pub mod state;
 pub mod telemetry;
 
