@@ -6,6 +6,18 @@ use serde_json::json;
 use crate::http_tests;
 
 http_tests! {
+    async fn a_team_patch_honours_if_match(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let created = app.post("/api/v1/teams", Some(&ada.access), json!({ "name": "Sales" })).await.expect(201);
+        let path = format!("/api/v1/teams/{}", created.body["id"].as_str().unwrap());
+        let tag = app.get(&path, &ada.access).await.expect(200).headers.get("etag").unwrap().to_str().unwrap().to_owned();
+        let renamed = app.patch(&path, &ada.access, json!({ "name": "Field Sales" })).await.expect(200);
+        assert_ne!(renamed.headers.get("etag").unwrap().to_str().unwrap(), tag);
+        let stale = app.client.patch(format!("{}{path}", app.base)).bearer_auth(&ada.access).header("if-match", &tag).json(&json!({ "name": "Stale" })).send().await.unwrap();
+        crate::helpers::read(stale).await.expect_problem(412, "precondition_failed");
+        assert_eq!(app.get(&path, &ada.access).await.body["name"], "Field Sales");
+    }
+
     async fn teams_are_created_staffed_and_changed(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
         let lead = app.member(&ada, "lead@example.com", "manager").await;

@@ -356,7 +356,10 @@ impl From<TeamError> for ApiError {
             }
             e @ TeamError::NoOrganization => forbidden(e.to_string()),
             TeamError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
-            e @ TeamError::NameTaken => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            e @ (TeamError::NameTaken | TeamError::Busy) => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string())
+            }
+            TeamError::PreconditionFailed => precondition_failed(),
             TeamError::Unexpected(e) => internal(&e),
         }
     }

@@ -5,17 +5,33 @@ use std::sync::Arc;
 use leadflow_kernel::UserId;
 use leadflow_organizations::teams::{Team, TeamChanges, TeamId, TeamInput, TeamMember};
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
-use crate::api::dto::maybe;
+use crate::api::dto::{etag, if_match, maybe};
 use crate::problem::ApiResult;
 use crate::security::TenantAuth;
 use crate::state::AppState;
+
+/// A team with its members and its version.
+#[derive(ApiResponse)]
+pub enum TeamDetailResponse {
+    /// The team.
+    #[oai(status = 200)]
+    Ok(Json<TeamDetailDto>, #[oai(header = "ETag")] String),
+}
+
+/// A team with its version.
+#[derive(ApiResponse)]
+pub enum TeamResponse {
+    /// The team.
+    #[oai(status = 200)]
+    Ok(Json<TeamDto>, #[oai(header = "ETag")] String),
+}
 
 /// Operations of the Teams tag.
 pub struct TeamsApi;
@@ -160,33 +176,47 @@ impl TeamsApi {
     }
 
     /// Get a team with its members
+    ///
+    /// The `ETag` names this version of the team, for `If-Match` on a later `PATCH`.
     #[oai(path = "/:id", method = "get", operation_id = "getTeam")]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAuth,
         id: Path<Uuid>,
-    ) -> ApiResult<Json<TeamDetailDto>> {
+    ) -> ApiResult<TeamDetailResponse> {
         let (team, members) = state.teams.get(auth.actor(), TeamId::from_uuid(id.0)).await?;
-        Ok(Json(TeamDetailDto { team: team.into(), members: members.into_iter().map(Into::into).collect() }))
+        let tag = etag(team.updated_at);
+        let detail =
+            TeamDetailDto { team: team.into(), members: members.into_iter().map(Into::into).collect() };
+        Ok(TeamDetailResponse::Ok(Json(detail), tag))
     }
 
     /// Update a team (`settings:manage`)
+    ///
+    /// Only the fields sent change; with `If-Match: <ETag>` the change applies
+    /// only to that version (412 otherwise).
     #[oai(path = "/:id", method = "patch", operation_id = "updateTeam")]
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAuth,
         id: Path<Uuid>,
+        /// The `ETag` of the version this change is meant for.
+        #[oai(name = "If-Match")]
+        version: Header<Option<String>>,
         body: Json<UpdateTeamBody>,
-    ) -> ApiResult<Json<TeamDto>> {
+    ) -> ApiResult<TeamResponse> {
+        let if_version = if_match(version.0.as_deref())?;
         let body = body.0;
         let changes = TeamChanges {
             name: body.name,
             description: maybe(body.description),
             leader_id: maybe(body.leader_id).map(|l| l.map(UserId::from_uuid)),
         };
-        Ok(Json(state.teams.update(auth.actor(), TeamId::from_uuid(id.0), changes).await?.into()))
+        let team = state.teams.update(auth.actor(), TeamId::from_uuid(id.0), changes, if_version).await?;
+        let tag = etag(team.updated_at);
+        Ok(TeamResponse::Ok(Json(team.into()), tag))
     }
 
     /// Delete a team (`settings:manage`); its members stay in the organization

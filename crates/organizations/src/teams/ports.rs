@@ -1,6 +1,7 @@
 //! Ports of teams. Every method is scoped by the organization.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use leadflow_kernel::{AuditEntry, TenantScope, UserId};
 
 use super::model::{Team, TeamId, TeamMember};
@@ -14,6 +15,9 @@ pub enum TeamStoreError {
     /// No such team in the organization.
     #[error("team not found")]
     NotFound,
+    /// The team changed since it was read.
+    #[error("the team changed since it was read")]
+    Changed,
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -48,12 +52,18 @@ pub trait TeamRepository: Send + Sync {
     /// `Unexpected` when the store fails.
     async fn members(&self, scope: TenantScope, id: TeamId) -> Result<Vec<TeamMember>, TeamStoreError>;
 
-    /// Saves a team and `audit`, in one transaction.
+    /// Saves a team and `audit`, in one transaction — only if it is still
+    /// the version read (`updated_at == read_at`).
     ///
     /// # Errors
-    /// MUST return `NameTaken` or `NotFound`; then nothing is written.
-    async fn update(&self, scope: TenantScope, team: &Team, audit: &AuditEntry)
-    -> Result<(), TeamStoreError>;
+    /// MUST return `NameTaken`, `NotFound` or `Changed`; then nothing is written.
+    async fn update(
+        &self,
+        scope: TenantScope,
+        team: &Team,
+        read_at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(), TeamStoreError>;
 
     /// Deletes a team (and its member list) and writes `audit`, in one transaction.
     ///

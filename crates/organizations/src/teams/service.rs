@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use leadflow_kernel::{
     Actor, AuditEntry, Clock, Forbidden, Permission, TenantScope, UserId, ValidationErrors,
 };
@@ -31,6 +32,12 @@ pub enum TeamError {
     /// The name is taken in the organization.
     #[error("a team with this name already exists")]
     NameTaken,
+    /// The team changed since the version the client named (`If-Match`).
+    #[error("the team changed since you read it; read it again")]
+    PreconditionFailed,
+    /// It kept changing under this write; nothing was written.
+    #[error("the team is being changed by someone else; try again")]
+    Busy,
     /// The store failed.
     #[error(transparent)]
     Unexpected(anyhow::Error),
@@ -41,6 +48,7 @@ impl From<TeamStoreError> for TeamError {
         match e {
             TeamStoreError::NameTaken => Self::NameTaken,
             TeamStoreError::NotFound => Self::NotFound,
+            TeamStoreError::Changed => Self::Busy,
             TeamStoreError::Unexpected(e) => Self::Unexpected(e),
         }
     }
@@ -126,17 +134,20 @@ impl TeamService {
         Ok(team)
     }
 
-    /// Changes a team (`settings:manage`).
+    /// Changes a team (`settings:manage`). Only the fields given change; a
+    /// concurrent change is kept (the write is retried on the fresh version).
+    /// With `if_version` (the client's `If-Match`) it applies only to that version.
     ///
     /// # Errors
-    /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid`, `NameTaken`, `Unexpected`.
-    pub async fn update(&self, actor: &Actor, id: TeamId, changes: TeamChanges) -> Result<Team, TeamError> {
+    /// `NoOrganization`, `NotFound`, `Forbidden`, `Invalid`, `NameTaken`, `PreconditionFailed`, `Busy`, `Unexpected`.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: TeamId,
+        changes: TeamChanges,
+        if_version: Option<DateTime<Utc>>,
+    ) -> Result<Team, TeamError> {
         let scope = scope_of(actor)?;
-        let mut team = self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
-        actor.require(Permission::SettingsManage)?;
-        if let Some(leader) = changes.leader_id {
-            self.check_leader(scope, leader).await?;
-        }
         let changed: Vec<&str> = [
             changes.name.as_ref().map(|_| "name"),
             changes.description.as_ref().map(|_| "description"),
@@ -145,12 +156,29 @@ impl TeamService {
         .into_iter()
         .flatten()
         .collect();
-        let now = self.clock.now();
-        team.apply(changes, now)?;
-        let audit = AuditEntry::in_scope(actor, scope, "team.updated", "team", id, now)
-            .with_details(json!({ "changed": changed }));
-        self.teams.update(scope, &team, &audit).await?;
-        Ok(team)
+        for _ in 0..3 {
+            let mut team = self.teams.get(scope, id).await?.ok_or(TeamError::NotFound)?;
+            actor.require(Permission::SettingsManage)?;
+            if let Some(leader) = changes.leader_id {
+                self.check_leader(scope, leader).await?;
+            }
+            if if_version.is_some_and(|v| v != team.updated_at) {
+                return Err(TeamError::PreconditionFailed);
+            }
+            let read_at = team.updated_at;
+            let now = self.clock.now();
+            team.apply(changes.clone(), now)?;
+            let audit = AuditEntry::in_scope(actor, scope, "team.updated", "team", id, now)
+                .with_details(json!({ "changed": changed }));
+            match self.teams.update(scope, &team, read_at, &audit).await {
+                Err(TeamStoreError::Changed) if if_version.is_some() => {
+                    return Err(TeamError::PreconditionFailed);
+                }
+                Err(TeamStoreError::Changed) => {}
+                done => return done.map(|()| team).map_err(Into::into),
+            }
+        }
+        Err(TeamError::Busy)
     }
 
     /// Deletes a team (`settings:manage`); its members stay in the organization.

@@ -5,9 +5,7 @@ use leadflow_kernel::{AuditEntry, OrganizationId, TenantScope, UserId};
 use leadflow_organizations::teams::{
     MemberDirectory, Team, TeamId, TeamMember, TeamRepository, TeamStoreError,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::Storage;
 use crate::db::Change;
@@ -112,16 +110,35 @@ impl TeamRepository for SeaOrmTeams {
             .collect())
     }
 
-    async fn update(&self, scope: TenantScope, t: &Team, audit: &AuditEntry) -> Result<(), TeamStoreError> {
+    async fn update(
+        &self,
+        scope: TenantScope,
+        t: &Team,
+        read_at: chrono::DateTime<chrono::Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(), TeamStoreError> {
         let mut row = to_row(t);
-        row.id = sea_orm::ActiveValue::Unchanged(t.id.as_uuid());
-        row.organization_id = sea_orm::ActiveValue::Unchanged(scope.organization_id().as_uuid());
+        row.id = sea_orm::ActiveValue::NotSet;
+        row.organization_id = sea_orm::ActiveValue::NotSet;
         row.created_at = sea_orm::ActiveValue::NotSet;
         let txn = Change::begin(&self.db, "committing team").await?;
-        match row.update(&*txn).await {
-            Ok(_) => {}
-            Err(DbErr::RecordNotUpdated) => return Err(TeamStoreError::NotFound),
-            Err(e) => return Err(store_error(e, "updating team")),
+        // Only over the version that was read: a change made since is kept.
+        let written = team::Entity::update_many()
+            .set(row)
+            .filter(team::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+            .filter(team::Column::Id.eq(t.id.as_uuid()))
+            .filter(team::Column::UpdatedAt.eq(read_at))
+            .exec(&*txn)
+            .await
+            .map_err(|e| store_error(e, "updating team"))?;
+        if written.rows_affected != 1 {
+            let exists = team::Entity::find_by_id(t.id.as_uuid())
+                .filter(team::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+                .one(&*txn)
+                .await
+                .map_err(|e| unexpected(e, "reading team"))?
+                .is_some();
+            return Err(if exists { TeamStoreError::Changed } else { TeamStoreError::NotFound });
         }
         txn.commit(audit).await?;
         Ok(())

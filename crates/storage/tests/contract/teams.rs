@@ -44,10 +44,17 @@ contract_tests! {
         assert!(teams.get(crate::scope(OrganizationId::new()), sales.id).await.unwrap().is_none());
 
         let mut renamed = teams.get(crate::scope(org), sales.id).await.unwrap().unwrap();
+        let read_at = renamed.updated_at;
         renamed.apply(TeamChanges { name: Some("Field Sales".into()), leader_id: Some(None), ..Default::default() }, Utc::now()).unwrap();
-        teams.update(crate::scope(org), &renamed, &crate::entry(Some(org))).await.unwrap();
+        teams.update(crate::scope(org), &renamed, read_at, &crate::entry(Some(org))).await.unwrap();
         let read = teams.get(crate::scope(org), sales.id).await.unwrap().unwrap();
         assert_eq!((read.name.as_str(), read.leader_id), ("Field Sales", None));
+        // A writer that read the earlier version is refused and writes nothing.
+        let mut stale = read.clone();
+        stale.apply(TeamChanges { name: Some("Stale".into()), ..Default::default() }, Utc::now()).unwrap();
+        assert!(matches!(teams.update(crate::scope(org), &stale, read_at, &crate::entry(Some(org))).await, Err(TeamStoreError::Changed)));
+        assert!(matches!(teams.update(crate::scope(OrganizationId::new()), &stale, read.updated_at, &crate::entry(Some(org))).await, Err(TeamStoreError::NotFound)));
+        assert_eq!(teams.get(crate::scope(org), sales.id).await.unwrap().unwrap().name.as_str(), "Field Sales");
 
         teams.delete(crate::scope(org), sales.id, &crate::entry(Some(org))).await.unwrap();
         assert!(matches!(teams.delete(crate::scope(org), sales.id, &crate::entry(Some(org))).await, Err(TeamStoreError::NotFound)));
