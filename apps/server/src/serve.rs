@@ -9,7 +9,6 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,7 +86,21 @@ where
                         continue;
                     }
                 };
-                let service = service(endpoint.clone(), local, peer);
+                let endpoint = endpoint.clone();
+                let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+                    let endpoint = endpoint.clone();
+                    async move {
+                        let request = poem::Request::from((
+                            request,
+                            LocalAddr(Addr::SocketAddr(local)),
+                            RemoteAddr(Addr::SocketAddr(peer)),
+                            Scheme::HTTP,
+                        ));
+                        let response: hyper::Response<BoxBody<Bytes, std::io::Error>> =
+                            endpoint.get_response(request).await.into();
+                        Ok::<_, Infallible>(response)
+                    }
+                });
                 let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                 // An HTTP/1 connection waiting for its next request is also bound by the
                 // header-read timeout; an HTTP/2 one is pinged and closed when it stops answering.
@@ -104,28 +117,4 @@ where
         () = tokio::time::sleep(drain) => tracing::warn!("requests still running after the drain period"),
     }
     Ok(())
-}
-
-fn service<E: Endpoint + 'static>(
-    endpoint: Arc<E>,
-    local: SocketAddr,
-    peer: SocketAddr,
-) -> impl hyper::service::Service<
-    hyper::Request<Incoming>,
-    Response = hyper::Response<BoxBody<Bytes, std::io::Error>>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<hyper::Response<BoxBody<Bytes, std::io::Error>>, Infallible>> + Send,
-> + Clone {
-    hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let endpoint = endpoint.clone();
-        async move {
-            let request = poem::Request::from((
-                request,
-                LocalAddr(Addr::SocketAddr(local)),
-                RemoteAddr(Addr::SocketAddr(peer)),
-                Scheme::HTTP,
-            ));
-            Ok::<_, Infallible>(endpoint.get_response(request).await.into())
-        }
-    })
 }
