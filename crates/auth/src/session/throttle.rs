@@ -122,6 +122,37 @@ pub struct FailureCount {
     pub since: DateTime<Utc>,
 }
 
+impl FailureCount {
+    /// The start before which a window of length `window` has ended at `now`.
+    #[must_use]
+    pub fn expired_before(window: Duration, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX)
+    }
+
+    /// Whether the window is still running at `now`.
+    #[must_use]
+    pub fn is_live(&self, window: Duration, now: DateTime<Utc>) -> bool {
+        self.since > Self::expired_before(window, now)
+    }
+
+    /// The time left in the window (at least a second): a refusal's `Retry-After`.
+    #[must_use]
+    pub fn retry_after(&self, window: Duration, now: DateTime<Utc>) -> Duration {
+        (self.since - Self::expired_before(window, now))
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .max(Duration::from_secs(1))
+    }
+
+    /// Counts one more at `now`, in a new window when the last one ended.
+    pub fn add(&mut self, window: Duration, now: DateTime<Utc>) {
+        if !self.is_live(window, now) {
+            *self = Self { failures: 0, since: now };
+        }
+        self.failures += 1;
+    }
+}
+
 /// The limits.
 #[derive(Clone, Copy, Debug)]
 pub struct ThrottlePolicy {
@@ -162,11 +193,8 @@ impl ThrottlePolicy {
         account: Option<FailureCount>,
         now: DateTime<Utc>,
     ) -> ThrottleVerdict {
-        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
-        let live = |c: Option<FailureCount>| c.filter(|c| now - c.since < window);
-        let wait = |c: FailureCount| {
-            (c.since + window - now).to_std().unwrap_or(Duration::ZERO).max(Duration::from_secs(1))
-        };
+        let live = |c: Option<FailureCount>| c.filter(|c| c.is_live(self.window, now));
+        let wait = |c: FailureCount| c.retry_after(self.window, now);
         let refusals = [(live(pair), self.per_account_and_ip), (live(ip), self.per_ip)];
         if let Some(longest) =
             refusals.into_iter().filter_map(|(c, limit)| c.filter(|c| c.failures >= limit)).map(wait).max()
@@ -209,19 +237,14 @@ impl LoginThrottle for MemoryLoginThrottle {
     }
 
     async fn failure(&self, account: &str, ip: Option<String>) {
-        let now = Utc::now();
-        let window = chrono::Duration::from_std(self.policy.window).unwrap_or(chrono::Duration::MAX);
+        let (now, window) = (Utc::now(), self.policy.window);
         let mut counts = self.counts();
         if counts.len() > 100_000 {
             // Bound memory under a spray of distinct keys: expired windows go first.
-            counts.retain(|_, c| now - c.since < window);
+            counts.retain(|_, c| c.is_live(window, now));
         }
         for key in ThrottleKeys::of(account, ip.as_deref()).all() {
-            let count = counts.entry(key).or_insert(FailureCount { failures: 0, since: now });
-            if now - count.since >= window {
-                *count = FailureCount { failures: 0, since: now };
-            }
-            count.failures += 1;
+            counts.entry(key).or_insert(FailureCount { failures: 0, since: now }).add(window, now);
         }
     }
 
@@ -233,11 +256,10 @@ impl LoginThrottle for MemoryLoginThrottle {
     }
 
     async fn forget_expired(&self) -> u64 {
-        let now = Utc::now();
-        let window = chrono::Duration::from_std(self.policy.window).unwrap_or(chrono::Duration::MAX);
+        let (now, window) = (Utc::now(), self.policy.window);
         let mut counts = self.counts();
         let before = counts.len();
-        counts.retain(|_, c| now - c.since < window);
+        counts.retain(|_, c| c.is_live(window, now));
         u64::try_from(before - counts.len()).unwrap_or(0)
     }
 }
@@ -252,18 +274,11 @@ pub struct MemoryActionBudget {
 impl ActionBudget for MemoryActionBudget {
     async fn spend(&self, key: &str, limit: u32, window: Duration) -> Result<(), Duration> {
         let now = Utc::now();
-        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = counts.entry(key.to_owned()).or_insert(FailureCount { failures: 0, since: now });
-        if now - count.since >= window {
-            *count = FailureCount { failures: 0, since: now };
-        }
-        count.failures += 1;
+        count.add(window, now);
         if count.failures > limit {
-            return Err((count.since + window - now)
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .max(Duration::from_secs(1)));
+            return Err(count.retry_after(window, now));
         }
         Ok(())
     }

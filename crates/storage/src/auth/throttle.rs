@@ -32,7 +32,7 @@ impl crate::Storage {
 
 impl SeaOrmLoginThrottle {
     fn cutoff(&self) -> chrono::DateTime<Utc> {
-        Utc::now() - chrono::Duration::from_std(self.policy.window).unwrap_or(chrono::Duration::MAX)
+        FailureCount::expired_before(self.policy.window, Utc::now())
     }
 
     async fn counts(&self, keys: &ThrottleKeys) -> anyhow::Result<Vec<login_throttle::Model>> {
@@ -127,12 +127,11 @@ impl ActionBudget for SeaOrmLoginThrottle {
     ) -> Result<(), std::time::Duration> {
         use login_throttle::Column as C;
         let now = Utc::now();
-        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
         let counted = async {
             let txn = begin_write(&self.db).await?;
             login_throttle::Entity::delete_many()
                 .filter(C::Key.eq(key))
-                .filter(C::Since.lte(now - window))
+                .filter(C::Since.lte(FailureCount::expired_before(window, now)))
                 .exec(&txn)
                 .await
                 .map_err(|e| unexpected(e, "resetting an expired budget"))?;
@@ -156,10 +155,7 @@ impl ActionBudget for SeaOrmLoginThrottle {
         };
         match counted.await {
             Ok(Some(row)) if u32::try_from(row.failures).unwrap_or(u32::MAX) > limit => {
-                Err((row.since + window - now)
-                    .to_std()
-                    .unwrap_or_default()
-                    .max(std::time::Duration::from_secs(1)))
+                Err(FailureCount { failures: limit, since: row.since }.retry_after(window, now))
             }
             Ok(_) => Ok(()),
             Err(e) => {
