@@ -262,16 +262,17 @@ impl LeadService {
         assignee: Option<UserId>,
     ) -> Result<Lead, LeadError> {
         let scope = scope_of(actor)?;
+        let mut lead = self.get(actor, id).await?;
+        actor.require(Permission::LeadsEdit)?;
         if let Some(user) = assignee
             && !self.workers.is_member(scope, user).await?
         {
-            self.get(actor, id).await?;
-            actor.require(Permission::LeadsEdit)?;
             return Err(ValidationErrors::single("assigneeId", "must be a member of the organization").into());
         }
-        for _ in 0..WRITE_ATTEMPTS {
-            let mut lead = self.get(actor, id).await?;
-            actor.require(Permission::LeadsEdit)?;
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                lead = self.get(actor, id).await?;
+            }
             let read_at = lead.updated_at;
             let now = self.clock.now();
             let entry = AuditEntry::in_scope(actor, scope, "lead.assigned", "lead", id, now)
