@@ -16,6 +16,7 @@ mod m20261201_000006_idempotent_responses;
 mod m20261201_000007_disabled_users;
 mod m20261201_000008_login_throttle;
 mod m20261201_000009_outbox_secrets;
+mod m20261201_000010_delivery;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_disabled_users::Migration),
             Box::new(m20261201_000008_login_throttle::Migration),
             Box::new(m20261201_000009_outbox_secrets::Migration),
+            Box::new(m20261201_000010_delivery::Migration),
         ]
     }
 }

@@ -77,6 +77,9 @@ fn test_config(url: &str, overrides: &[(&str, &str)]) -> Config {
         ("LEADFLOW_WORKERS".into(), "0".into()),
         ("LEADFLOW_WORKER_POLL_MS".into(), "10".into()),
         ("LEADFLOW_WORKFLOW_RETRY_BASE_MS".into(), "20".into()),
+        // Nothing leaves unless a delivery test says where to.
+        ("LEADFLOW_DELIVERY_WORKERS".into(), "0".into()),
+        ("LEADFLOW_EMAIL_TRANSPORT".into(), "none".into()),
     ]);
     for (k, v) in overrides {
         env.insert((*k).into(), (*v).into());

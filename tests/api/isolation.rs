@@ -106,6 +106,13 @@ http_tests! {
         let bob = app.register("bob@example.com", Some("globex")).await;
         let globex = bob.org_id.clone().unwrap();
         app.member(&bob, "m@example.com", "member").await;
+        // Rows in the delivery tables too: an endpoint, a delivery and its attempt log.
+        let hook = app
+            .post("/api/v1/webhooks", Some(&bob.access), serde_json::json!({ "url": "https://hooks.example.com/in", "events": ["lead.created"] }))
+            .await
+            .expect(201);
+        let hook_id = hook.body["endpoint"]["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/webhooks/{hook_id}/test"), Some(&bob.access), serde_json::json!({})).await.expect(202);
         app.login("bob@example.com", None).await;
         let ada = app.register("ada@example.com", Some("acme")).await;
         let root = app.super_admin().await;

@@ -5,11 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod helpers;
+mod mailbox;
+mod receiver;
 
 mod admin_users;
 mod api_keys;
 mod audit;
 mod auth;
+mod emails;
 mod errors;
 mod invitations;
 mod isolation;
@@ -21,4 +24,5 @@ mod subscriptions;
 mod system;
 mod teams;
 mod throttling;
+mod webhooks;
 mod workflows;

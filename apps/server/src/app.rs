@@ -43,14 +43,18 @@ impl Application {
         Ok(Self { config, state })
     }
 
-    /// Starts the configured number of workflow workers; they stop when
-    /// `shutdown` turns true, finishing the step at hand and releasing their leases.
+    /// Starts the configured number of workflow workers and delivery workers;
+    /// they stop when `shutdown` turns true, finishing the step or send at
+    /// hand and releasing their leases.
     #[must_use]
     pub fn start_workers(&self, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let process = format!("{}-{}", std::process::id(), &uuid::Uuid::now_v7().simple().to_string()[24..]);
         let mut handles: Vec<JoinHandle<()>> = (0..self.config.workers)
             .map(|n| tokio::spawn(self.state.engine.clone().work(format!("{process}-{n}"), shutdown.clone())))
             .collect();
+        handles.extend((0..self.config.delivery.workers).map(|n| {
+            tokio::spawn(self.state.dispatcher.clone().work(format!("{process}-d{n}"), shutdown.clone()))
+        }));
         if self.config.workers > 0 {
             handles.push(tokio::spawn(housekeeping(self.state.clone(), shutdown.clone())));
         }

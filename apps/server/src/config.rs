@@ -85,6 +85,96 @@ pub struct Config {
     /// `LEADFLOW_HEADER_READ_TIMEOUT_SECS` (10), `LEADFLOW_MAX_HEADER_BYTES` (16384),
     /// `LEADFLOW_IDLE_TIMEOUT_SECS` (60): the connection limits.
     pub server_limits: crate::serve::ServerLimits,
+    /// Email, webhooks and the dispatcher (SPEC §5).
+    pub delivery: DeliveryConfig,
+}
+
+/// How email leaves (`LEADFLOW_EMAIL_TRANSPORT`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmailTransportConfig {
+    /// `smtp`: to `LEADFLOW_SMTP_URL`.
+    Smtp {
+        /// `smtp://user:pass@host:587?tls=starttls`, `smtps://…:465`, or `smtp://host:25` (plain).
+        url: String,
+    },
+    /// `file` (the default): one `.eml` file per message in `LEADFLOW_MAIL_DIR`
+    /// (default `leadflow-mail/` beside the SQLite database, else `./leadflow-mail/`).
+    File {
+        /// The folder.
+        dir: std::path::PathBuf,
+    },
+    /// `none`: messages stay in the outbox, unsent.
+    None,
+}
+
+/// Email, webhooks and the dispatcher.
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    /// `LEADFLOW_EMAIL_TRANSPORT`: `file` (default), `smtp` or `none`.
+    pub transport: EmailTransportConfig,
+    /// `LEADFLOW_EMAIL_FROM` (default `Leadflow <noreply@leadflow.local>`).
+    pub from: String,
+    /// `LEADFLOW_APP_URL`: the integrator's front end, where email links point (default `http://localhost:3000`).
+    pub app_url: String,
+    /// `LEADFLOW_WEBHOOK_ALLOW_PRIVATE` (default false): let webhooks reach
+    /// private and loopback addresses and plain `http://` (tests, local development).
+    pub webhook_allow_private: bool,
+    /// `LEADFLOW_WEBHOOK_TIMEOUT_SECS` (default 15).
+    pub webhook_timeout: Duration,
+    /// `LEADFLOW_SMTP_TIMEOUT_SECS` (default 30).
+    pub smtp_timeout: Duration,
+    /// `LEADFLOW_DELIVERY_WORKERS` (default 1): dispatcher workers in `serve`; 0 sends nothing.
+    pub workers: usize,
+    /// `LEADFLOW_DELIVERY_LEASE_SECS` (default 60), and the workflow engine's poll and batch.
+    pub dispatcher: leadflow_delivery::DispatcherSettings,
+}
+
+fn delivery(
+    lookup: &impl Fn(&str) -> Option<String>,
+    database_url: &str,
+    poll: Duration,
+    batch: u64,
+) -> Result<DeliveryConfig, ConfigError> {
+    let mail_dir = || {
+        lookup("LEADFLOW_MAIL_DIR").map_or_else(
+            || {
+                sqlite_path(database_url)
+                    .and_then(|p| p.parent().map(|d| d.join("leadflow-mail")))
+                    .unwrap_or_else(|| std::path::PathBuf::from("leadflow-mail"))
+            },
+            std::path::PathBuf::from,
+        )
+    };
+    let transport = match lookup("LEADFLOW_EMAIL_TRANSPORT").as_deref().map(str::trim) {
+        None | Some("file") => EmailTransportConfig::File { dir: mail_dir() },
+        Some("none") => EmailTransportConfig::None,
+        Some("smtp") => EmailTransportConfig::Smtp {
+            url: lookup("LEADFLOW_SMTP_URL").ok_or_else(|| {
+                ConfigError("LEADFLOW_EMAIL_TRANSPORT=smtp needs LEADFLOW_SMTP_URL (smtp://user:pass@host:587?tls=starttls)".into())
+            })?,
+        },
+        Some(other) => {
+            return Err(ConfigError(format!("LEADFLOW_EMAIL_TRANSPORT={other:?} must be smtp, file or none")));
+        }
+    };
+    let app_url = lookup("LEADFLOW_APP_URL").unwrap_or_else(|| "http://localhost:3000".into());
+    if !(app_url.starts_with("https://") || app_url.starts_with("http://")) {
+        return Err(ConfigError(format!("LEADFLOW_APP_URL={app_url:?} must be an http(s):// URL")));
+    }
+    Ok(DeliveryConfig {
+        transport,
+        from: lookup("LEADFLOW_EMAIL_FROM").unwrap_or_else(|| "Leadflow <noreply@leadflow.local>".into()),
+        app_url,
+        webhook_allow_private: parse_bool(lookup, "LEADFLOW_WEBHOOK_ALLOW_PRIVATE", false)?,
+        webhook_timeout: Duration::from_secs(parse(lookup, "LEADFLOW_WEBHOOK_TIMEOUT_SECS", 15_u64)?.max(1)),
+        smtp_timeout: Duration::from_secs(parse(lookup, "LEADFLOW_SMTP_TIMEOUT_SECS", 30_u64)?.max(1)),
+        workers: parse(lookup, "LEADFLOW_DELIVERY_WORKERS", 1_usize)?,
+        dispatcher: leadflow_delivery::DispatcherSettings {
+            batch,
+            lease: Duration::from_secs(parse(lookup, "LEADFLOW_DELIVERY_LEASE_SECS", 60_u64)?.max(1)),
+            poll_interval: poll,
+        },
+    })
 }
 
 /// A configuration value is wrong; the message names the variable.
@@ -195,7 +285,11 @@ impl Config {
                 "LEADFLOW_ACCESS_TOKEN_TTL_SECS must be at least 60 and at most LEADFLOW_REFRESH_TOKEN_TTL_SECS".into(),
             ));
         }
+        let poll = Duration::from_millis(parse(&lookup, "LEADFLOW_WORKER_POLL_MS", 200_u64)?.max(1));
+        let batch = parse(&lookup, "LEADFLOW_WORKER_BATCH", 32_u64)?.max(1);
+        let delivery = delivery(&lookup, &database_url, poll, batch)?;
         Ok(Self {
+            delivery,
             database_url,
             database_max_connections: lookup("LEADFLOW_DATABASE_MAX_CONNECTIONS")
                 .map(|v| {

@@ -347,6 +347,20 @@ impl From<WorkflowError> for ApiError {
     }
 }
 
+impl From<leadflow_delivery::DeliveryError> for ApiError {
+    fn from(e: leadflow_delivery::DeliveryError) -> Self {
+        use leadflow_delivery::DeliveryError as E;
+        match e {
+            E::Invalid(errors) => errors.into(),
+            e @ E::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            e @ E::NoOrganization => forbidden(e.to_string()),
+            E::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
+            E::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message),
+            E::Unexpected(e) => internal(&e),
+        }
+    }
+}
+
 impl From<TeamError> for ApiError {
     fn from(e: TeamError) -> Self {
         match e {

@@ -8,6 +8,11 @@ use leadflow_auth::members::MemberService;
 use leadflow_auth::service::AuthPorts;
 use leadflow_auth::throttle::ThrottlePolicy;
 use leadflow_auth::{Argon2Hasher, AuthService, SessionConfig, TokenIssuer, TokenSettings};
+use leadflow_delivery::dispatcher::DispatcherPorts;
+use leadflow_delivery::ports::EmailTransport;
+use leadflow_delivery::templates::Templates;
+use leadflow_delivery::{Dispatcher, EmailService, WebhookService};
+use leadflow_integrations::{AddressGuard, FileTransport, HttpSender, NoTransport, SmtpTransport};
 use leadflow_kernel::{Clock, SystemClock};
 use leadflow_leads::LeadService;
 use leadflow_organizations::teams::TeamService;
@@ -19,7 +24,44 @@ use leadflow_workflows::engine::Steps;
 use leadflow_workflows::ports::{ApprovalNotifier, EmailDrafter, Mailer, Qualifier, Researcher};
 use leadflow_workflows::{Engine, WorkflowService};
 
-use crate::config::Config;
+use crate::config::{Config, EmailTransportConfig};
+
+/// The dispatcher on the configured transports.
+fn dispatcher(
+    config: &Config,
+    store: Arc<leadflow_storage::outbox::SeaOrmDelivery>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Dispatcher> {
+    let delivery = &config.delivery;
+    let transport: Arc<dyn EmailTransport> = match &delivery.transport {
+        EmailTransportConfig::Smtp { url } => {
+            Arc::new(SmtpTransport::new(url, &delivery.from, delivery.smtp_timeout)?)
+        }
+        EmailTransportConfig::File { dir } => Arc::new(FileTransport::new(dir.clone(), &delivery.from)?),
+        EmailTransportConfig::None => Arc::new(NoTransport),
+    };
+    let from_domain = delivery
+        .from
+        .rsplit('@')
+        .next()
+        .map(|d| d.trim_end_matches('>').trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "leadflow.local".into());
+    let sender =
+        HttpSender::new(AddressGuard::new(delivery.webhook_allow_private), delivery.webhook_timeout)?;
+    Ok(Dispatcher::new(
+        DispatcherPorts {
+            emails: store.clone(),
+            transport,
+            templates: Arc::new(Templates::new(&delivery.app_url)),
+            from_domain,
+            webhooks: store,
+            sender: Arc::new(sender),
+        },
+        clock,
+        delivery.dispatcher,
+    ))
+}
 
 /// Step adapters to use instead of the built-in ones; `None` keeps the built-in.
 #[derive(Clone, Default)]
@@ -60,6 +102,12 @@ pub struct AppState {
     pub workflows: WorkflowService,
     /// The workflow engine the workers run.
     pub engine: Arc<Engine>,
+    /// The email outbox, as people read it.
+    pub emails: EmailService,
+    /// Webhook endpoints.
+    pub webhooks: WebhookService,
+    /// The dispatcher the delivery workers run.
+    pub dispatcher: Arc<Dispatcher>,
     /// The database (for readiness).
     pub storage: Storage,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
@@ -122,6 +170,8 @@ impl AppState {
             notifier: steps.notifier.unwrap_or_else(|| workflows_store.clone()),
         };
         let engine = Arc::new(Engine::new(workflows_store.clone(), steps, clock.clone(), config.engine));
+        let delivery_store = Arc::new(storage.delivery());
+        let dispatcher = Arc::new(dispatcher(config, delivery_store.clone(), clock.clone())?);
         let ports = AuthPorts {
             users: auth_store.clone(),
             memberships: auth_store.clone(),
@@ -160,8 +210,11 @@ impl AppState {
             audit: AuditService::new(audit_log),
             subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone()),
             leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock.clone()),
-            workflows: WorkflowService::new(workflows_store, clock),
+            workflows: WorkflowService::new(workflows_store, clock.clone()),
             engine,
+            emails: EmailService::new(delivery_store.clone(), clock.clone()),
+            webhooks: WebhookService::new(delivery_store, clock, config.delivery.webhook_allow_private),
+            dispatcher,
             storage,
             trusted_proxies: config.trusted_proxies.clone(),
         }))

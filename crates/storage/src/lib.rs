@@ -13,8 +13,8 @@ pub(crate) mod db;
 pub mod entities;
 pub mod leads;
 pub mod organizations;
-#[cfg(any(feature = "auth", feature = "workflows"))]
-pub(crate) mod outbox;
+#[cfg(feature = "delivery")]
+pub mod outbox;
 pub mod subscriptions;
 pub mod testing;
 pub mod workflows;

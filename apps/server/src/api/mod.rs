@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod dto;
+pub mod emails;
 pub mod invitations;
 pub mod leads;
 pub mod members;
@@ -12,6 +13,7 @@ pub mod organizations;
 pub mod plans;
 pub mod system;
 pub mod teams;
+pub mod webhooks;
 pub mod workflows;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -40,6 +42,10 @@ pub enum ApiTags {
     Leads,
     /// Lead-processing workflows and approvals.
     Workflows,
+    /// The organization's outgoing email: what was sent, what waits, what failed.
+    Emails,
+    /// Signed HTTP callbacks for the organization's events (Standard Webhooks).
+    Webhooks,
     /// Platform administration (super admin only).
     Admin,
     /// Liveness and readiness.
@@ -59,6 +65,8 @@ pub type Apis = (
     plans::SubscriptionsApi,
     leads::LeadsApi,
     workflows::WorkflowsApi,
+    emails::EmailsApi,
+    webhooks::WebhooksApi,
     admin::AdminApi,
 );
 
@@ -78,6 +86,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
             plans::SubscriptionsApi,
             leads::LeadsApi,
             workflows::WorkflowsApi,
+            emails::EmailsApi,
+            webhooks::WebhooksApi,
             admin::AdminApi,
         ),
         "Leadflow",

@@ -85,11 +85,9 @@ pub struct OutboxEmail {
     pub kind: String,
     /// The recipient.
     pub recipient: String,
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text body; it names each secret as `{{name}}` and never holds one.
-    pub body: String,
-    /// The secrets the body names (`token`), kept apart so the outbox can
+    /// What its template shows (never a secret): role, inviter, expiry.
+    pub data: serde_json::Value,
+    /// The secrets its link carries (`token`), kept apart so the outbox can
     /// forget them once they are no longer needed.
     pub secrets: std::collections::BTreeMap<String, String>,
     /// When it was queued.

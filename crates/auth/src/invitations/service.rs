@@ -100,14 +100,14 @@ impl InvitationService {
             organization_id: Some(organization),
             kind: "invitation".into(),
             recipient: email.as_ref().to_owned(),
-            subject: "You are invited to join a Leadflow organization".into(),
-            body: format!(
-                "You have been invited to join an organization on Leadflow as {role}.\n\n\
-                 Sign up with POST /api/v1/auth/register and \"invitationToken\": \"{{{{token}}}}\",\n\
-                 or, if you already have an account, sign in and POST /api/v1/invitations/accept with \
-                 {{\"token\": \"{{{{token}}}}\"}}.\n\nThe invitation expires on {}.\n",
-                invitation.expires_at.to_rfc3339()
-            ),
+            data: json!({
+                "role": role.as_str(),
+                "invitedBy": match actor.principal() {
+                    leadflow_kernel::Principal::User { email, .. } => Some(email.clone()),
+                    _ => None,
+                },
+                "expiresAt": invitation.expires_at.format("%B %-d, %Y").to_string(),
+            }),
             secrets: std::collections::BTreeMap::from([("token".to_owned(), token.clone())]),
             created_at: now,
         };

@@ -126,13 +126,13 @@ impl InvitationRepository for SeaOrmAuth {
         .map_err(|e| unexpected(e, "inserting invitation"))?;
         queue_email(
             &*txn,
-            &QueuedEmail {
+            QueuedEmail {
                 id: email.id,
                 organization: email.organization_id,
-                kind: &email.kind,
+                kind: leadflow_delivery::EmailKind::parse(&email.kind)
+                    .ok_or_else(|| anyhow::anyhow!("unknown email kind {:?}", email.kind))?,
                 recipient: &email.recipient,
-                subject: &email.subject,
-                body: &email.body,
+                data: email.data.clone(),
                 at: email.created_at,
                 workflow: None,
                 secrets: Some(serde_json::json!(email.secrets)),

@@ -49,6 +49,7 @@ pub(super) fn user_row(user: &User, hash: &PasswordHash) -> user::ActiveModel {
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
         disabled_at: Set(None),
+        email_verified_at: Set(None),
     }
 }
 

@@ -6,7 +6,8 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 
 use crate::entities::audit_log;
 
-/// Appends `entry` on `conn` (a pool or, normally, the transaction of the change).
+/// Appends `entry` on `conn` (a pool or, normally, the transaction of the
+/// change), with the webhook events it causes ([`super::events`]).
 pub(crate) async fn insert_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntry) -> Result<(), DbErr> {
     audit_log::Entity::insert(audit_log::ActiveModel {
         id: Set(entry.id),
@@ -22,6 +23,6 @@ pub(crate) async fn insert_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntr
         created_at: Set(entry.created_at),
     })
     .exec_without_returning(conn)
-    .await
-    .map(|_| ())
+    .await?;
+    super::events::publish_audited(conn, entry).await
 }

@@ -6,6 +6,7 @@
 //! writer is [`audit::insert_audit`].
 
 pub(crate) mod audit;
+pub(crate) mod events;
 
 use std::collections::BTreeMap;
 

@@ -20,7 +20,7 @@ pub struct Model {
     /// Plain-text body.
     #[sea_orm(column_type = "Text")]
     pub body: String,
-    /// `pending` or `sent`.
+    /// `pending`, `sending`, `sent`, `failed` or `unknown`.
     pub status: String,
     /// Queued at.
     pub created_at: DateTimeUtc,
@@ -34,6 +34,25 @@ pub struct Model {
     pub secrets: Option<Json>,
     /// The invitation it carries, if any.
     pub invitation_id: Option<Uuid>,
+    /// The template's data (never secret).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub data: Option<Json>,
+    /// Attempts made.
+    pub attempts: i32,
+    /// When the next attempt is due (pending rows).
+    pub next_attempt_at: Option<DateTimeUtc>,
+    /// The worker sending it.
+    pub lease_owner: Option<String>,
+    /// Until when that worker holds it.
+    pub lease_expires_at: Option<DateTimeUtc>,
+    /// The `Message-ID` it was sent with.
+    pub message_id: Option<String>,
+    /// Why the last attempt failed.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub last_error: Option<String>,
+    /// The server's reply to the accepted message.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub reply: Option<String>,
 }
 
 /// Relations of `email_outbox`.

@@ -18,4 +18,8 @@ pub mod team_member;
 pub mod usage_counter;
 pub mod usage_shard;
 pub mod user;
+pub mod user_token;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 pub mod workflow;

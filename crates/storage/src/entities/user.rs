@@ -28,6 +28,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// When the super admin disabled the account (`None`: enabled).
     pub disabled_at: Option<DateTimeUtc>,
+    /// When the user proved the address is theirs (`None`: unverified).
+    pub email_verified_at: Option<DateTimeUtc>,
 }
 
 /// Relations of `users`.

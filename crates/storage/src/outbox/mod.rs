@@ -1,15 +1,39 @@
-//! The outboxes: messages and events that a change decides and delivery will
-//! send. This module owns the `email_outbox` and `events` tables and their
-//! encodings; contexts queue into them inside their own transactions through
-//! [`queue_email`] and [`record_event`], never by writing the rows themselves.
+//! The outboxes: messages and webhook deliveries that a change decides and
+//! the dispatcher sends. This module owns the `email_outbox`, `events`,
+//! `webhook_endpoints`, `webhook_deliveries` and `webhook_attempts` tables;
+//! contexts queue into them inside their own transactions through
+//! [`queue_email`] and the audit writer's events ([`crate::db::events`]),
+//! never by writing the rows themselves.
+
+mod emails;
+mod webhooks;
+
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
+use leadflow_delivery::EmailKind;
+use leadflow_delivery::templates::Templates;
 use leadflow_kernel::{OrganizationId, WorkflowId};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect as _, Set};
+use serde_json::Value;
 use uuid::Uuid;
 
-use crate::entities::{email_outbox, event};
+use crate::entities::{email_outbox, organization};
+
+/// The delivery adapters, on one pool: the email outbox, webhook endpoints and the webhook outbox.
+#[derive(Clone)]
+pub struct SeaOrmDelivery {
+    db: sea_orm::DatabaseConnection,
+}
+
+impl crate::Storage {
+    /// The delivery adapters (email outbox, webhook endpoints, webhook outbox).
+    #[must_use]
+    pub fn delivery(&self) -> SeaOrmDelivery {
+        SeaOrmDelivery { db: self.db.clone() }
+    }
+}
 
 /// The status of a message that still has to be delivered.
 const PENDING: &str = "pending";
@@ -20,41 +44,71 @@ pub(crate) struct QueuedEmail<'a> {
     pub id: Uuid,
     /// The organization it concerns, if any.
     pub organization: Option<OrganizationId>,
-    /// What it is (`invitation`, `outreach`, …).
-    pub kind: &'a str,
+    /// What it is.
+    pub kind: EmailKind,
     /// Who receives it.
     pub recipient: &'a str,
-    /// Its subject.
-    pub subject: &'a str,
-    /// Its plain-text body.
-    pub body: &'a str,
+    /// The template's data (never secret; the organization's name is added here).
+    pub data: Value,
     /// When it was queued.
     pub at: DateTime<Utc>,
     /// The workflow that sends it: at most one message per workflow is ever queued.
     pub workflow: Option<WorkflowId>,
-    /// The secrets the body names as `{{name}}`, kept apart (see [`forget_invitation_secrets`]).
+    /// The secrets its links carry (`token`), kept apart (see [`forget_invitation_secrets`]).
     pub secrets: Option<serde_json::Value>,
     /// The invitation it carries.
     pub invitation: Option<uuid::Uuid>,
 }
 
+/// The templates that render the stored preview (links relative, secrets redacted).
+fn previews() -> &'static Templates {
+    static PREVIEWS: OnceLock<Templates> = OnceLock::new();
+    PREVIEWS.get_or_init(|| Templates::new(""))
+}
+
 /// Queues `email` on `conn` (normally the transaction of the change that
-/// decided it). With a workflow, a second message of the same workflow (a
-/// retry after a crash) is dropped: the workflow's message is queued once.
-pub(crate) async fn queue_email<C: ConnectionTrait>(conn: &C, email: &QueuedEmail<'_>) -> Result<(), DbErr> {
+/// decided it), due at once. The stored subject and body are a preview
+/// rendered without secrets; the dispatcher renders the message again, with
+/// them, when it sends it. With a workflow, a second message of the same
+/// workflow (a retry after a crash) is dropped: the workflow's message is
+/// queued once.
+pub(crate) async fn queue_email<C: ConnectionTrait>(conn: &C, email: QueuedEmail<'_>) -> Result<(), DbErr> {
+    let mut data = email.data;
+    if let (Some(org), Some(fields)) = (email.organization, data.as_object_mut())
+        && !fields.contains_key("organizationName")
+    {
+        let name: Option<String> = organization::Entity::find_by_id(org.as_uuid())
+            .select_only()
+            .column(organization::Column::DisplayName)
+            .into_tuple()
+            .one(conn)
+            .await?;
+        fields.insert("organizationName".into(), Value::from(name));
+    }
+    let preview = previews()
+        .render(email.kind, &data, None)
+        .map_err(|e| DbErr::Custom(format!("rendering the {} email: {e}", email.kind.as_str())))?;
     let insert = email_outbox::Entity::insert(email_outbox::ActiveModel {
         id: Set(email.id),
         organization_id: Set(email.organization.map(|o| o.as_uuid())),
-        kind: Set(email.kind.to_owned()),
+        kind: Set(email.kind.as_str().to_owned()),
         recipient: Set(email.recipient.to_owned()),
-        subject: Set(email.subject.to_owned()),
-        body: Set(email.body.to_owned()),
+        subject: Set(preview.subject.chars().take(300).collect()),
+        body: Set(preview.text),
         status: Set(PENDING.to_owned()),
         created_at: Set(email.at),
         sent_at: Set(None),
         workflow_id: Set(email.workflow.map(|w| w.as_uuid())),
-        secrets: Set(email.secrets.clone()),
+        secrets: Set(email.secrets),
         invitation_id: Set(email.invitation),
+        data: Set(Some(data)),
+        attempts: Set(0),
+        next_attempt_at: Set(Some(email.at)),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        message_id: Set(None),
+        last_error: Set(None),
+        reply: Set(None),
     });
     if email.workflow.is_some() {
         insert
@@ -67,25 +121,17 @@ pub(crate) async fn queue_email<C: ConnectionTrait>(conn: &C, email: &QueuedEmai
     }
 }
 
-/// Records an event of `organization` on `conn`.
+/// Publishes the webhook event `kind` of `organization` with `data`, on
+/// `conn` (the transaction of the change): one delivery per subscribed endpoint.
 #[cfg_attr(not(feature = "workflows"), allow(dead_code))]
 pub(crate) async fn record_event<C: ConnectionTrait>(
     conn: &C,
     organization: OrganizationId,
     kind: &str,
-    payload: serde_json::Value,
+    mut data: serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    event::Entity::insert(event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(organization.as_uuid()),
-        kind: Set(kind.to_owned()),
-        payload: Set(payload),
-        created_at: Set(at),
-    })
-    .exec_without_returning(conn)
-    .await
-    .map(|_| ())
+    crate::db::events::publish(conn, organization.as_uuid(), kind, &mut data, at).await
 }
 
 /// Forgets the secrets of the invitation messages of `organization` that

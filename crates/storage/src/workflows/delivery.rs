@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
+use leadflow_delivery::EmailKind;
 use leadflow_workflows::ports::{ApprovalNotifier, Mailer, StepError};
 use leadflow_workflows::{EmailDraft, Workflow};
 use uuid::Uuid;
@@ -18,16 +19,20 @@ impl Mailer for SeaOrmWorkflows {
         let queued = QueuedEmail {
             id: Uuid::now_v7(),
             organization: Some(w.organization_id),
-            kind: "outreach",
+            kind: EmailKind::Outreach,
             recipient: &email.to,
-            subject: &email.subject,
-            body: &email.body,
+            data: serde_json::json!({
+                "subject": email.subject,
+                "body": email.body,
+                "leadId": w.lead_id,
+                "workflowId": w.id,
+            }),
             at: Utc::now(),
             workflow: Some(w.id),
             secrets: None,
             invitation: None,
         };
-        queue_email(&self.db, &queued)
+        queue_email(&self.db, queued)
             .await
             .map_err(|e| StepError::from(unexpected(e, "queueing outreach email")))
     }

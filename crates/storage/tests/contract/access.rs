@@ -46,8 +46,7 @@ fn outbox(org: OrganizationId, to: &str) -> OutboxEmail {
         organization_id: Some(org),
         kind: "invitation".into(),
         recipient: to.into(),
-        subject: "s".into(),
-        body: "b {{token}}".into(),
+        data: serde_json::json!({"role": "member", "expiresAt": "soon"}),
         secrets: std::collections::BTreeMap::from([("token".to_owned(), "t0k3n".to_owned())]),
         created_at: SystemClock.now(),
     }

@@ -67,8 +67,7 @@ fn invite(org: OrganizationId, email: &str) -> (Invitation, OutboxEmail) {
         organization_id: Some(org),
         kind: "invitation".into(),
         recipient: email.into(),
-        subject: "s".into(),
-        body: "b {{token}}".into(),
+        data: serde_json::json!({"role": "member", "expiresAt": "soon"}),
         secrets: std::collections::BTreeMap::from([("token".to_owned(), "t0k3n".to_owned())]),
         created_at: now,
     };

@@ -138,10 +138,14 @@ contract_tests! {
         }
         let sent = leadflow_storage::entities::email_outbox::Entity::find().count(storage.connection()).await.unwrap();
         assert_eq!(sent, 1);
+        // The approval request is an event: one delivery per endpoint that subscribes to it.
+        crate::delivery::an_endpoint(&storage, org, &["workflow.approval_requested"]).await;
+        crate::delivery::an_endpoint(&storage, org, &["lead.created"]).await;
         store.approval_requested(&workflow).await.unwrap();
-        let events = leadflow_storage::entities::event::Entity::find().all(storage.connection()).await.unwrap();
+        let events = leadflow_storage::entities::webhook_delivery::Entity::find().all(storage.connection()).await.unwrap();
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].kind, "workflow.approval_requested");
+        assert_eq!(events[0].event_type, "workflow.approval_requested");
+        assert_eq!(events[0].payload["data"]["workflowId"], serde_json::json!(workflow.id));
     }
 
     async fn a_deactivated_organizations_workflows_are_not_claimed_until_reactivated(storage: Storage) {

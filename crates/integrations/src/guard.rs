@@ -1,0 +1,108 @@
+//! The SSRF guard: which addresses outgoing requests may reach. One guard for
+//! every outgoing HTTP request (webhooks, Slack, later website research).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::{Ipv4Net, Ipv6Net};
+
+/// Decides whether an address may be connected to.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AddressGuard {
+    allow_private: bool,
+}
+
+const BLOCKED_V4: [(Ipv4Addr, u8); 15] = [
+    (Ipv4Addr::new(0, 0, 0, 0), 8),       // "this network"
+    (Ipv4Addr::new(10, 0, 0, 0), 8),      // private
+    (Ipv4Addr::new(100, 64, 0, 0), 10),   // carrier-grade NAT
+    (Ipv4Addr::new(127, 0, 0, 0), 8),     // loopback
+    (Ipv4Addr::new(169, 254, 0, 0), 16),  // link-local, cloud metadata (169.254.169.254)
+    (Ipv4Addr::new(172, 16, 0, 0), 12),   // private
+    (Ipv4Addr::new(192, 0, 0, 0), 24),    // IETF protocol assignments
+    (Ipv4Addr::new(192, 0, 2, 0), 24),    // documentation
+    (Ipv4Addr::new(192, 88, 99, 0), 24),  // 6to4 relay
+    (Ipv4Addr::new(192, 168, 0, 0), 16),  // private
+    (Ipv4Addr::new(198, 18, 0, 0), 15),   // benchmarking
+    (Ipv4Addr::new(198, 51, 100, 0), 24), // documentation
+    (Ipv4Addr::new(203, 0, 113, 0), 24),  // documentation
+    (Ipv4Addr::new(224, 0, 0, 0), 4),     // multicast
+    (Ipv4Addr::new(240, 0, 0, 0), 4),     // reserved, broadcast
+];
+
+const BLOCKED_V6: [(Ipv6Addr, u8); 7] = [
+    (Ipv6Addr::UNSPECIFIED, 128),
+    (Ipv6Addr::LOCALHOST, 128),
+    (Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96), // NAT64 (maps onto IPv4)
+    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32), // documentation
+    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7),     // unique local
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10),    // link-local
+    (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8),     // multicast
+];
+
+impl AddressGuard {
+    /// A guard that refuses non-public addresses, or (`allow_private`, tests
+    /// and local development only) allows every address.
+    #[must_use]
+    pub const fn new(allow_private: bool) -> Self {
+        Self { allow_private }
+    }
+
+    /// Whether private addresses are allowed.
+    #[must_use]
+    pub const fn allows_private(self) -> bool {
+        self.allow_private
+    }
+
+    /// Whether `ip` is a public address (or private addresses are allowed).
+    #[must_use]
+    pub fn permits(self, ip: IpAddr) -> bool {
+        self.allow_private || is_public(ip)
+    }
+}
+
+/// Whether `ip` is a public unicast address.
+#[must_use]
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !BLOCKED_V4.iter().any(|(net, len)| Ipv4Net::new(*net, *len).is_ok_and(|n| n.contains(&v4)))
+        }
+        IpAddr::V6(v6) => {
+            // IPv4-mapped and -compatible addresses are judged as the IPv4 address they carry.
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            !BLOCKED_V6.iter().any(|(net, len)| Ipv6Net::new(*net, *len).is_ok_and(|n| n.contains(&v6)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_loopback_link_local_and_metadata_addresses_are_refused() {
+        let guard = AddressGuard::new(false);
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!guard.permits(ip.parse().unwrap()), "{ip} should be refused");
+        }
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(guard.permits(ip.parse().unwrap()), "{ip} should be allowed");
+        }
+        assert!(AddressGuard::new(true).permits("127.0.0.1".parse().unwrap()));
+    }
+}

@@ -1,0 +1,14 @@
+//! Adapters to the world outside Leadflow, behind the delivery ports:
+//!
+//! - [`email`]: SMTP through `lettre` (`smtp://`, `smtps://`, STARTTLS), `.eml`
+//!   files in a folder (the embedded default), or nowhere;
+//! - [`http`]: webhook POSTs through `reqwest`, with the [`guard`] refusing
+//!   loopback, private, link-local and metadata addresses at every connection.
+
+pub mod email;
+pub mod guard;
+pub mod http;
+
+pub use email::{FileTransport, NoTransport, SmtpTransport, build_message};
+pub use guard::AddressGuard;
+pub use http::HttpSender;

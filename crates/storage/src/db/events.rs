@@ -1,0 +1,124 @@
+//! Webhook events, written in the transaction of the change that causes them:
+//! every audited change whose action is an event type (or maps to one, below)
+//! becomes one `webhook_deliveries` row per enabled endpoint of its
+//! organization that subscribes to it. With no endpoint, an event costs one
+//! indexed read and writes nothing.
+//!
+//! The body is a *thin* event (`docs/delivery.md`): the resource's id, type
+//! and organization, who acted, and the change's details; receivers read the
+//! resource through the API when they need all of it.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use leadflow_kernel::AuditEntry;
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait, QueryFilter as _, QuerySelect as _, Set,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::entities::{webhook_delivery, webhook_endpoint};
+
+/// The webhook event an audited action is, if any.
+#[must_use]
+pub(crate) fn event_type_of(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "lead.created" => "lead.created",
+        "lead.updated" => "lead.updated",
+        "lead.assigned" => "lead.assigned",
+        "lead.deleted" => "lead.deleted",
+        "member.removed" | "member.left" => "member.removed",
+        "member.role_changed" => "member.role_changed",
+        "invitation.created" => "invitation.created",
+        "invitation.accepted" => "invitation.accepted",
+        "subscription.plan_changed" => "subscription.updated",
+        "organization.updated" => "organization.updated",
+        _ => return None,
+    })
+}
+
+/// Publishes the events `entry` causes, on `conn` (the change's transaction).
+pub(crate) async fn publish_audited<C: ConnectionTrait>(conn: &C, entry: &AuditEntry) -> Result<(), DbErr> {
+    let Some(organization) = entry.organization_id else { return Ok(()) };
+    let Some(event_type) = event_type_of(&entry.action) else { return Ok(()) };
+    let mut data = json!({
+        "organizationId": organization,
+        "resourceType": entry.resource_type,
+        "id": entry.resource_id,
+        "actor": { "type": entry.actor_kind.as_str(), "id": entry.actor_id },
+        "details": entry.details,
+    });
+    publish(conn, organization.as_uuid(), event_type, &mut data, entry.created_at).await?;
+    // Accepting an invitation also adds a member.
+    if event_type == "invitation.accepted" {
+        data["resourceType"] = json!("member");
+        data["id"] = json!(entry.actor_id);
+        publish(conn, organization.as_uuid(), "member.added", &mut data, entry.created_at).await?;
+    }
+    Ok(())
+}
+
+/// Queues `event_type` with `data` to every enabled endpoint of `organization` that subscribes to it.
+pub(crate) async fn publish<C: ConnectionTrait>(
+    conn: &C,
+    organization: Uuid,
+    event_type: &str,
+    data: &mut Value,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let endpoints: Vec<(Uuid, serde_json::Value)> = webhook_endpoint::Entity::find()
+        .select_only()
+        .column(webhook_endpoint::Column::Id)
+        .column(webhook_endpoint::Column::Events)
+        .filter(webhook_endpoint::Column::OrganizationId.eq(organization))
+        .filter(webhook_endpoint::Column::Enabled.eq(true))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let subscribed: Vec<Uuid> = endpoints
+        .into_iter()
+        .filter(|(_, events)| {
+            events.as_array().is_some_and(|a| a.iter().any(|e| e.as_str() == Some(event_type)))
+        })
+        .map(|(id, _)| id)
+        .collect();
+    if subscribed.is_empty() {
+        return Ok(());
+    }
+    let payload = json!({
+        "type": event_type,
+        "timestamp": at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "data": data.take(),
+    });
+    webhook_delivery::Entity::insert_many(
+        subscribed.into_iter().map(|endpoint| delivery_row(organization, endpoint, event_type, &payload, at)),
+    )
+    .exec_without_returning(conn)
+    .await
+    .map(|_| ())
+}
+
+/// A pending delivery of `payload` to `endpoint`, due at once.
+pub(crate) fn delivery_row(
+    organization: Uuid,
+    endpoint: Uuid,
+    event_type: &str,
+    payload: &Value,
+    at: DateTime<Utc>,
+) -> webhook_delivery::ActiveModel {
+    webhook_delivery::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization),
+        endpoint_id: Set(endpoint),
+        event_type: Set(event_type.to_owned()),
+        payload: Set(payload.clone()),
+        status: Set("pending".to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(Some(at)),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        last_status_code: Set(None),
+        last_error: Set(None),
+        created_at: Set(at),
+        delivered_at: Set(None),
+    }
+}
