@@ -31,11 +31,11 @@ http_tests! {
         // The invitation email was queued in the outbox.
         use sea_orm::{ConnectionTrait as _, Statement};
         let db = app.state.storage.connection();
-        let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT recipient, kind FROM email_outbox")).await.unwrap();
+        let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT recipient, kind FROM email_outbox WHERE kind = 'invitation'")).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].try_get::<String>("", "recipient").unwrap(), "new@example.com");
         // The message never held the token in its body, and forgot it once the invitation was used.
-        let kept = db.query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT body FROM email_outbox WHERE secrets IS NULL")).await.unwrap();
+        let kept = db.query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT body FROM email_outbox WHERE secrets IS NULL AND kind = 'invitation'")).await.unwrap();
         assert_eq!(kept.len(), 1, "the accepted invitation's token is forgotten");
         let body = kept[0].try_get::<String>("", "body").unwrap();
         assert!(!body.contains(&token) && body.contains("token=[redacted]"), "{body}");

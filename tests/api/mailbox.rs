@@ -43,6 +43,9 @@ pub enum Mode {
     Transient,
     /// 550: never.
     Permanent,
+    /// Records the message, then holds back the reply to `DATA` while the mode
+    /// stays `Stall` (a sender killed meanwhile never learns the message arrived).
+    Stall,
 }
 
 #[derive(Clone)]
@@ -56,7 +59,7 @@ struct Recorder {
 impl Handler for Recorder {
     fn rcpt(&mut self, _to: &str) -> Response {
         match *self.mode.lock().unwrap() {
-            Mode::Accept => response::OK,
+            Mode::Accept | Mode::Stall => response::OK,
             Mode::Transient => response::INTERNAL_ERROR,
             Mode::Permanent => response::NO_MAILBOX,
         }
@@ -78,6 +81,9 @@ impl Handler for Recorder {
             .lock()
             .unwrap()
             .push(Received { to: self.to.clone(), data: String::from_utf8_lossy(&self.data).into_owned() });
+        while *self.mode.lock().unwrap() == Mode::Stall {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         response::OK
     }
 }
@@ -100,7 +106,12 @@ impl Mailbox {
         let handler = Recorder { inbox: inbox.clone(), mode: mode.clone(), to: Vec::new(), data: Vec::new() };
         std::thread::spawn(move || {
             let mut server = Server::new(handler);
-            server.with_name("mailbox.test").with_ssl(SslConfig::None).unwrap().with_tcp_listener(listener);
+            server
+                .with_name("mailbox.test")
+                .with_num_threads(16)
+                .with_ssl(SslConfig::None)
+                .unwrap()
+                .with_tcp_listener(listener);
             let _ = server.serve();
         });
         Self { url, inbox, mode }
@@ -114,6 +125,17 @@ impl Mailbox {
     /// Every message accepted so far.
     pub fn messages(&self) -> Vec<Received> {
         self.inbox.lock().unwrap().clone()
+    }
+
+    /// Waits (10 s at most) until a message to `recipient` has arrived, and returns it.
+    pub async fn wait_for_recipient(&self, recipient: &str) -> Received {
+        for _ in 0..500 {
+            if let Some(m) = self.messages().into_iter().find(|m| m.to == [recipient]) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("expected a message to {recipient}, got {:?}", self.messages());
     }
 
     /// Waits (10 s at most) until `count` messages have arrived, and returns them.

@@ -19,6 +19,7 @@ mod isolation;
 mod leads;
 mod members;
 mod organizations;
+mod recovery;
 mod secrets;
 mod subscriptions;
 mod system;

@@ -60,6 +60,9 @@ pub struct Config {
     pub refresh_token_ttl_secs: i64,
     /// `LEADFLOW_SELF_SERVICE_SIGNUP` (default true).
     pub self_service_signup: bool,
+    /// `LEADFLOW_REQUIRE_VERIFIED_EMAIL` (default false): unverified users cannot
+    /// create organizations, invite, create API keys or approve outreach.
+    pub require_verified_email: bool,
     /// `LEADFLOW_LOG_FORMAT`: `pretty` (default) or `json`.
     pub log_format: LogFormat,
     /// `LEADFLOW_LOG` (default `info`): a tracing filter.
@@ -125,7 +128,8 @@ pub struct DeliveryConfig {
     pub smtp_timeout: Duration,
     /// `LEADFLOW_DELIVERY_WORKERS` (default 1): dispatcher workers in `serve`; 0 sends nothing.
     pub workers: usize,
-    /// `LEADFLOW_DELIVERY_LEASE_SECS` (default 60), and the workflow engine's poll and batch.
+    /// `LEADFLOW_DELIVERY_LEASE_SECS` (default 60), `LEADFLOW_DELIVERY_CONCURRENCY`
+    /// (default 64 sends in flight per worker), and the workflow engine's poll and batch.
     pub dispatcher: leadflow_delivery::DispatcherSettings,
 }
 
@@ -173,6 +177,7 @@ fn delivery(
             batch,
             lease: Duration::from_secs(parse(lookup, "LEADFLOW_DELIVERY_LEASE_SECS", 60_u64)?.max(1)),
             poll_interval: poll,
+            concurrency: parse(lookup, "LEADFLOW_DELIVERY_CONCURRENCY", 64_usize)?.max(1),
         },
     })
 }
@@ -305,6 +310,7 @@ impl Config {
             access_token_ttl_secs,
             refresh_token_ttl_secs,
             self_service_signup: parse_bool(&lookup, "LEADFLOW_SELF_SERVICE_SIGNUP", true)?,
+            require_verified_email: parse_bool(&lookup, "LEADFLOW_REQUIRE_VERIFIED_EMAIL", false)?,
             log_format,
             log_filter: lookup("LEADFLOW_LOG").unwrap_or_else(|| "info".into()),
             password_hash_cost: HashCost {

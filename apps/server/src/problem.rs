@@ -149,7 +149,10 @@ impl From<ApiError> for poem::Error {
 const DOCUMENTED: [(u16, &str); 12] = [
     (400, "The request is invalid (`validation_failed`); nothing was changed."),
     (401, "Missing, invalid or expired credentials (`unauthorized`)."),
-    (403, "Not allowed (`forbidden`), or the organization is deactivated (`org_inactive`)."),
+    (
+        403,
+        "Not allowed (`forbidden`), the organization is deactivated (`org_inactive`), or the email address must be verified first (`email_unverified`).",
+    ),
     (404, "No such resource, or one of another organization (`not_found`)."),
     (402, "The plan's limit is reached (`plan_limit_reached`)."),
     (409, "Conflicts with the current state (`conflict`)."),
@@ -247,6 +250,15 @@ fn forbidden(detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, detail)
 }
 
+/// The answer for an action that needs a verified email address.
+#[must_use]
+pub fn email_unverified(e: &leadflow_kernel::Unverified) -> ApiError {
+    ApiError(
+        Problem::new(StatusCode::FORBIDDEN, e.to_string())
+            .with_code("email_unverified", "The email address is not verified"),
+    )
+}
+
 /// The answer for a deactivated organization.
 #[must_use]
 pub fn org_inactive() -> ApiError {
@@ -263,6 +275,7 @@ impl From<OrganizationError> for ApiError {
     fn from(e: OrganizationError) -> Self {
         match e {
             OrganizationError::Invalid(errors) => errors.into(),
+            OrganizationError::EmailUnverified(e) => email_unverified(&e),
             OrganizationError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "No such organization."),
             OrganizationError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
             OrganizationError::SuperAdminOnly => forbidden("Only a platform super admin may do this."),
@@ -280,6 +293,7 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Invalid(errors) => errors.into(),
+            AuthError::EmailUnverified(e) => email_unverified(&e),
             e @ (AuthError::InvalidCredentials | AuthError::Unauthorized) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, e.to_string())
             }
@@ -338,6 +352,7 @@ impl From<WorkflowError> for ApiError {
     fn from(e: WorkflowError) -> Self {
         match e {
             WorkflowError::Invalid(errors) => errors.into(),
+            WorkflowError::EmailUnverified(e) => email_unverified(&e),
             e @ WorkflowError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
             e @ WorkflowError::NoOrganization => forbidden(e.to_string()),
             WorkflowError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),

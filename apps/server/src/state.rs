@@ -5,6 +5,7 @@ use std::sync::Arc;
 use leadflow_auth::api_keys::ApiKeyService;
 use leadflow_auth::invitations::InvitationService;
 use leadflow_auth::members::MemberService;
+use leadflow_auth::recovery::{RecoveryLimits, RecoveryService};
 use leadflow_auth::service::AuthPorts;
 use leadflow_auth::throttle::ThrottlePolicy;
 use leadflow_auth::{Argon2Hasher, AuthService, SessionConfig, TokenIssuer, TokenSettings};
@@ -102,6 +103,8 @@ pub struct AppState {
     pub workflows: WorkflowService,
     /// The workflow engine the workers run.
     pub engine: Arc<Engine>,
+    /// Password reset and email verification.
+    pub recovery: RecoveryService,
     /// The email outbox, as people read it.
     pub emails: EmailService,
     /// Webhook endpoints.
@@ -172,13 +175,23 @@ impl AppState {
         let engine = Arc::new(Engine::new(workflows_store.clone(), steps, clock.clone(), config.engine));
         let delivery_store = Arc::new(storage.delivery());
         let dispatcher = Arc::new(dispatcher(config, delivery_store.clone(), clock.clone())?);
+        let hasher: Arc<dyn leadflow_auth::PasswordHasher> =
+            Arc::new(Argon2Hasher::new(config.password_hash_cost, cores)?);
+        let recovery = RecoveryService::new(
+            auth_store.clone(),
+            auth_store.clone(),
+            hasher.clone(),
+            budget.clone(),
+            clock.clone(),
+            RecoveryLimits::default(),
+        );
         let ports = AuthPorts {
             users: auth_store.clone(),
             memberships: auth_store.clone(),
             access: auth_store.clone(),
             refresh_tokens: auth_store.clone(),
             registrations: auth_store.clone(),
-            hasher: Arc::new(Argon2Hasher::new(config.password_hash_cost, cores)?),
+            hasher: hasher.clone(),
             invitations: auth_store.clone(),
             // Counted in the database: every process sharing it enforces one budget.
             throttle: Arc::new(login_throttle.clone()),
@@ -190,7 +203,10 @@ impl AppState {
             auth: AuthService::new(
                 ports,
                 tokens,
-                SessionConfig { self_service_signup: config.self_service_signup },
+                SessionConfig {
+                    self_service_signup: config.self_service_signup,
+                    require_verified_email: config.require_verified_email,
+                },
             ),
             organizations: OrganizationService::new(
                 Arc::new(storage.organizations()),
@@ -212,6 +228,7 @@ impl AppState {
             leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock.clone()),
             workflows: WorkflowService::new(workflows_store, clock.clone()),
             engine,
+            recovery,
             emails: EmailService::new(delivery_store.clone(), clock.clone()),
             webhooks: WebhookService::new(delivery_store, clock, config.delivery.webhook_allow_private),
             dispatcher,

@@ -12,6 +12,13 @@ use leadflow_storage::testing::{Engine, TestDatabase};
 use sea_orm::{Database, DatabaseConnection, EntityTrait as _};
 use serde_json::{Value, json};
 
+#[allow(dead_code)]
+#[path = "../../../tests/api/mailbox.rs"]
+mod mailbox;
+#[allow(dead_code)]
+#[path = "../../../tests/api/receiver.rs"]
+mod receiver;
+
 const SECRET: &str = "process-test-secret-process-test-secret-0123";
 
 struct Server {
@@ -31,8 +38,19 @@ fn free_port() -> u16 {
 }
 
 async fn start(database_url: &str) -> Server {
+    start_with(database_url, &[]).await
+}
+
+/// A `leadflow serve` on `database_url`, with `extra` environment (email is
+/// off unless `extra` turns it on).
+async fn start_with(database_url: &str, extra: &[(&str, &str)]) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_leadflow"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_leadflow"));
+    command.env("LEADFLOW_EMAIL_TRANSPORT", "none");
+    for (k, v) in extra {
+        command.env(k, v);
+    }
+    let child = command
         .arg("serve")
         .env("LEADFLOW_DATABASE_URL", database_url)
         .env("LEADFLOW_BIND", format!("127.0.0.1:{port}"))
@@ -301,7 +319,13 @@ async fn two_processes_share_the_work_and_run_each_step_once() {
             }
         }
     }
-    let emails = email_outbox::Entity::find().all(&conn).await.unwrap();
+    let emails: Vec<_> = email_outbox::Entity::find()
+        .all(&conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "outreach")
+        .collect();
     assert_eq!(emails.len(), 100);
     assert_eq!(emails.iter().filter_map(|e| e.workflow_id).collect::<BTreeSet<_>>().len(), 100);
     let pids: BTreeSet<String> = [a.child.id(), b.child.id()].iter().map(u32::to_string).collect();
@@ -529,4 +553,119 @@ async fn a_database_outage_answers_503_and_recovers_without_a_restart() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(submit().await.unwrap().status(), 201);
+}
+
+/// The delivery rows of one kind, from the database.
+async fn emails_of(db: &DatabaseConnection, kind: &str) -> Vec<email_outbox::Model> {
+    email_outbox::Entity::find().all(db).await.unwrap().into_iter().filter(|e| e.kind == kind).collect()
+}
+
+async fn wait_for<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// A process is killed (SIGKILL) while an invitation, an outreach email and a
+/// webhook are on the wire, before it could record their fate. The next
+/// process sends the invitation again (at least once), never sends the
+/// outreach again (at most once: it becomes `unknown`), and delivers the
+/// webhook again with the same `webhook-id`.
+async fn a_crash_mid_send_loses_no_transactional_email_and_sends_no_outreach_twice(engine: Engine) {
+    use mailbox::{Mailbox, Mode};
+    use receiver::{Answer, Receiver};
+    let Some(db) = TestDatabase::fresh(engine).await else { return };
+    let conn = Database::connect(&db.url).await.unwrap();
+    let mailbox = Mailbox::start(Mode::Stall);
+    let hooks = Receiver::start(&[Answer::Hang]).await;
+    let env = [
+        ("LEADFLOW_EMAIL_TRANSPORT", "smtp"),
+        ("LEADFLOW_SMTP_URL", mailbox.url.as_str()),
+        ("LEADFLOW_DELIVERY_LEASE_SECS", "2"),
+        ("LEADFLOW_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("LEADFLOW_WEBHOOK_TIMEOUT_SECS", "60"),
+    ];
+    let first = start_with(&db.url, &env).await;
+    let (bearer, key) = organization(&first).await;
+    let client = reqwest::Client::new();
+    let endpoint = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/api/v1/webhooks", first.base),
+        ("authorization", &bearer),
+        Some(json!({ "url": hooks.url, "events": ["lead.created"] })),
+    )
+    .await;
+    let secret = endpoint["secret"].as_str().unwrap().to_owned();
+    call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/api/v1/invitations", first.base),
+        ("authorization", &bearer),
+        Some(json!({ "email": "bob@example.com", "role": "member" })),
+    )
+    .await;
+    submit_all(&[&first.base], &key, 1, 1).await;
+    wait_until(&conn, "the workflow to await approval", |all| {
+        all.len() == 1 && all[0].status == "awaiting_approval"
+    })
+    .await;
+    let mut approved = BTreeSet::new();
+    approve_waiting(&first.base, &bearer, &mut approved).await;
+    // The outreach and the invitation reached the server, which holds back its
+    // reply; the webhook reached the receiver, which hangs.
+    wait_for("the outreach and the invitation on the wire", async || {
+        let got = mailbox.messages();
+        (got.iter().any(|m| m.to == ["buyer0@bigcorp.io"]) && got.iter().any(|m| m.to == ["bob@example.com"]))
+            .then_some(())
+    })
+    .await;
+    hooks.wait_for(1, 30).await;
+    drop(first); // SIGKILL
+    mailbox.set_mode(Mode::Accept);
+
+    let second = start_with(&db.url, &env).await;
+    let invitation = wait_for("the invitation to be sent again", async || {
+        let rows = emails_of(&conn, "invitation").await;
+        rows.iter().all(|e| e.status == "sent").then_some(rows)
+    })
+    .await;
+    assert_eq!(invitation.len(), 1);
+    assert!(
+        mailbox.messages().iter().filter(|m| m.to == ["bob@example.com"]).count() >= 2,
+        "sent again, not lost"
+    );
+    let outreach = wait_for("the outreach to be marked unknown", async || {
+        let rows = emails_of(&conn, "outreach").await;
+        (rows.len() == 1 && rows[0].status != "sending").then(|| rows[0].clone())
+    })
+    .await;
+    assert_eq!(outreach.status, "unknown", "an interrupted outreach is never re-sent automatically");
+    let hits = hooks.wait_for(2, 30).await;
+    assert_eq!(hits[0].id, hits[1].id, "the same webhook-id on every attempt");
+    for hit in &hits {
+        receiver::verify(&secret, hit).unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        mailbox.messages().iter().filter(|m| m.to == ["buyer0@bigcorp.io"]).count(),
+        1,
+        "the lead got one email"
+    );
+    drop(second);
+}
+
+#[tokio::test]
+async fn a_crash_mid_send_loses_no_transactional_email_and_sends_no_outreach_twice_sqlite() {
+    a_crash_mid_send_loses_no_transactional_email_and_sends_no_outreach_twice(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_crash_mid_send_loses_no_transactional_email_and_sends_no_outreach_twice_postgres() {
+    a_crash_mid_send_loses_no_transactional_email_and_sends_no_outreach_twice(Engine::Postgres).await;
 }

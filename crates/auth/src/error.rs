@@ -11,6 +11,9 @@ use crate::registration::ports::RegistrationError;
 /// variants it returns.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    /// The actor's email address must be verified first (`LEADFLOW_REQUIRE_VERIFIED_EMAIL`).
+    #[error(transparent)]
+    EmailUnverified(#[from] leadflow_kernel::Unverified),
     /// The input is invalid; nothing was changed.
     #[error("invalid input: {0}")]
     Invalid(ValidationErrors),
@@ -94,6 +97,9 @@ pub enum Conflict {
     /// The change would leave the organization without an owner.
     #[error("the organization's last owner can be neither removed nor demoted")]
     LastOwner,
+    /// The address is verified already.
+    #[error("Your email address is already verified.")]
+    EmailAlreadyVerified,
     /// The super admin's email belongs to an account already (promoting it is explicit).
     #[error(
         "an account with the email {0} exists; making it super admin needs --promote, which replaces its password and ends its sessions"

@@ -5,7 +5,8 @@
 //! [`account`] (users, passwords, `me`, the super admin bootstrap),
 //! [`session`] (login, tokens, refresh with rotation and reuse detection,
 //! logout, the per-request actor, switching organizations), [`registration`],
-//! [`members`], [`invitations`] and [`api_keys`]. Failures are typed
+//! [`members`], [`invitations`], [`api_keys`] and [`recovery`] (password
+//! reset, email verification). Failures are typed
 //! ([`error`]). The use cases of the first three share [`AuthService`]
 //! ([`service`]), which owns their ports.
 
@@ -14,6 +15,7 @@ pub mod api_keys;
 pub mod error;
 pub mod invitations;
 pub mod members;
+pub mod recovery;
 pub mod registration;
 pub mod service;
 pub mod session;
@@ -21,6 +23,7 @@ pub mod session;
 /// The models of every subdomain, for adapters that implement several ports.
 pub mod model {
     pub use crate::account::model::*;
+    pub use crate::recovery::model::*;
     pub use crate::registration::model::*;
     pub use crate::session::model::*;
 }
@@ -28,6 +31,7 @@ pub mod model {
 /// The ports of every subdomain, for adapters that implement several ports.
 pub mod ports {
     pub use crate::account::ports::*;
+    pub use crate::recovery::ports::*;
     pub use crate::registration::ports::*;
     pub use crate::session::ports::*;
 }

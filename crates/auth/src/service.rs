@@ -17,6 +17,10 @@ use crate::session::tokens::TokenIssuer;
 pub struct SessionConfig {
     /// Whether anyone may register (and create an organization) without an invitation.
     pub self_service_signup: bool,
+    /// Whether users whose email address is not verified are kept from
+    /// creating organizations, inviting, creating API keys and approving
+    /// outreach (`LEADFLOW_REQUIRE_VERIFIED_EMAIL`).
+    pub require_verified_email: bool,
 }
 
 /// The ports the auth service runs on.
@@ -124,7 +128,11 @@ mod tests {
                 audit: Arc::new(MockAuditRecorder::new()),
                 clock: Arc::new(clock),
             };
-            AuthService::new(ports, Arc::new(issuer()), SessionConfig { self_service_signup: true })
+            AuthService::new(
+                ports,
+                Arc::new(issuer()),
+                SessionConfig { self_service_signup: true, require_verified_email: false },
+            )
         }
     }
 
@@ -149,6 +157,7 @@ mod tests {
             last_login_at: None,
             created_at: now,
             updated_at: now,
+            email_verified_at: None,
         }
     }
 
@@ -209,6 +218,14 @@ mod tests {
                 .times(1)
                 .in_sequence(&mut seq)
                 .returning(|_| Ok(()));
+            unit.expect_issue_token()
+                .withf(|t, m| {
+                    t.purpose == crate::model::TokenPurpose::EmailVerification
+                        && m.recipient == "ada@example.com"
+                })
+                .times(1)
+                .in_sequence(&mut seq)
+                .returning(|_, _| Ok(()));
             unit.expect_commit().times(1).in_sequence(&mut seq).returning(|| Ok(()));
             Ok(Box::new(unit))
         });
@@ -366,6 +383,7 @@ mod tests {
                 organization_active: Some(false),
                 role: Some(Role::Owner),
                 disabled: false,
+                email_verified: true,
             }))
         });
         let svc = m.service();
@@ -384,6 +402,7 @@ mod tests {
                 organization_active: Some(true),
                 role: Some(Role::Member),
                 disabled: false,
+                email_verified: true,
             }))
         });
         let actor = m.service().authenticate(&bearer_for(Some(OrganizationId::new())), false).await.unwrap();
@@ -400,6 +419,7 @@ mod tests {
                 organization_active: Some(true),
                 role: None,
                 disabled: false,
+                email_verified: true,
             }))
         });
         let result = m.service().authenticate(&bearer_for(Some(OrganizationId::new())), false).await;

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leadflow_kernel::{Clock, PlatformScope};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 use crate::email::{EmailOutcome, OutgoingEmail, email_retry_delay};
 use crate::ports::{EmailOutbox, EmailTransport, OutgoingMessage, SendError, WebhookOutbox, WebhookSender};
@@ -30,11 +31,19 @@ pub struct DispatcherSettings {
     pub lease: Duration,
     /// How long an idle worker waits before looking again.
     pub poll_interval: Duration,
+    /// Sends a worker keeps in flight at once: a slow mail server or webhook
+    /// endpoint holds one of them, never the whole worker.
+    pub concurrency: usize,
 }
 
 impl Default for DispatcherSettings {
     fn default() -> Self {
-        Self { batch: 32, lease: Duration::from_secs(60), poll_interval: Duration::from_millis(200) }
+        Self {
+            batch: 32,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(200),
+            concurrency: 64,
+        }
     }
 }
 
@@ -243,29 +252,27 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// A worker: sends due emails and webhooks until `shutdown` turns true,
-    /// finishes the batch at hand, then gives its leases back.
+    /// A worker: keeps up to `concurrency` sends in flight — claiming more
+    /// rows as sends finish, so one slow server never holds the others back —
+    /// until `shutdown` turns true; then it lets the sends in flight finish
+    /// (each is bounded by its transport's timeout) and gives its leases back.
     pub async fn work(self: Arc<Self>, worker: String, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %worker, "delivery worker started");
+        let worker: Arc<str> = worker.into();
+        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut sends = JoinSet::new();
         while !*shutdown.borrow() {
-            let (emails, hooks) =
-                tokio::join!(self.send_emails_once(&worker), self.deliver_webhooks_once(&worker));
-            let mut busy = false;
-            for (what, result) in [("emails", emails), ("webhooks", hooks)] {
-                match result {
-                    Ok(n) => busy |= n > 0,
-                    Err(e) => {
-                        tracing::error!(worker = %worker, what, error = format!("{e:#}"), "claiming outbox rows failed")
-                    }
-                }
-            }
-            if !busy {
+            while sends.try_join_next().is_some() {}
+            let claimed = self.claim_into(&worker, &permits, &mut sends).await;
+            if claimed == 0 {
                 tokio::select! {
                     () = tokio::time::sleep(self.settings.poll_interval) => {}
                     _ = shutdown.changed() => {}
+                    Some(_) = sends.join_next(), if !sends.is_empty() => {}
                 }
             }
         }
+        while sends.join_next().await.is_some() {}
         if let Ok(platform) = platform() {
             for (what, result) in [
                 ("emails", self.emails.release(platform, &worker).await),
@@ -277,6 +284,70 @@ impl Dispatcher {
             }
         }
         tracing::info!(worker = %worker, "delivery worker stopped");
+    }
+
+    /// Claims as many due emails and webhooks as there are free permits and
+    /// starts sending each; returns how many were claimed.
+    async fn claim_into(
+        self: &Arc<Self>,
+        worker: &Arc<str>,
+        permits: &Arc<Semaphore>,
+        sends: &mut JoinSet<()>,
+    ) -> usize {
+        let mut claimed = 0;
+        let free =
+            |p: &Semaphore| u64::try_from(p.available_permits()).unwrap_or(u64::MAX).min(self.settings.batch);
+        let Ok(platform) = platform() else { return 0 };
+        if self.transport.delivers() && free(permits) > 0 {
+            match self
+                .emails
+                .claim_due(platform, worker, self.clock.now(), self.lease_until(), free(permits))
+                .await
+            {
+                Ok(emails) => {
+                    claimed += emails.len();
+                    for email in emails {
+                        let (this, worker) = (self.clone(), worker.clone());
+                        let permit = permits.clone().acquire_owned().await;
+                        sends.spawn(async move {
+                            let _permit = permit;
+                            let id = email.email.id;
+                            if let Err(e) = this.send_email(&worker, email).await {
+                                tracing::warn!(email = %id, error = format!("{e:#}"), "email outcome could not be recorded; the lease runs out and it is picked up again");
+                            }
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(worker = %worker, error = format!("{e:#}"), "claiming emails failed")
+                }
+            }
+        }
+        if free(permits) > 0 {
+            match self
+                .webhooks
+                .claim_due(platform, worker, self.clock.now(), self.lease_until(), free(permits))
+                .await
+            {
+                Ok(deliveries) => {
+                    claimed += deliveries.len();
+                    for (delivery, target) in deliveries {
+                        let (this, worker) = (self.clone(), worker.clone());
+                        let permit = permits.clone().acquire_owned().await;
+                        sends.spawn(async move {
+                            let _permit = permit;
+                            if let Err(e) = this.deliver(&worker, &delivery, &target).await {
+                                tracing::warn!(delivery = %delivery.id, error = format!("{e:#}"), "webhook outcome could not be recorded");
+                            }
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(worker = %worker, error = format!("{e:#}"), "claiming webhook deliveries failed")
+                }
+            }
+        }
+        claimed
     }
 }
 

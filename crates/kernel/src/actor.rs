@@ -37,7 +37,14 @@ pub struct Actor {
     permissions: PermissionSet,
     super_admin: bool,
     ip: Option<String>,
+    unverified: bool,
 }
+
+/// The actor's email address is not verified, and the platform requires it
+/// for this action (`LEADFLOW_REQUIRE_VERIFIED_EMAIL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("verify your email address first (POST /auth/verify-email/resend sends a new link)")]
+pub struct Unverified;
 
 /// The actor lacks a permission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +76,7 @@ impl Actor {
             permissions,
             super_admin,
             ip: None,
+            unverified: false,
         }
     }
 
@@ -87,6 +95,7 @@ impl Actor {
             permissions: scopes,
             super_admin: false,
             ip: None,
+            unverified: false,
         }
     }
 
@@ -100,6 +109,7 @@ impl Actor {
             permissions: PermissionSet::all(),
             super_admin: true,
             ip: None,
+            unverified: false,
         }
     }
 
@@ -108,6 +118,24 @@ impl Actor {
     pub fn with_ip(mut self, ip: Option<String>) -> Self {
         self.ip = ip;
         self
+    }
+
+    /// The same actor, restricted until their email address is verified:
+    /// [`Actor::require_verified_email`] refuses it.
+    #[must_use]
+    pub fn with_unverified_email(mut self) -> Self {
+        self.unverified = true;
+        self
+    }
+
+    /// `Ok` unless the actor was restricted until their email address is
+    /// verified. Actions that reach other people or create credentials ask it
+    /// (creating an organization, inviting, creating an API key, approving outreach).
+    ///
+    /// # Errors
+    /// [`Unverified`].
+    pub fn require_verified_email(&self) -> Result<(), Unverified> {
+        if self.unverified { Err(Unverified) } else { Ok(()) }
     }
 
     /// The client address the request came from, if known.

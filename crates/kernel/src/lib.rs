@@ -16,7 +16,7 @@ pub mod role;
 pub mod scope;
 pub mod validation;
 
-pub use actor::{Actor, Forbidden, Principal};
+pub use actor::{Actor, Forbidden, Principal, Unverified};
 pub use audit::{AuditActorKind, AuditEntry};
 #[cfg(any(test, feature = "mocks"))]
 pub use clock::MockClock;

@@ -8,6 +8,9 @@ use crate::ports::RepositoryError;
 /// [`crate::OrganizationService`] documents which variants it returns.
 #[derive(Debug, thiserror::Error)]
 pub enum OrganizationError {
+    /// The actor's email address must be verified first (`LEADFLOW_REQUIRE_VERIFIED_EMAIL`).
+    #[error(transparent)]
+    EmailUnverified(#[from] leadflow_kernel::Unverified),
     /// The input is invalid; nothing was changed.
     #[error("invalid input: {0}")]
     Invalid(ValidationErrors),

@@ -72,6 +72,7 @@ impl OrganizationService {
             if !self.policy.self_service_signup {
                 return Err(OrganizationError::SignupDisabled);
             }
+            actor.require_verified_email()?;
             Some(user)
         };
         if input.plan.is_some() && !actor.is_super_admin() {

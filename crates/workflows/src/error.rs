@@ -7,6 +7,9 @@ pub use crate::model::IllegalTransition;
 /// Everything a workflow use case can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
+    /// The actor's email address must be verified first (`LEADFLOW_REQUIRE_VERIFIED_EMAIL`).
+    #[error(transparent)]
+    EmailUnverified(#[from] leadflow_kernel::Unverified),
     /// No such workflow in the actor's organization.
     #[error("workflow not found")]
     NotFound,

@@ -140,6 +140,7 @@ impl WorkflowService {
         email: Option<EditedEmail>,
     ) -> Result<Workflow, WorkflowError> {
         let mut workflow = self.load(actor, id, Permission::LeadsApprove).await?;
+        actor.require_verified_email()?;
         if let Some(e) = &email {
             let mut errors = ValidationErrors::new();
             if !(1..=300).contains(&e.subject.trim().chars().count()) {
@@ -296,5 +297,19 @@ mod tests {
             service(store).approve(&manager, id, None, None).await,
             Err(WorkflowError::Conflict(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn an_unverified_approver_is_refused_when_verification_is_required() {
+        let org = OrganizationId::new();
+        let mut store = MockWorkflowRepository::new();
+        let w = awaiting(org);
+        store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
+        store.expect_transition().never();
+        let actor =
+            leadflow_kernel::Actor::user(UserId::new(), "m@acme.io", Some(org), Some(Role::Manager), false)
+                .with_unverified_email();
+        let result = service(store).approve(&actor, WorkflowId::new(), None, None).await;
+        assert!(matches!(result, Err(WorkflowError::EmailUnverified(_))), "{result:?}");
     }
 }

@@ -207,8 +207,98 @@ pub struct ChangePasswordBody {
     pub new_password: String,
 }
 
+/// A password reset request.
+#[derive(Object)]
+pub struct PasswordResetRequestBody {
+    /// The account's email address.
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+}
+
+/// A new password, with the token of a reset link.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PasswordResetConfirmBody {
+    /// The token from the reset link (`{appUrl}/reset-password?token=…`).
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub token: String,
+    /// The new password, 10 to 256 characters.
+    #[oai(validator(max_length = 256))]
+    pub new_password: String,
+}
+
+/// The token of a verification link.
+#[derive(Object)]
+pub struct VerifyEmailBody {
+    /// The token from the verification link (`{appUrl}/verify-email?token=…`).
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub token: String,
+}
+
+#[derive(ApiResponse)]
+enum Accepted {
+    /// Accepted; an email follows when it applies.
+    #[oai(status = 202)]
+    Accepted,
+}
+
 #[OpenApi(prefix_path = "/api/v1/auth", tag = "ApiTags::Auth")]
 impl AuthApi {
+    /// Ask for a password reset link by email
+    ///
+    /// Always 202, whether or not an account has this address (no account
+    /// enumeration); the link works once, for one hour. Throttled per client address.
+    #[oai(path = "/password-reset/request", method = "post", operation_id = "requestPasswordReset")]
+    async fn request_password_reset(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        body: Json<PasswordResetRequestBody>,
+    ) -> ApiResult<Accepted> {
+        state.recovery.request_password_reset(&body.0.email, client_ip(req).as_deref()).await?;
+        Ok(Accepted::Accepted)
+    }
+
+    /// Set a new password with the token of a reset link
+    ///
+    /// Every session of the account ends (sign in again). 400 when the token is
+    /// invalid, expired or used.
+    #[oai(path = "/password-reset/confirm", method = "post", operation_id = "confirmPasswordReset")]
+    async fn confirm_password_reset(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: Json<PasswordResetConfirmBody>,
+    ) -> ApiResult<NoContent> {
+        state.recovery.confirm_password_reset(&body.0.token, &body.0.new_password).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Verify one's email address with the token of a verification link
+    ///
+    /// Sets the user's `emailVerifiedAt`. 400 when the token is invalid, expired or used.
+    #[oai(path = "/verify-email", method = "post", operation_id = "verifyEmail")]
+    async fn verify_email(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: Json<VerifyEmailBody>,
+    ) -> ApiResult<NoContent> {
+        state.recovery.verify_email(&body.0.token).await?;
+        Ok(NoContent::Done)
+    }
+
+    /// Send a new verification link to the signed-in user
+    ///
+    /// The previous link stops working. 409 when the address is verified already.
+    #[oai(path = "/verify-email/resend", method = "post", operation_id = "resendVerificationEmail")]
+    async fn resend_verification(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuthAnyOrganization,
+    ) -> ApiResult<Accepted> {
+        state.recovery.resend_verification(&auth.0).await?;
+        Ok(Accepted::Accepted)
+    }
+
     /// Register a user, optionally creating their organization
     ///
     /// With `organization`, the organization is created in the same

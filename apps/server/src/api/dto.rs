@@ -54,6 +54,8 @@ pub struct UserDto {
     pub last_login_at: Option<DateTime<Utc>>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// When the user verified their email address (`null`: not verified).
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl From<User> for UserDto {
@@ -65,6 +67,7 @@ impl From<User> for UserDto {
             username: u.username.map(|n| n.as_ref().to_owned()),
             is_super_admin: u.is_super_admin,
             last_login_at: u.last_login_at,
+            email_verified_at: u.email_verified_at,
             created_at: u.created_at,
         }
     }

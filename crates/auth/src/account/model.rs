@@ -148,6 +148,9 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When the account last changed.
     pub updated_at: DateTime<Utc>,
+    /// When the user proved the address is theirs (a verification link, or
+    /// registering through an invitation sent to it); `None`: unverified.
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 /// A user as the super admin sees them across the platform.

@@ -120,6 +120,7 @@ impl AuthService {
             last_login_at: None,
             created_at: now,
             updated_at: now,
+            email_verified_at: None,
         };
         if !self.ports.users.insert_super_admin(&user, &hash).await? {
             // Registered between the check and the insert: the same refusal.

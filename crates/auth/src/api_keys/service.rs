@@ -53,6 +53,7 @@ impl ApiKeyService {
     /// `UsersOnly`, `NoOrganization`, `Forbidden`, `Invalid`, `Unexpected`.
     pub async fn create(&self, actor: &Actor, input: ApiKeyInput) -> Result<(ApiKey, String), AuthError> {
         let scope = Self::manager(actor)?;
+        actor.require_verified_email()?;
         let organization = scope.organization_id();
         let now = self.clock.now();
         let mut errors = ValidationErrors::new();
@@ -267,6 +268,7 @@ mod tests {
                     organization_active: Some(true),
                     role,
                     disabled: false,
+                    email_verified: true,
                 }))
             });
             access

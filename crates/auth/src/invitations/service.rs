@@ -67,6 +67,7 @@ impl InvitationService {
         let scope = actor.tenant_scope().ok_or(AuthError::NoOrganization)?;
         let organization = scope.organization_id();
         actor.require(Permission::UsersManage)?;
+        actor.require_verified_email()?;
         if role == Role::Owner && !(actor.is_super_admin() || actor.role() == Some(Role::Owner)) {
             return Err(Denied::OwnerInvitesByOwners.into());
         }
@@ -235,6 +236,7 @@ mod tests {
             last_login_at: None,
             created_at: now,
             updated_at: now,
+            email_verified_at: None,
         }
     }
 

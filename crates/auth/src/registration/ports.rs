@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use leadflow_kernel::{AuditEntry, OrganizationId, UserId, ValidationErrors};
 
 use crate::account::model::{PasswordHash, User};
-use crate::invitations::model::Invitation;
+use crate::invitations::model::{Invitation, OutboxEmail};
+use crate::recovery::model::IssuedToken;
 use crate::registration::model::OrganizationDraft;
 
 /// What a registration's unit of work can fail with.
@@ -76,6 +77,12 @@ pub trait RegistrationUnit: Send {
     /// # Errors
     /// When the store fails.
     async fn record(&mut self, entry: &AuditEntry) -> anyhow::Result<()>;
+
+    /// Stores the new account's verification token and queues its email.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn issue_token(&mut self, token: &IssuedToken, email: &OutboxEmail) -> anyhow::Result<()>;
 
     /// Makes every change above visible at once.
     ///

@@ -7,6 +7,7 @@ use crate::account::model::{Password, PersonName, User, Username};
 use crate::error::{AuthError, Conflict, Resource};
 use crate::invitations::model::Invitation;
 use crate::invitations::service::ensure_pending;
+use crate::recovery::model::{IssuedToken, TokenPurpose, token_email};
 use crate::registration::model::OrganizationDraft;
 use crate::registration::ports::RegistrationError;
 use crate::service::AuthService;
@@ -100,6 +101,8 @@ impl AuthService {
             last_login_at: Some(now),
             created_at: now,
             updated_at: now,
+            // An invitation reached this address: it is proven.
+            email_verified_at: invitation.as_ref().map(|_| now),
         };
         let mut unit = self.ports.registrations.begin().await?;
         unit.insert_user(&user, &hash).await?;
@@ -126,6 +129,20 @@ impl AuthService {
             }
             (None, None) => (None, None),
         };
+        if user.email_verified_at.is_none() {
+            // The first verification link, queued with the account itself.
+            let (token, token_hash) = crate::session::tokens::new_opaque_token();
+            let purpose = TokenPurpose::EmailVerification;
+            let issued = IssuedToken {
+                id: uuid::Uuid::now_v7(),
+                user_id: user.id,
+                purpose,
+                token_hash,
+                expires_at: now + purpose.ttl(),
+                created_at: now,
+            };
+            unit.issue_token(&issued, &token_email(&user, purpose, &token, now)).await?;
+        }
         unit.commit().await?;
 
         let tokens = self.start_session(&user, organization, role).await?;

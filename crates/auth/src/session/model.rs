@@ -32,4 +32,6 @@ pub struct AccessState {
     pub role: Option<Role>,
     /// Whether the super admin disabled the account (nothing of theirs works).
     pub disabled: bool,
+    /// Whether the user's email address is verified.
+    pub email_verified: bool,
 }

@@ -260,7 +260,12 @@ impl AuthService {
                 }
             }
         }
-        Ok(Actor::user(user, claims.email, organization, state.role, state.super_admin))
+        let actor = Actor::user(user, claims.email, organization, state.role, state.super_admin);
+        Ok(if self.config.require_verified_email && !state.email_verified && !state.super_admin {
+            actor.with_unverified_email()
+        } else {
+            actor
+        })
     }
 
     /// Forgets the login failures whose window ended (the workers' housekeeping).

@@ -29,6 +29,7 @@ impl AccessRepository for SeaOrmAuth {
             organization_active: c.organization_active,
             role: c.role,
             disabled: c.disabled,
+            email_verified: c.email_verified,
         }))
     }
 }
@@ -52,6 +53,7 @@ impl SeaOrmAuth {
                 organization_active: None,
                 role: None,
                 disabled: row.disabled_at.is_some(),
+                email_verified: row.email_verified_at.is_some(),
             }));
         };
         let (member, organization) = membership::Entity::find_by_id((org.as_uuid(), user.as_uuid()))
@@ -73,6 +75,7 @@ impl SeaOrmAuth {
             organization_active,
             role: member.map(|m| parse_role(&m.role)).transpose()?,
             disabled: row.disabled_at.is_some(),
+            email_verified: row.email_verified_at.is_some(),
         }))
     }
 }

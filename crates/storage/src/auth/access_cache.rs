@@ -28,6 +28,8 @@ pub struct CachedAccess {
     pub role: Option<Role>,
     /// Whether the account is disabled.
     pub disabled: bool,
+    /// Whether the user's email address is verified.
+    pub email_verified: bool,
 }
 
 type Key = (UserId, Option<OrganizationId>);
@@ -146,8 +148,13 @@ impl AccessCache {
 mod tests {
     use super::*;
 
-    const ACCESS: CachedAccess =
-        CachedAccess { super_admin: false, organization_active: Some(true), role: None, disabled: false };
+    const ACCESS: CachedAccess = CachedAccess {
+        super_admin: false,
+        organization_active: Some(true),
+        role: None,
+        disabled: false,
+        email_verified: true,
+    };
 
     #[test]
     fn invalidation_drops_only_the_organization_concerned() {

@@ -1,5 +1,5 @@
 //! The auth context's storage. This module owns the `users`, `memberships`,
-//! `refresh_tokens`, `invitations` and `api_keys` tables: it alone writes them
+//! `refresh_tokens`, `invitations`, `api_keys` and `user_tokens` tables: it alone writes them
 //! and knows their encodings. Other contexts read members and seats through
 //! the `pub(crate)` functions below, which need no auth feature.
 
@@ -18,6 +18,8 @@ mod registration;
 mod sessions;
 #[cfg(feature = "auth")]
 mod throttle;
+#[cfg(feature = "auth")]
+mod tokens;
 #[cfg(feature = "auth")]
 mod users;
 

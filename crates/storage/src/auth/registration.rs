@@ -91,6 +91,14 @@ impl RegistrationUnit for SeaOrmRegistrationUnit {
         insert_audit(&self.txn, entry).await.map_err(|e| unexpected(e, "writing audit entry"))
     }
 
+    async fn issue_token(
+        &mut self,
+        token: &leadflow_auth::model::IssuedToken,
+        email: &leadflow_auth::invitations::OutboxEmail,
+    ) -> anyhow::Result<()> {
+        super::tokens::issue_on(&self.txn, token, email).await
+    }
+
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {
         self.txn.commit().await.map_err(|e| unexpected(e, "committing registration"))
     }

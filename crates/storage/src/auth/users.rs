@@ -28,6 +28,7 @@ fn user_to_domain(row: user::Model) -> anyhow::Result<Credentials> {
         last_login_at: row.last_login_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        email_verified_at: row.email_verified_at,
     };
     Ok(Credentials {
         user,
@@ -49,7 +50,7 @@ pub(super) fn user_row(user: &User, hash: &PasswordHash) -> user::ActiveModel {
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
         disabled_at: Set(None),
-        email_verified_at: Set(None),
+        email_verified_at: Set(user.email_verified_at),
     }
 }
 

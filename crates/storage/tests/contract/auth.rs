@@ -27,6 +27,7 @@ pub fn new_user(email: &str, username: Option<&str>) -> User {
         last_login_at: None,
         created_at: now,
         updated_at: now,
+        email_verified_at: None,
     }
 }
 
@@ -322,5 +323,68 @@ contract_tests! {
 
         storage.organizations().delete_with_all_data(crate::scope(org.id), &crate::entry(None)).await.unwrap();
         assert_eq!(auth.access(user.id, Some(org.id)).await.unwrap().unwrap().organization_active, None);
+    }
+}
+
+mod account_tokens {
+    use super::*;
+    use leadflow_auth::model::{IssuedToken, TokenPurpose, token_email};
+    use leadflow_auth::ports::UserTokenRepository;
+
+    fn issued(user: UserId, purpose: TokenPurpose, hash: &str) -> IssuedToken {
+        let now = Utc::now();
+        IssuedToken {
+            id: Uuid::now_v7(),
+            user_id: user,
+            purpose,
+            token_hash: hash.to_owned(),
+            expires_at: now + purpose.ttl(),
+            created_at: now,
+        }
+    }
+
+    contract_tests! {
+        async fn a_reset_token_is_spent_once_with_the_new_password_and_ends_every_session(storage: Storage) {
+            let auth = storage.auth();
+            let user = a_user(&storage, "ada@example.com").await;
+            let session = token(user.id, None, Uuid::now_v7());
+            auth.insert(&session).await.unwrap();
+            let now = Utc::now();
+            auth.issue(&issued(user.id, TokenPurpose::PasswordReset, "h1"), &token_email(&user, TokenPurpose::PasswordReset, "t1", now)).await.unwrap();
+            // A newer link replaces the older one.
+            auth.issue(&issued(user.id, TokenPurpose::PasswordReset, "h2"), &token_email(&user, TokenPurpose::PasswordReset, "t2", now)).await.unwrap();
+            assert!(auth.find("h1").await.unwrap().unwrap().used_at.is_some());
+            let stored = auth.find("h2").await.unwrap().unwrap();
+            assert!(stored.usable_for(TokenPurpose::PasswordReset, now));
+            assert!(!stored.usable_for(TokenPurpose::EmailVerification, now));
+            assert!(auth.find("nope").await.unwrap().is_none());
+            // Each issue queued its email, with the token kept apart from the body.
+            let mails = leadflow_storage::entities::email_outbox::Entity::find().all(storage.connection()).await.unwrap();
+            assert_eq!(mails.len(), 2);
+            assert!(mails.iter().all(|m| m.kind == "password_reset" && !m.body.contains("t1") && !m.body.contains("t2")));
+
+            let new_hash = PasswordHash::from_phc("$argon2id$new".into());
+            assert!(!auth.reset_password("h1", user.id, &new_hash, now, &crate::entry(None)).await.unwrap(), "replaced");
+            assert!(!auth.reset_password("h2", UserId::new(), &new_hash, now, &crate::entry(None)).await.unwrap(), "another user's");
+            assert!(auth.reset_password("h2", user.id, &new_hash, now, &crate::entry(None)).await.unwrap());
+            assert!(!auth.reset_password("h2", user.id, &new_hash, now, &crate::entry(None)).await.unwrap(), "single use");
+            assert_eq!(auth.by_id(user.id).await.unwrap().unwrap().password_hash.as_phc(), "$argon2id$new");
+            let revoked = leadflow_storage::entities::refresh_token::Entity::find_by_id(session.id.as_uuid()).one(storage.connection()).await.unwrap().unwrap();
+            assert!(revoked.revoked_at.is_some());
+        }
+
+        async fn a_verification_token_marks_the_address_verified_and_expires(storage: Storage) {
+            let auth = storage.auth();
+            let user = a_user(&storage, "ada@example.com").await;
+            let now = Utc::now();
+            let mut expired = issued(user.id, TokenPurpose::EmailVerification, "old");
+            expired.expires_at = now - Duration::minutes(1);
+            auth.issue(&expired, &token_email(&user, TokenPurpose::EmailVerification, "x", now)).await.unwrap();
+            assert!(!auth.verify_email("old", user.id, now, &crate::entry(None)).await.unwrap());
+            auth.issue(&issued(user.id, TokenPurpose::EmailVerification, "v1"), &token_email(&user, TokenPurpose::EmailVerification, "y", now)).await.unwrap();
+            assert!(auth.verify_email("v1", user.id, now, &crate::entry(None)).await.unwrap());
+            assert!(auth.by_id(user.id).await.unwrap().unwrap().user.email_verified_at.is_some());
+            assert!(auth.access(user.id, None).await.unwrap().unwrap().email_verified);
+        }
     }
 }
