@@ -2,13 +2,13 @@
 //! (attempts, next attempt, lease, outcome, `Message-ID`, template data);
 //! users gain `email_verified_at` and single-use tokens (password reset, email
 //! verification, stored hashed); organizations gain webhook endpoints, their
-//! deliveries (one per event and endpoint, the Standard Webhooks `webhook-id`)
-//! and the log of every attempt.
+//! deliveries (one per event and endpoint, the Standard Webhooks `webhook-id`;
+//! or a Slack notification to an incoming-webhook URL) and the log of every attempt.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     boolean, integer, integer_null, json_binary, json_binary_null, pk_uuid, string_len, string_len_null,
-    string_len_uniq, text_null, timestamp_with_time_zone, timestamp_with_time_zone_null, uuid,
+    string_len_uniq, text_null, timestamp_with_time_zone, timestamp_with_time_zone_null, uuid, uuid_null,
 };
 
 #[derive(DeriveMigrationName)]
@@ -76,6 +76,7 @@ enum WebhookDeliveries {
     Id,
     OrganizationId,
     EndpointId,
+    Url,
     EventType,
     Payload,
     Status,
@@ -230,7 +231,9 @@ impl MigrationTrait for Migration {
                     .table(WebhookDeliveries::Table)
                     .col(pk_uuid(WebhookDeliveries::Id))
                     .col(uuid(WebhookDeliveries::OrganizationId))
-                    .col(uuid(WebhookDeliveries::EndpointId))
+                    // No endpoint: a Slack notification, POSTed to `url`.
+                    .col(uuid_null(WebhookDeliveries::EndpointId))
+                    .col(string_len_null(WebhookDeliveries::Url, 2048))
                     .col(string_len(WebhookDeliveries::EventType, 64))
                     .col(json_binary(WebhookDeliveries::Payload))
                     .col(string_len(WebhookDeliveries::Status, 16))

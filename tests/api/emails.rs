@@ -69,7 +69,50 @@ on_both_engines!(
     a_transient_refusal_is_retried_later_and_a_permanent_one_fails_and_can_be_resent,
     approved_outreach_is_sent_over_smtp_exactly_once,
     emails_are_readable_only_inside_the_organization_and_with_the_permission,
+    approvals_past_the_daily_outreach_cap_answer_402,
 );
+
+async fn approvals_past_the_daily_outreach_cap_answer_402(engine: Engine) {
+    use leadflow_storage::entities::audit_log;
+    use sea_orm::{ActiveModelTrait as _, Set};
+    let Some(app) = TestApp::spawn_with(engine, &[("LEADFLOW_WORKERS", "2")]).await else { return };
+    let owner = app.register("owner@acme.io", Some("acme")).await;
+    let lead = json!({ "email": "sam@bigcorp.io", "name": "Sam Doe", "company": "BigCorp Inc.", "message": "We want a demo and pricing for 40 seats" });
+    let reply = app.post("/api/v1/leads", Some(&owner.access), lead).await.expect(201);
+    let workflow = reply.body["workflowId"].as_str().unwrap().to_owned();
+    wait_workflow(&app, &owner, &workflow, "awaiting_approval").await;
+    // A trialing organization has approved its 20 outreach emails today.
+    let org = uuid::Uuid::parse_str(owner.org_id.as_deref().unwrap()).unwrap();
+    for _ in 0..20 {
+        audit_log::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            organization_id: Set(Some(org)),
+            actor_type: Set("user".into()),
+            actor_id: Set(None),
+            actor_email: Set(None),
+            action: Set("workflow.approved".into()),
+            resource_type: Set("workflow".into()),
+            resource_id: Set(None),
+            details: Set(json!({})),
+            ip: Set(None),
+            created_at: Set(chrono::Utc::now()),
+        }
+        .insert(app.state.storage.connection())
+        .await
+        .unwrap();
+    }
+    let refused =
+        app.post(&format!("/api/v1/workflows/{workflow}/approve"), Some(&owner.access), json!({})).await;
+    let refused = refused.expect_problem(402, "plan_limit_reached");
+    assert!(refused.body["detail"].as_str().unwrap().contains("20"), "{}", refused.text);
+    let still = app.get(&format!("/api/v1/workflows/{workflow}"), &owner.access).await.expect(200);
+    assert_eq!(still.body["status"], "awaiting_approval");
+    // The pro plan allows 1,000 a day.
+    app.upgrade(&owner, "pro").await;
+    app.post(&format!("/api/v1/workflows/{workflow}/approve"), Some(&owner.access), json!({}))
+        .await
+        .expect(200);
+}
 
 async fn an_invitation_arrives_over_smtp_once_with_a_working_link(engine: Engine) {
     let mailbox = Mailbox::start(Mode::Accept);

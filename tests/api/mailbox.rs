@@ -129,13 +129,18 @@ impl Mailbox {
 
     /// Waits (10 s at most) until a message to `recipient` has arrived, and returns it.
     pub async fn wait_for_recipient(&self, recipient: &str) -> Received {
+        self.wait_until(|m| m.to == [recipient]).await
+    }
+
+    /// Waits (10 s at most) until a message matching `wanted` has arrived, and returns it.
+    pub async fn wait_until(&self, wanted: impl Fn(&Received) -> bool) -> Received {
         for _ in 0..500 {
-            if let Some(m) = self.messages().into_iter().find(|m| m.to == [recipient]) {
+            if let Some(m) = self.messages().into_iter().find(|m| wanted(m)) {
                 return m;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("expected a message to {recipient}, got {:?}", self.messages());
+        panic!("the expected message never came; got {:?}", self.messages());
     }
 
     /// Waits (10 s at most) until `count` messages have arrived, and returns them.

@@ -298,3 +298,97 @@ async fn bad_endpoints_are_refused_and_change_nothing(engine: Engine) {
     let types = app.get("/api/v1/webhooks/event-types", &owner.access).await.expect(200);
     assert!(types.body["data"].as_array().unwrap().iter().any(|t| t == "workflow.approval_requested"));
 }
+
+mod approvals_reach_the_approvers_by_email_and_slack {
+    use super::*;
+    use crate::mailbox::{Mailbox, Mode};
+
+    async fn run(engine: Engine) {
+        let mailbox = Mailbox::start(Mode::Accept);
+        let slack = Receiver::start(&[]).await;
+        let hooks = Receiver::start(&[]).await;
+        let Some(app) = delivering(
+            engine,
+            &[
+                ("LEADFLOW_WORKERS", "2"),
+                ("LEADFLOW_EMAIL_TRANSPORT", "smtp"),
+                ("LEADFLOW_SMTP_URL", &mailbox.url),
+                ("LEADFLOW_APP_URL", "https://app.example.com"),
+            ],
+        )
+        .await
+        else {
+            return;
+        };
+        let owner = app.register("owner@acme.io", Some("acme")).await;
+        let org = owner.org_id.clone().unwrap();
+        app.upgrade(&owner, "pro").await;
+        app.member(&owner, "manager@acme.io", "manager").await;
+        app.member(&owner, "member@acme.io", "member").await;
+        app.patch(
+            &format!("/api/v1/organizations/{org}"),
+            &owner.access,
+            json!({ "settings": { "notifications": { "slackWebhookUrl": slack.url } } }),
+        )
+        .await
+        .expect(200);
+        let (_, secret) =
+            endpoint(&app, &owner, &hooks.url, &["workflow.approval_requested", "workflow.completed"]).await;
+
+        let lead = json!({ "email": "sam@bigcorp.io", "name": "Sam Doe", "company": "BigCorp Inc.", "message": "We want a demo and pricing for 40 seats" });
+        let reply = app.post("/api/v1/leads", Some(&owner.access), lead).await.expect(201);
+        let workflow = reply.body["workflowId"].as_str().unwrap().to_owned();
+        let lead_id = reply.body["lead"]["id"].as_str().unwrap().to_owned();
+
+        // Every approver (owner, manager) is emailed, the member is not.
+        let approval = |to: &'static str| {
+            move |m: &crate::mailbox::Received| {
+                m.to == [to] && m.header("subject").is_some_and(|s| s.contains("Approve"))
+            }
+        };
+        let to_owner = mailbox.wait_until(approval("owner@acme.io")).await;
+        let to_manager = mailbox.wait_until(approval("manager@acme.io")).await;
+        for message in [&to_owner, &to_manager] {
+            assert!(message.header("subject").unwrap().contains("Sam Doe"), "{}", message.data);
+            assert!(
+                message
+                    .data
+                    .replace("=\r\n", "")
+                    .contains(&format!("https://app.example.com/leads/{lead_id}"))
+            );
+        }
+        // Slack gets a Block Kit message with the link; the endpoint gets the event, signed.
+        let posted = slack.wait_for(1, 10).await;
+        let message: Value = serde_json::from_str(&posted[0].body).unwrap();
+        assert_eq!(
+            message["blocks"][3]["elements"][0]["url"],
+            format!("https://app.example.com/leads/{lead_id}")
+        );
+        assert!(posted[0].signature.is_empty(), "Slack messages are not signed");
+        let event = hooks.wait_for(1, 10).await;
+        verify(&secret, &event[0]).unwrap();
+        let body: Value = serde_json::from_str(&event[0].body).unwrap();
+        assert_eq!(body["type"], "workflow.approval_requested");
+        assert_eq!(body["data"]["workflowId"], workflow.as_str());
+
+        app.post(&format!("/api/v1/workflows/{workflow}/approve"), Some(&owner.access), json!({}))
+            .await
+            .expect(200);
+        let events = hooks.wait_for(2, 10).await;
+        let done: Value = serde_json::from_str(&events[1].body).unwrap();
+        assert_eq!(done["type"], "workflow.completed");
+        assert_eq!(done["data"]["status"], "completed");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!mailbox.messages().iter().any(approval("member@acme.io")));
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(Engine::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        run(Engine::Postgres).await;
+    }
+}

@@ -353,6 +353,9 @@ impl From<WorkflowError> for ApiError {
         match e {
             WorkflowError::Invalid(errors) => errors.into(),
             WorkflowError::EmailUnverified(e) => email_unverified(&e),
+            e @ WorkflowError::OutreachCapReached { .. } => {
+                ApiError::new(StatusCode::PAYMENT_REQUIRED, e.to_string())
+            }
             e @ WorkflowError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
             e @ WorkflowError::NoOrganization => forbidden(e.to_string()),
             WorkflowError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),

@@ -226,7 +226,7 @@ impl AppState {
             audit: AuditService::new(audit_log),
             subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone()),
             leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock.clone()),
-            workflows: WorkflowService::new(workflows_store, clock.clone()),
+            workflows: WorkflowService::new(workflows_store.clone(), workflows_store, clock.clone()),
             engine,
             recovery,
             emails: EmailService::new(delivery_store.clone(), clock.clone()),

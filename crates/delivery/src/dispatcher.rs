@@ -211,6 +211,9 @@ impl Dispatcher {
             self.webhooks.record(platform()?, delivery, worker, &attempt, &DeliveryOutcome::Failed).await?;
             return Ok(());
         }
+        if target.slack {
+            return self.notify_slack(worker, delivery, target).await;
+        }
         let id = delivery.message_id();
         let timestamp = started.timestamp();
         let body = serde_json::to_string(&delivery.payload)?;
@@ -248,6 +251,39 @@ impl Dispatcher {
         } else {
             tracing::info!(delivery = %delivery.id, event = %delivery.event_type, attempts, outcome = ?outcome, error = ?attempt.error, "webhook delivery failed");
         }
+        self.webhooks.record(platform()?, delivery, worker, &attempt, &outcome).await?;
+        Ok(())
+    }
+
+    /// POSTs a Slack notification (a Block Kit message, unsigned); failures
+    /// retry on the webhook schedule.
+    async fn notify_slack(
+        &self,
+        worker: &str,
+        delivery: &WebhookDelivery,
+        target: &DeliveryTarget,
+    ) -> anyhow::Result<()> {
+        let started = self.clock.now();
+        let body = serde_json::to_string(&crate::slack::approval_message(
+            &delivery.payload,
+            self.templates.app_url(),
+        ))?;
+        let headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+        let result = self.sender.post(&target.url, &headers, &body).await;
+        let success = result.status.is_some_and(|s| (200..300).contains(&s));
+        let outcome = if success {
+            DeliveryOutcome::Succeeded
+        } else {
+            match crate::webhooks::webhook_retry_delay(delivery.attempts + 1) {
+                Some(wait) => DeliveryOutcome::Retry { at: self.clock.now() + wait },
+                None => DeliveryOutcome::Failed,
+            }
+        };
+        let error = result
+            .error
+            .or_else(|| (!success).then(|| format!("Slack answered {}", result.status.unwrap_or(0))));
+        let attempt =
+            DeliveryAttempt { at: started, status_code: result.status, latency_ms: result.latency_ms, error };
         self.webhooks.record(platform()?, delivery, worker, &attempt, &outcome).await?;
         Ok(())
     }
@@ -484,7 +520,7 @@ mod tests {
             WebhookDelivery {
                 id: WebhookDeliveryId::new(),
                 organization_id: OrganizationId::new(),
-                endpoint_id: WebhookEndpointId::new(),
+                endpoint_id: Some(WebhookEndpointId::new()),
                 event_type: "lead.created".into(),
                 payload: json!({"type": "lead.created", "timestamp": "t", "data": {}}),
                 status: DeliveryStatus::Pending,
@@ -501,6 +537,7 @@ mod tests {
                 secrets: vec![crate::webhooks::new_secret()],
                 enabled: true,
                 failing_since: None,
+                slack: false,
             },
         )
     }

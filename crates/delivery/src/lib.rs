@@ -12,12 +12,14 @@
 //!
 //! This crate knows no database, SMTP library or HTTP client: those are ports.
 
+pub mod approvals;
 pub mod dispatcher;
 pub mod email;
 pub mod error;
 pub mod ports;
 pub mod service;
 pub mod signature;
+pub mod slack;
 pub mod templates;
 pub mod webhooks;
 

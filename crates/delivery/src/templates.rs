@@ -78,6 +78,12 @@ impl Templates {
         Self { env, app_url: app_url.trim_end_matches('/').to_owned() }
     }
 
+    /// The integrator's front-end URL the links start with.
+    #[must_use]
+    pub fn app_url(&self) -> &str {
+        &self.app_url
+    }
+
     /// The link a message of `kind` carries, if any.
     fn link(&self, kind: EmailKind, data: &Value, secrets: Option<&Value>) -> Option<String> {
         let token = || {

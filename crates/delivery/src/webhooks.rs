@@ -226,8 +226,8 @@ pub struct WebhookDelivery {
     pub id: WebhookDeliveryId,
     /// Its organization.
     pub organization_id: OrganizationId,
-    /// Its endpoint.
-    pub endpoint_id: WebhookEndpointId,
+    /// Its endpoint (`None`: a Slack notification, POSTed unsigned to the organization's incoming-webhook URL).
+    pub endpoint_id: Option<WebhookEndpointId>,
     /// The event type.
     pub event_type: String,
     /// The body POSTed: `{type, timestamp, data}`.
@@ -282,6 +282,9 @@ pub struct DeliveryTarget {
     pub enabled: bool,
     /// Since when it has been failing.
     pub failing_since: Option<DateTime<Utc>>,
+    /// A Slack incoming webhook: the body is a Block Kit message built from
+    /// the payload, unsigned; the outcome moves no endpoint.
+    pub slack: bool,
 }
 
 /// What an attempt means for its delivery and its endpoint.

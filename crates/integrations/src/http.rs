@@ -83,6 +83,13 @@ impl WebhookSender for HttpSender {
                 return PostResult { status: None, error: Some(format!("invalid URL: {e}")), latency_ms: 0 };
             }
         };
+        if parsed.scheme() != "https" && !self.guard.allows_private() {
+            return PostResult {
+                status: None,
+                error: Some("only https:// URLs are called; refused".into()),
+                latency_ms: 0,
+            };
+        }
         if let Some(refused) = self.refuse_literal(&parsed) {
             return PostResult { status: None, error: Some(refused), latency_ms: 0 };
         }

@@ -53,6 +53,7 @@ impl PlanId {
                 price_cents: Some(4900),
                 lead_limit: Some(100),
                 seat_limit: Some(3),
+                outreach_per_day: Some(100),
             },
             Self::Pro => Plan {
                 id: self,
@@ -60,10 +61,16 @@ impl PlanId {
                 price_cents: Some(19900),
                 lead_limit: Some(1000),
                 seat_limit: Some(10),
+                outreach_per_day: Some(1000),
             },
-            Self::Enterprise => {
-                Plan { id: self, name: "Enterprise", price_cents: None, lead_limit: None, seat_limit: None }
-            }
+            Self::Enterprise => Plan {
+                id: self,
+                name: "Enterprise",
+                price_cents: None,
+                lead_limit: None,
+                seat_limit: None,
+                outreach_per_day: None,
+            },
         }
     }
 }
@@ -81,7 +88,12 @@ pub struct Plan {
     pub lead_limit: Option<u64>,
     /// Members plus pending invitations.
     pub seat_limit: Option<u64>,
+    /// Outreach emails approved per day (UTC); trialing organizations get at most [`TRIAL_OUTREACH_PER_DAY`].
+    pub outreach_per_day: Option<u64>,
 }
+
+/// Outreach emails a trialing organization may approve per day.
+pub const TRIAL_OUTREACH_PER_DAY: u64 = 20;
 
 impl Plan {
     /// The currency of every price.
@@ -181,6 +193,18 @@ impl Subscription {
         match (self.stored_status, self.trial_ends_at) {
             (SubscriptionStatus::Trialing, Some(end)) if end <= now => SubscriptionStatus::PastDue,
             (s, _) => s,
+        }
+    }
+
+    /// Outreach emails the organization may approve on the day of `now`
+    /// (`None`: no cap): its plan's, and at most 20 while trialing.
+    #[must_use]
+    pub fn outreach_per_day(&self, now: DateTime<Utc>) -> Option<u64> {
+        let plan = self.plan.plan().outreach_per_day;
+        if self.status(now) == SubscriptionStatus::Trialing {
+            Some(plan.map_or(TRIAL_OUTREACH_PER_DAY, |p| p.min(TRIAL_OUTREACH_PER_DAY)))
+        } else {
+            plan
         }
     }
 

@@ -16,6 +16,12 @@ pub enum WorkflowError {
     /// The actor acts in no organization.
     #[error("act in an organization first (POST /auth/switch-organization)")]
     NoOrganization,
+    /// The plan's daily outreach cap is reached (402).
+    #[error("the plan allows {limit} outreach emails a day; today's are approved")]
+    OutreachCapReached {
+        /// The cap.
+        limit: u64,
+    },
     /// Missing permission.
     #[error("missing permission {0}")]
     Forbidden(Permission),

@@ -145,6 +145,26 @@ pub trait WorkflowRepository: Send + Sync {
     ) -> anyhow::Result<bool>;
 }
 
+/// The organization's outreach today: its daily cap and what was approved so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DailyOutreach {
+    /// Approvals allowed per day (UTC); `None`: no cap.
+    pub limit: Option<u64>,
+    /// Approvals made today.
+    pub used: u64,
+}
+
+/// How much outreach the organization's plan allows (owned by subscriptions; asked here).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OutreachLimits: Send + Sync {
+    /// The scope's cap and use on the day (UTC) of `now`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn today(&self, scope: TenantScope, now: DateTime<Utc>) -> anyhow::Result<DailyOutreach>;
+}
+
 /// Learns about a lead.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

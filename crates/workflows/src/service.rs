@@ -9,11 +9,12 @@ use serde_json::json;
 
 use crate::error::{IllegalTransition, WorkflowError};
 use crate::model::{Decision, Workflow, WorkflowId, WorkflowStatus};
-use crate::ports::{LeadEffects, WorkflowFilter, WorkflowRepository};
+use crate::ports::{LeadEffects, OutreachLimits, WorkflowFilter, WorkflowRepository};
 
 /// The workflow use cases.
 pub struct WorkflowService {
     store: Arc<dyn WorkflowRepository>,
+    limits: Arc<dyn OutreachLimits>,
     clock: Arc<dyn Clock>,
 }
 
@@ -31,9 +32,13 @@ pub struct EditedEmail {
 }
 
 impl WorkflowService {
-    /// Builds the service on its port.
-    pub fn new(store: Arc<dyn WorkflowRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    /// Builds the service on its ports.
+    pub fn new(
+        store: Arc<dyn WorkflowRepository>,
+        limits: Arc<dyn OutreachLimits>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { store, limits, clock }
     }
 
     /// A page of the organization's workflows (`workflows:view_all`).
@@ -141,6 +146,10 @@ impl WorkflowService {
     ) -> Result<Workflow, WorkflowError> {
         let mut workflow = self.load(actor, id, Permission::LeadsApprove).await?;
         actor.require_verified_email()?;
+        let today = self.limits.today(scope_of(actor)?, self.clock.now()).await?;
+        if let Some(limit) = today.limit.filter(|limit| today.used >= *limit) {
+            return Err(WorkflowError::OutreachCapReached { limit });
+        }
         if let Some(e) = &email {
             let mut errors = ValidationErrors::new();
             if !(1..=300).contains(&e.subject.trim().chars().count()) {
@@ -215,7 +224,9 @@ mod tests {
     fn service(store: MockWorkflowRepository) -> WorkflowService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
-        WorkflowService::new(Arc::new(store), Arc::new(clock))
+        let mut limits = crate::ports::MockOutreachLimits::new();
+        limits.expect_today().returning(|_, _| Ok(crate::ports::DailyOutreach { limit: Some(1), used: 0 }));
+        WorkflowService::new(Arc::new(store), Arc::new(limits), Arc::new(clock))
     }
 
     fn awaiting(org: OrganizationId) -> Workflow {
@@ -311,5 +322,23 @@ mod tests {
                 .with_unverified_email();
         let result = service(store).approve(&actor, WorkflowId::new(), None, None).await;
         assert!(matches!(result, Err(WorkflowError::EmailUnverified(_))), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn approving_past_the_daily_outreach_cap_is_refused() {
+        let org = OrganizationId::new();
+        let mut store = MockWorkflowRepository::new();
+        let w = awaiting(org);
+        store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
+        store.expect_transition().never();
+        let mut limits = crate::ports::MockOutreachLimits::new();
+        limits.expect_today().returning(|_, _| Ok(crate::ports::DailyOutreach { limit: Some(20), used: 20 }));
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(Utc::now);
+        let service = WorkflowService::new(Arc::new(store), Arc::new(limits), Arc::new(clock));
+        let actor =
+            leadflow_kernel::Actor::user(UserId::new(), "o@acme.io", Some(org), Some(Role::Owner), false);
+        let result = service.approve(&actor, WorkflowId::new(), None, None).await;
+        assert!(matches!(result, Err(WorkflowError::OutreachCapReached { limit: 20 })), "{result:?}");
     }
 }

@@ -80,6 +80,30 @@ pub(crate) async fn is_member<C: ConnectionTrait>(
     Ok(found.is_some())
 }
 
+/// The scope's members, with their address, name and role (for notifications).
+#[cfg(feature = "workflows")]
+pub(crate) async fn members_with_roles<C: ConnectionTrait>(
+    conn: &C,
+    scope: TenantScope,
+) -> anyhow::Result<Vec<(UserId, String, String, Role)>> {
+    use crate::entities::user;
+    let rows = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+        .find_also_related(user::Entity)
+        .all(conn)
+        .await
+        .map_err(|e| unexpected(e, "reading members"))?;
+    rows.into_iter()
+        .filter_map(|(m, u)| u.map(|u| (m, u)))
+        .filter(|(_, u)| u.disabled_at.is_none())
+        .map(|(m, u)| {
+            let role =
+                m.role.parse::<Role>().map_err(|e| anyhow::anyhow!("stored role {:?}: {e}", m.role))?;
+            Ok((UserId::from_uuid(u.id), u.email, u.name, role))
+        })
+        .collect()
+}
+
 /// Adds `user` to `organization` with `role`, on `conn` (the creation of the
 /// organization, or an accepted invitation).
 pub(crate) async fn add_member<C: ConnectionTrait>(

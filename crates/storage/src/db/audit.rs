@@ -26,3 +26,20 @@ pub(crate) async fn insert_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntr
     .await?;
     super::events::publish_audited(conn, entry).await
 }
+
+/// How many entries of `organization` with `action` were written since `since`.
+#[cfg_attr(not(feature = "workflows"), allow(dead_code))]
+pub(crate) async fn count_actions_since<C: ConnectionTrait>(
+    conn: &C,
+    organization: leadflow_kernel::OrganizationId,
+    action: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait as _, PaginatorTrait as _, QueryFilter as _};
+    audit_log::Entity::find()
+        .filter(audit_log::Column::OrganizationId.eq(organization.as_uuid()))
+        .filter(audit_log::Column::CreatedAt.gte(since))
+        .filter(audit_log::Column::Action.eq(action))
+        .count(conn)
+        .await
+}

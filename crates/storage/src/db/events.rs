@@ -32,6 +32,8 @@ pub(crate) fn event_type_of(action: &str) -> Option<&'static str> {
         "invitation.accepted" => "invitation.accepted",
         "subscription.plan_changed" => "subscription.updated",
         "organization.updated" => "organization.updated",
+        // A rejection ends the workflow without email.
+        "workflow.rejected" => "workflow.completed",
         _ => return None,
     })
 }
@@ -108,9 +110,36 @@ pub(crate) fn delivery_row(
     webhook_delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(organization),
-        endpoint_id: Set(endpoint),
+        endpoint_id: Set(Some(endpoint)),
+        url: Set(None),
         event_type: Set(event_type.to_owned()),
         payload: Set(payload.clone()),
+        status: Set("pending".to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(Some(at)),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        last_status_code: Set(None),
+        last_error: Set(None),
+        created_at: Set(at),
+        delivered_at: Set(None),
+    }
+}
+
+/// A pending Slack notification of `organization` to the incoming webhook `url`, due at once.
+pub(crate) fn slack_row(
+    organization: Uuid,
+    url: &str,
+    data: &Value,
+    at: DateTime<Utc>,
+) -> webhook_delivery::ActiveModel {
+    webhook_delivery::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization),
+        endpoint_id: Set(None),
+        url: Set(Some(url.to_owned())),
+        event_type: Set("slack.approval_requested".to_owned()),
+        payload: Set(data.clone()),
         status: Set("pending".to_owned()),
         attempts: Set(0),
         next_attempt_at: Set(Some(at)),

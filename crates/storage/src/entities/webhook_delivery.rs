@@ -12,8 +12,10 @@ pub struct Model {
     pub id: Uuid,
     /// The organization whose event it is.
     pub organization_id: Uuid,
-    /// The endpoint it goes to.
-    pub endpoint_id: Uuid,
+    /// The endpoint it goes to (`None`: a Slack notification to `url`).
+    pub endpoint_id: Option<Uuid>,
+    /// Where a Slack notification goes.
+    pub url: Option<String>,
     /// The event type.
     pub event_type: String,
     /// The body: `{type, timestamp, data}`.

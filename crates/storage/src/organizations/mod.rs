@@ -21,5 +21,7 @@ pub use audit_log::SeaOrmAuditLog;
 
 #[cfg(feature = "auth")]
 pub(crate) use teams::clear_team_leader;
+#[cfg(feature = "workflows")]
+pub(crate) use teams::leaders_of_teams_with;
 #[cfg(feature = "leads")]
 pub(crate) use teams::{led_by, team_members};

@@ -234,6 +234,36 @@ pub(crate) async fn led_by<C: sea_orm::ConnectionTrait>(
     members_of(conn, scope, teams).await
 }
 
+/// The leaders of the scope's organization's teams that `member` is in.
+#[cfg(feature = "workflows")]
+pub(crate) async fn leaders_of_teams_with<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    scope: TenantScope,
+    member: UserId,
+) -> anyhow::Result<Vec<UserId>> {
+    use sea_orm::QuerySelect as _;
+    use sea_orm::sea_query::Query;
+    let leaders: Vec<Option<uuid::Uuid>> = team::Entity::find()
+        .select_only()
+        .column(team::Column::LeaderId)
+        .filter(team::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+        .filter(
+            team::Column::Id.in_subquery(
+                Query::select()
+                    .column(team_member::Column::TeamId)
+                    .from(team_member::Entity)
+                    .and_where(team_member::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+                    .and_where(team_member::Column::UserId.eq(member.as_uuid()))
+                    .to_owned(),
+            ),
+        )
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(|e| unexpected(e, "reading team leaders"))?;
+    Ok(leaders.into_iter().flatten().map(UserId::from_uuid).collect())
+}
+
 #[cfg(feature = "leads")]
 /// The members of one team of the scope's organization (empty for an unknown team).
 pub(crate) async fn team_members<C: sea_orm::ConnectionTrait>(

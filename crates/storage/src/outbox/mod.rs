@@ -134,6 +134,27 @@ pub(crate) async fn record_event<C: ConnectionTrait>(
     crate::db::events::publish(conn, organization.as_uuid(), kind, &mut data, at).await
 }
 
+/// Queues a Slack notification of `organization` (an approval request's
+/// `data`, rendered as Block Kit when sent) to the incoming webhook `url`, on `conn`.
+#[cfg_attr(not(feature = "workflows"), allow(dead_code))]
+pub(crate) async fn queue_slack<C: ConnectionTrait>(
+    conn: &C,
+    organization: OrganizationId,
+    url: &str,
+    data: Value,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    crate::entities::webhook_delivery::Entity::insert(crate::db::events::slack_row(
+        organization.as_uuid(),
+        url,
+        &data,
+        at,
+    ))
+    .exec_without_returning(conn)
+    .await
+    .map(|_| ())
+}
+
 /// Forgets the secrets of the invitation messages of `organization` that
 /// `which` selects (an invitation accepted, revoked or replaced: its token is
 /// of no use any more), on `conn`.

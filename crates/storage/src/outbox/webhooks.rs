@@ -46,7 +46,7 @@ fn delivery_to_domain(row: webhook_delivery::Model) -> anyhow::Result<WebhookDel
     Ok(WebhookDelivery {
         id: WebhookDeliveryId::from_uuid(row.id),
         organization_id: OrganizationId::from_uuid(row.organization_id),
-        endpoint_id: WebhookEndpointId::from_uuid(row.endpoint_id),
+        endpoint_id: row.endpoint_id.map(WebhookEndpointId::from_uuid),
         status: DeliveryStatus::parse(&row.status)
             .ok_or_else(|| anyhow::anyhow!("unknown delivery status {:?}", row.status))?,
         event_type: row.event_type,
@@ -320,7 +320,7 @@ impl WebhookOutbox for SeaOrmDelivery {
             .exec(&txn)
             .await
             .map_err(|e| unexpected(e, "leasing webhook deliveries"))?;
-        let mut endpoint_ids: Vec<Uuid> = rows.iter().map(|r| r.endpoint_id).collect();
+        let mut endpoint_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.endpoint_id).collect();
         endpoint_ids.sort_unstable();
         endpoint_ids.dedup();
         let endpoints: HashMap<Uuid, webhook_endpoint::Model> = webhook_endpoint::Entity::find()
@@ -334,7 +334,19 @@ impl WebhookOutbox for SeaOrmDelivery {
         txn.commit().await.map_err(|e| unexpected(e, "committing webhook claim"))?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
-            let Some(endpoint) = endpoints.get(&row.endpoint_id) else { continue };
+            let Some(endpoint_id) = row.endpoint_id else {
+                // A Slack notification: unsigned, to its own URL.
+                let target = DeliveryTarget {
+                    url: row.url.clone().unwrap_or_default(),
+                    secrets: Vec::new(),
+                    enabled: true,
+                    failing_since: None,
+                    slack: true,
+                };
+                claimed.push((delivery_to_domain(row)?, target));
+                continue;
+            };
+            let Some(endpoint) = endpoints.get(&endpoint_id) else { continue };
             let mut secrets = vec![endpoint.secret.clone()];
             if let (Some(previous), Some(until)) =
                 (&endpoint.previous_secret, endpoint.previous_secret_expires_at)
@@ -347,6 +359,7 @@ impl WebhookOutbox for SeaOrmDelivery {
                 secrets,
                 enabled: endpoint.enabled,
                 failing_since: endpoint.failing_since,
+                slack: false,
             };
             claimed.push((delivery_to_domain(row)?, target));
         }
@@ -403,8 +416,12 @@ impl WebhookOutbox for SeaOrmDelivery {
         .exec_without_returning(&txn)
         .await
         .map_err(|e| unexpected(e, "logging a webhook attempt"))?;
-        let endpoint =
-            webhook_endpoint::Entity::update_many().filter(E::Id.eq(delivery.endpoint_id.as_uuid()));
+        let Some(endpoint_id) = delivery.endpoint_id else {
+            // A Slack notification moves no endpoint.
+            txn.commit().await.map_err(|e| unexpected(e, "committing a Slack attempt"))?;
+            return Ok(true);
+        };
+        let endpoint = webhook_endpoint::Entity::update_many().filter(E::Id.eq(endpoint_id.as_uuid()));
         let endpoint = match outcome {
             DeliveryOutcome::Succeeded => endpoint
                 .col_expr(E::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))

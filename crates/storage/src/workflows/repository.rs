@@ -175,7 +175,13 @@ impl WorkflowRepository for SeaOrmWorkflows {
             .add(workflow::Column::LeaseOwner.eq(worker))
             .add(workflow::Column::Status.ne(WorkflowStatus::Cancelled.as_str()));
         let lease = lease_until.map(|until| (worker, until));
-        if effects.qualification.is_none() && effects.approved.is_none() {
+        // Ending the workflow is an event, written with the step that ends it.
+        let ended = match w.status {
+            WorkflowStatus::Completed => Some("workflow.completed"),
+            WorkflowStatus::Failed => Some("workflow.failed"),
+            _ => None,
+        };
+        if effects.qualification.is_none() && effects.approved.is_none() && ended.is_none() {
             // One statement is atomic on its own: no transaction round trips.
             let changed =
                 write(&self.db, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
@@ -188,6 +194,17 @@ impl WorkflowRepository for SeaOrmWorkflows {
             return Ok(false);
         }
         apply_effects(&txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
+        if let Some(event) = ended {
+            let data = serde_json::json!({
+                "workflowId": w.id,
+                "leadId": w.lead_id,
+                "status": w.status.as_str(),
+                "lastError": w.last_error,
+            });
+            crate::outbox::record_event(&txn, w.organization_id, event, data, Utc::now())
+                .await
+                .map_err(|e| unexpected(e, "recording the workflow's end"))?;
+        }
         txn.commit().await.map_err(|e| unexpected(e, "committing workflow step"))?;
         Ok(true)
     }

@@ -146,6 +146,15 @@ contract_tests! {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event_type, "workflow.approval_requested");
         assert_eq!(events[0].payload["data"]["workflowId"], serde_json::json!(workflow.id));
+        // The owner may approve: one approval email, to them; no Slack URL set, no Slack row.
+        let approvals: Vec<_> = leadflow_storage::entities::email_outbox::Entity::find().all(storage.connection()).await.unwrap()
+            .into_iter().filter(|e| e.kind == "approval_request").collect();
+        assert_eq!(approvals.len(), 1);
+        assert_eq!(approvals[0].recipient, "owner@acme.io");
+        // A trialing organization may approve 20 a day, whatever its plan.
+        use leadflow_workflows::ports::OutreachLimits as _;
+        let today = store.today(crate::scope(org), Utc::now()).await.unwrap();
+        assert_eq!((today.limit, today.used), (Some(20), 0));
     }
 
     async fn a_deactivated_organizations_workflows_are_not_claimed_until_reactivated(storage: Storage) {
