@@ -47,24 +47,7 @@ fn text_part(raw: &str) -> String {
     body[..end].replace("=\r\n", "").replace("=3D", "=")
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(leadflow_storage::testing::Engine::Sqlite).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name(leadflow_storage::testing::Engine::Postgres).await;
-                }
-            }
-        )*
-    };
-}
-
-on_both_engines!(
+crate::on_both_engines!(
     an_invitation_arrives_over_smtp_once_with_a_working_link,
     a_transient_refusal_is_retried_later_and_a_permanent_one_fails_and_can_be_resent,
     approved_outreach_is_sent_over_smtp_exactly_once,

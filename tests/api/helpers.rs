@@ -298,3 +298,23 @@ macro_rules! http_tests {
         )*
     };
 }
+
+/// Declares `name::sqlite` and `name::postgres` for each `async fn name(engine: Engine)`
+/// of the calling module (tests that spawn their server themselves, with their own settings).
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name(leadflow_storage::testing::Engine::Sqlite).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name(leadflow_storage::testing::Engine::Postgres).await;
+                }
+            }
+        )*
+    };
+}

@@ -32,24 +32,7 @@ fn token_in(message: &Received, path: &str) -> String {
         .collect()
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(leadflow_storage::testing::Engine::Sqlite).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name(leadflow_storage::testing::Engine::Postgres).await;
-                }
-            }
-        )*
-    };
-}
-
-on_both_engines!(
+crate::on_both_engines!(
     a_forgotten_password_is_reset_through_the_emailed_link_once,
     registration_sends_a_verification_link_and_the_link_verifies,
     unverified_users_are_kept_from_inviting_keys_and_organizations_when_required,

@@ -51,24 +51,7 @@ async fn wait_deliveries(
     panic!("deliveries never reached the expected state: {:?}", deliveries(app, owner, endpoint).await);
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(leadflow_storage::testing::Engine::Sqlite).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name(leadflow_storage::testing::Engine::Postgres).await;
-                }
-            }
-        )*
-    };
-}
-
-on_both_engines!(
+crate::on_both_engines!(
     a_lead_event_is_delivered_signed_and_retried_with_the_same_id,
     a_410_disables_the_endpoint_and_a_hang_times_out,
     private_addresses_are_refused_at_connection_time,

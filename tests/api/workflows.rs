@@ -66,24 +66,7 @@ async fn with_workers(engine: Engine) -> Option<TestApp> {
     TestApp::spawn_with(engine, &WORKERS).await
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$name(leadflow_storage::testing::Engine::Sqlite).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    super::$name(leadflow_storage::testing::Engine::Postgres).await;
-                }
-            }
-        )*
-    };
-}
-
-on_both_engines!(
+crate::on_both_engines!(
     a_qualified_lead_is_approved_emailed_once_and_completed,
     an_approval_may_keep_the_draft,
     a_rejected_lead_gets_no_email,

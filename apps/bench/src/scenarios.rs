@@ -51,6 +51,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("submit-lead", |b| Box::pin(submit_lead(b))),
     ("login-storm", |b| Box::pin(login_storm(b))),
     ("workflows", |b| Box::pin(workflows(b))),
+    ("webhooks", |b| Box::pin(webhooks(b))),
     ("export", |b| Box::pin(export(b))),
 ];
 
@@ -280,6 +281,72 @@ async fn workflows(b: &Bench) -> anyhow::Result<Row> {
         },
         peak_rss_mb: flows.memory_mb().1,
         note: format!("{completed} workflows from submission to completed"),
+    })
+}
+
+/// `lead.created` webhooks under the `submit-lead` load: each submission
+/// writes one delivery in its transaction; the dispatcher of the same process
+/// POSTs it, signed, to a local receiver. Reports deliveries per second (first
+/// to last receipt) and the lag from commit (the event's `timestamp`) to receipt.
+async fn webhooks(b: &Bench) -> anyhow::Result<Row> {
+    let receiver = crate::receiver::Receiver::start().await?;
+    let env = [
+        ("LEADFLOW_WORKERS", "0".to_owned()),
+        ("LEADFLOW_DELIVERY_WORKERS", b.args.workers.to_string()),
+        ("LEADFLOW_WEBHOOK_ALLOW_PRIVATE", "true".into()),
+        ("LEADFLOW_WORKER_POLL_MS", "5".into()),
+        ("LEADFLOW_WORKER_BATCH", "128".into()),
+        ("LEADFLOW_DELIVERY_CONCURRENCY", "128".into()),
+    ];
+    let hooks = Server::start(&b.binary, &b.url, &env).await?;
+    let owner = seed::tenant(&hooks.base, "hooks").await?;
+    let created = client(1)
+        .post(format!("{}/api/v1/webhooks", hooks.base))
+        .header("authorization", &owner.bearer)
+        .json(&json!({ "url": receiver.url, "events": ["lead.created"] }))
+        .send()
+        .await?;
+    anyhow::ensure!(created.status().is_success(), "creating the endpoint: {}", created.text().await?);
+    let (base, key) = (hooks.base.clone(), owner.key.clone());
+    let load = b
+        .http(b.args.concurrency, &hooks, "submit-lead (with a webhook endpoint)", move |c, n| {
+            c.post(format!("{base}/api/v1/leads"))
+                .header("x-api-key", &key)
+                .json(&json!({ "email": format!("w{n}@prospect.example"), "name": "W", "message": "hello" }))
+        })
+        .await;
+    let submitted = load.stats.ok;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if receiver.received.lock().map_or(0, |r| r.ids.len() as u64) >= submitted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = receiver.received.lock().map_err(|_| anyhow::anyhow!("receiver state poisoned"))?;
+    let delivered = r.ids.len() as u64;
+    let span = match (r.first, r.last) {
+        (Some(first), Some(last)) => last - first,
+        _ => Duration::ZERO,
+    };
+    let (p50, p99) = r.lag_us.as_ref().map_or((0.0, 0.0), |h| {
+        (h.value_at_quantile(0.5) as f64 / 1000.0, h.value_at_quantile(0.99) as f64 / 1000.0)
+    });
+    Ok(Row {
+        scenario: format!("webhooks ({} delivery workers, lag commit→receipt)", b.args.workers),
+        stats: Stats {
+            ok: delivered,
+            errors: submitted.saturating_sub(delivered),
+            elapsed: span,
+            p50_ms: p50,
+            p99_ms: p99,
+        },
+        peak_rss_mb: hooks.memory_mb().1,
+        note: format!(
+            "{delivered}/{submitted} events delivered ({} POSTs) while {:.0} submissions/s ran; p50/p99 are the lag",
+            r.count,
+            load.stats.ok as f64 / load.stats.elapsed.as_secs_f64().max(0.001)
+        ),
     })
 }
 

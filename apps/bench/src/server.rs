@@ -45,6 +45,9 @@ impl Server {
             .env("LEADFLOW_JWT_SECRET", SECRET)
             .env("LEADFLOW_SUPER_ADMIN_PASSWORD", "bench super admin password")
             .env("LEADFLOW_LOG", "warn")
+            // No .eml files from the bench's registrations; the webhooks scenario turns delivery on.
+            .env("LEADFLOW_EMAIL_TRANSPORT", "none")
+            .env("LEADFLOW_DELIVERY_WORKERS", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         for (key, value) in env {

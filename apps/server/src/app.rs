@@ -124,6 +124,20 @@ impl Application {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "listening");
         println!("Leadflow is serving on http://{addr} — Swagger UI: http://{addr}/docs");
+        match &self.config.delivery.transport {
+            crate::config::EmailTransportConfig::File { dir } => {
+                println!(
+                    "Email is written as .eml files into {} (set LEADFLOW_EMAIL_TRANSPORT=smtp to send it)",
+                    dir.display()
+                );
+            }
+            crate::config::EmailTransportConfig::Smtp { url } => {
+                println!("Email is sent through {}", leadflow_storage::redact(url));
+            }
+            crate::config::EmailTransportConfig::None => {
+                println!("Email is kept in the outbox, unsent (LEADFLOW_EMAIL_TRANSPORT=none)")
+            }
+        }
         let (stop, stopped) = watch::channel(false);
         let workers = self.start_workers(&stopped);
         crate::serve::serve(

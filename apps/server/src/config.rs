@@ -429,6 +429,32 @@ mod tests {
     }
 
     #[test]
+    fn email_goes_to_files_beside_the_database_unless_told_otherwise() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.delivery.transport, EmailTransportConfig::File { dir: PathBuf::from("leadflow-mail") });
+        assert_eq!(c.delivery.workers, 1);
+        assert!(!c.delivery.webhook_allow_private);
+        let c = config(&[("LEADFLOW_DATABASE_URL", "sqlite:///var/lib/lf/data.db?mode=rwc")]).unwrap();
+        assert_eq!(
+            c.delivery.transport,
+            EmailTransportConfig::File { dir: PathBuf::from("/var/lib/lf/leadflow-mail") }
+        );
+        let c = config(&[
+            ("LEADFLOW_EMAIL_TRANSPORT", "smtp"),
+            ("LEADFLOW_SMTP_URL", "smtp://u:p@mx:587?tls=starttls"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.delivery.transport,
+            EmailTransportConfig::Smtp { url: "smtp://u:p@mx:587?tls=starttls".into() }
+        );
+        let missing = config(&[("LEADFLOW_EMAIL_TRANSPORT", "smtp")]).unwrap_err();
+        assert!(missing.0.contains("LEADFLOW_SMTP_URL"));
+        assert!(config(&[("LEADFLOW_EMAIL_TRANSPORT", "pigeon")]).is_err());
+        assert!(config(&[("LEADFLOW_APP_URL", "app.example.com")]).is_err());
+    }
+
+    #[test]
     fn postgres_requires_a_long_enough_secret() {
         let err = config(&[("LEADFLOW_DATABASE_URL", "postgres://localhost/lf")]).unwrap_err();
         assert!(err.to_string().contains("LEADFLOW_JWT_SECRET is required"));

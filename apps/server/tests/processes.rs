@@ -669,3 +669,48 @@ async fn a_crash_mid_send_loses_no_transactional_email_and_sends_no_outreach_twi
 async fn a_crash_mid_send_loses_no_transactional_email_and_sends_no_outreach_twice_postgres() {
     a_crash_mid_send_loses_no_transactional_email_and_sends_no_outreach_twice(Engine::Postgres).await;
 }
+
+/// The embedded default, as a newcomer runs it: SQLite in a folder, no email
+/// configured. An invitation and an approved outreach land as `.eml` files in
+/// `leadflow-mail/` beside the database.
+#[tokio::test]
+async fn a_newcomer_finds_the_invitation_and_the_outreach_as_files() {
+    let dir = std::env::temp_dir().join(format!("leadflow-newcomer-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("leadflow.db").display());
+    let server = start_with(&url, &[("LEADFLOW_EMAIL_TRANSPORT", "file")]).await;
+    let (bearer, key) = organization(&server).await;
+    let client = reqwest::Client::new();
+    call(
+        &client,
+        reqwest::Method::POST,
+        format!("{}/api/v1/invitations", server.base),
+        ("authorization", &bearer),
+        Some(json!({ "email": "bob@example.com", "role": "member" })),
+    )
+    .await;
+    submit_all(&[&server.base], &key, 1, 1).await;
+    let conn = Database::connect(&url).await.unwrap();
+    wait_until(&conn, "the workflow to await approval", |all| {
+        all.len() == 1 && all[0].status == "awaiting_approval"
+    })
+    .await;
+    let mut approved = BTreeSet::new();
+    approve_waiting(&server.base, &bearer, &mut approved).await;
+    let mail = dir.join("leadflow-mail");
+    let files = wait_for("the invitation and the outreach as files", async || {
+        let names: Vec<String> = std::fs::read_dir(&mail)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.ends_with(".eml"))
+            .collect();
+        (names.iter().any(|n| n.contains("-invitation-")) && names.iter().any(|n| n.contains("-outreach-")))
+            .then_some(names)
+    })
+    .await;
+    let outreach = files.iter().find(|n| n.contains("-outreach-")).unwrap();
+    let raw = std::fs::read_to_string(mail.join(outreach)).unwrap();
+    assert!(raw.contains("To: buyer0@bigcorp.io") && raw.contains("multipart/alternative"), "{raw}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

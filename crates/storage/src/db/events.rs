@@ -107,23 +107,7 @@ pub(crate) fn delivery_row(
     payload: &Value,
     at: DateTime<Utc>,
 ) -> webhook_delivery::ActiveModel {
-    webhook_delivery::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(organization),
-        endpoint_id: Set(Some(endpoint)),
-        url: Set(None),
-        event_type: Set(event_type.to_owned()),
-        payload: Set(payload.clone()),
-        status: Set("pending".to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(Some(at)),
-        lease_owner: Set(None),
-        lease_expires_at: Set(None),
-        last_status_code: Set(None),
-        last_error: Set(None),
-        created_at: Set(at),
-        delivered_at: Set(None),
-    }
+    pending(organization, Target::Endpoint(endpoint), event_type, payload, at)
 }
 
 /// A pending Slack notification of `organization` to the incoming webhook `url`, due at once.
@@ -133,13 +117,35 @@ pub(crate) fn slack_row(
     data: &Value,
     at: DateTime<Utc>,
 ) -> webhook_delivery::ActiveModel {
+    pending(organization, Target::Slack(url), "slack.approval_requested", data, at)
+}
+
+/// Where a delivery row goes.
+enum Target<'a> {
+    /// A webhook endpoint of the organization.
+    Endpoint(Uuid),
+    /// A Slack incoming webhook.
+    Slack(&'a str),
+}
+
+fn pending(
+    organization: Uuid,
+    target: Target<'_>,
+    event_type: &str,
+    payload: &Value,
+    at: DateTime<Utc>,
+) -> webhook_delivery::ActiveModel {
+    let (endpoint, url) = match target {
+        Target::Endpoint(id) => (Some(id), None),
+        Target::Slack(url) => (None, Some(url.to_owned())),
+    };
     webhook_delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(organization),
-        endpoint_id: Set(None),
-        url: Set(Some(url.to_owned())),
-        event_type: Set("slack.approval_requested".to_owned()),
-        payload: Set(data.clone()),
+        endpoint_id: Set(endpoint),
+        url: Set(url),
+        event_type: Set(event_type.to_owned()),
+        payload: Set(payload.clone()),
         status: Set("pending".to_owned()),
         attempts: Set(0),
         next_attempt_at: Set(Some(at)),
