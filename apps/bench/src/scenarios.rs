@@ -52,6 +52,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("login-storm", |b| Box::pin(login_storm(b))),
     ("workflows", |b| Box::pin(workflows(b))),
     ("webhooks", |b| Box::pin(webhooks(b))),
+    ("webhooks-drain", |b| Box::pin(webhooks_drain(b))),
     ("export", |b| Box::pin(export(b))),
 ];
 
@@ -346,6 +347,75 @@ async fn webhooks(b: &Bench) -> anyhow::Result<Row> {
             "{delivered}/{submitted} events delivered ({} POSTs) while {:.0} submissions/s ran; p50/p99 are the lag",
             r.count,
             load.stats.ok as f64 / load.stats.elapsed.as_secs_f64().max(0.001)
+        ),
+    })
+}
+
+/// The dispatcher's own pace: `--workflow-leads` submissions queue their
+/// `lead.created` deliveries on a server that sends nothing; then a server with
+/// delivery workers starts and empties the backlog. Reports deliveries per
+/// second from its start to the last receipt.
+async fn webhooks_drain(b: &Bench) -> anyhow::Result<Row> {
+    let receiver = crate::receiver::Receiver::start().await?;
+    let queued_only = Server::start(
+        &b.binary,
+        &b.url,
+        &[("LEADFLOW_WORKERS", "0".into()), ("LEADFLOW_WEBHOOK_ALLOW_PRIVATE", "true".into())],
+    )
+    .await?;
+    let owner = seed::tenant(&queued_only.base, "drain").await?;
+    let created = client(1)
+        .post(format!("{}/api/v1/webhooks", queued_only.base))
+        .header("authorization", &owner.bearer)
+        .json(&json!({ "url": receiver.url, "events": ["lead.created"] }))
+        .send()
+        .await?;
+    anyhow::ensure!(created.status().is_success(), "creating the endpoint: {}", created.text().await?);
+    let (c, base, key, total) =
+        (client(b.args.concurrency), queued_only.base.clone(), owner.key.clone(), b.args.workflow_leads);
+    let sends = futures_util::stream::iter(0..total).map(|n| {
+        let (c, base, key) = (c.clone(), base.clone(), key.clone());
+        async move {
+            c.post(format!("{base}/api/v1/leads"))
+                .header("x-api-key", &key)
+                .json(&json!({ "email": format!("d{n}@prospect.example"), "name": "D", "message": "hello" }))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    });
+    let queued =
+        sends.buffer_unordered(b.args.concurrency).filter(|ok| std::future::ready(*ok)).count().await as u64;
+    drop(queued_only);
+    let env = [
+        ("LEADFLOW_WORKERS", "0".to_owned()),
+        ("LEADFLOW_DELIVERY_WORKERS", b.args.workers.to_string()),
+        ("LEADFLOW_WEBHOOK_ALLOW_PRIVATE", "true".into()),
+        ("LEADFLOW_WORKER_POLL_MS", "5".into()),
+        ("LEADFLOW_WORKER_BATCH", "128".into()),
+        ("LEADFLOW_DELIVERY_CONCURRENCY", "128".into()),
+    ];
+    let started = Instant::now();
+    let drainer = Server::start(&b.binary, &b.url, &env).await?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < deadline && receiver.received.lock().map_or(0, |r| r.ids.len() as u64) < queued {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = receiver.received.lock().map_err(|_| anyhow::anyhow!("receiver state poisoned"))?;
+    let delivered = r.ids.len() as u64;
+    let elapsed = r.last.map_or(started.elapsed(), |last| last - started);
+    Ok(Row {
+        scenario: format!("webhooks-drain ({} delivery workers, backlog of {queued})", b.args.workers),
+        stats: Stats {
+            ok: delivered,
+            errors: queued.saturating_sub(delivered),
+            elapsed,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+        },
+        peak_rss_mb: drainer.memory_mb().1,
+        note: format!(
+            "{delivered}/{queued} delivered, from the dispatcher's start (process start-up included) to the last receipt"
         ),
     })
 }
