@@ -10,7 +10,7 @@ use leadflow_delivery::approvals::{ApproverCandidate, NotificationSettings, choo
 use leadflow_kernel::{Permission, PlatformScope, UserId};
 use leadflow_workflows::ports::{ApprovalNotifier, Mailer, StepError};
 use leadflow_workflows::{EmailDraft, Workflow};
-use sea_orm::{EntityTrait as _, TransactionTrait as _};
+use sea_orm::EntityTrait as _;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -56,7 +56,8 @@ impl SeaOrmWorkflows {
     /// Queues the event, the approvers' emails and the Slack message of `w`'s approval request, in one transaction.
     async fn notify_approvers(&self, w: &Workflow) -> anyhow::Result<()> {
         let scope = platform()?.tenant(w.organization_id);
-        let txn = self.db.begin().await.map_err(|e| unexpected(e, "beginning approval notifications"))?;
+        // IMMEDIATE on SQLite: this transaction reads, then writes.
+        let txn = crate::db::begin_write(&self.db).await?;
         let lead = lead::Entity::find_by_id(w.lead_id.as_uuid())
             .one(&txn)
             .await
