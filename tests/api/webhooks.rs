@@ -145,6 +145,10 @@ async fn a_410_disables_the_endpoint_and_a_hang_times_out(engine: Engine) {
     let disabled = app.get(&format!("/api/v1/webhooks/{gone_id}"), &owner.access).await.expect(200);
     assert_eq!(disabled.body["enabled"], false);
     assert_eq!(disabled.body["disabledReason"], "gone");
+    // The owner is told (the email waits in the outbox: this server sends none).
+    let notices = app.get("/api/v1/emails?kind=webhook_disabled", &owner.access).await.expect(200);
+    assert_eq!(notices.body["data"].as_array().unwrap().len(), 1, "{}", notices.text);
+    assert_eq!(notices.body["data"][0]["recipient"], "owner@acme.io");
     let items =
         wait_deliveries(&app, &owner, &hang_id, |d| d.iter().any(|d| d["lastError"].is_string()), 10).await;
     let timed_out = items.iter().find(|d| d["lastError"].is_string()).unwrap();

@@ -23,16 +23,19 @@ pub enum EmailKind {
     ApprovalRequest,
     /// The approved email to a lead.
     Outreach,
+    /// The organization's admins learn that Leadflow disabled a webhook endpoint.
+    WebhookDisabled,
 }
 
 impl EmailKind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::EmailVerification,
         Self::ApprovalRequest,
         Self::Outreach,
+        Self::WebhookDisabled,
     ];
 
     /// The stored and displayed name.
@@ -44,6 +47,7 @@ impl EmailKind {
             Self::EmailVerification => "email_verification",
             Self::ApprovalRequest => "approval_request",
             Self::Outreach => "outreach",
+            Self::WebhookDisabled => "webhook_disabled",
         }
     }
 

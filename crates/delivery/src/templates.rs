@@ -45,7 +45,7 @@ impl std::fmt::Debug for Templates {
     }
 }
 
-const FILES: [(&str, &str); 11] = [
+const FILES: [(&str, &str); 13] = [
     ("layout.html", include_str!("../templates/layout.html")),
     ("invitation.txt", include_str!("../templates/invitation.txt")),
     ("invitation.html", include_str!("../templates/invitation.html")),
@@ -57,6 +57,8 @@ const FILES: [(&str, &str); 11] = [
     ("approval_request.html", include_str!("../templates/approval_request.html")),
     ("outreach.txt", include_str!("../templates/outreach.txt")),
     ("outreach.html", include_str!("../templates/outreach.html")),
+    ("webhook_disabled.txt", include_str!("../templates/webhook_disabled.txt")),
+    ("webhook_disabled.html", include_str!("../templates/webhook_disabled.html")),
 ];
 
 impl Templates {
@@ -100,7 +102,7 @@ impl Templates {
             EmailKind::ApprovalRequest => {
                 data.get("leadId").and_then(Value::as_str).map(|id| format!("{app}/leads/{id}"))
             }
-            EmailKind::Outreach => None,
+            EmailKind::Outreach | EmailKind::WebhookDisabled => None,
         }
     }
 
@@ -164,6 +166,7 @@ mod tests {
             "leadId": "0190", "leadName": "Sam", "leadEmail": "sam@bigcorp.io", "company": "BigCorp",
             "category": "qualified", "score": 80, "reasons": ["asked for a demo"],
             "draftSubject": "Hello", "draftBody": "Hi Sam,\n\nThanks.", "subject": "Hello Sam", "body": "Hi Sam,\n\nThanks.",
+            "url": "https://hooks.example.com/in", "reason": "gone", "endpointId": "E1",
         });
         for kind in EmailKind::ALL {
             let r = templates().render(kind, &data, Some(&json!({"token": "tok123"}))).unwrap();

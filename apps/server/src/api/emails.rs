@@ -35,6 +35,8 @@ pub enum EmailKindDto {
     ApprovalRequest,
     /// The approved email to a lead.
     Outreach,
+    /// The admins learn that Leadflow disabled a webhook endpoint.
+    WebhookDisabled,
 }
 
 impl From<EmailKindDto> for EmailKind {
@@ -45,6 +47,7 @@ impl From<EmailKindDto> for EmailKind {
             EmailKindDto::EmailVerification => Self::EmailVerification,
             EmailKindDto::ApprovalRequest => Self::ApprovalRequest,
             EmailKindDto::Outreach => Self::Outreach,
+            EmailKindDto::WebhookDisabled => Self::WebhookDisabled,
         }
     }
 }
@@ -57,6 +60,7 @@ impl From<EmailKind> for EmailKindDto {
             EmailKind::EmailVerification => Self::EmailVerification,
             EmailKind::ApprovalRequest => Self::ApprovalRequest,
             EmailKind::Outreach => Self::Outreach,
+            EmailKind::WebhookDisabled => Self::WebhookDisabled,
         }
     }
 }

@@ -81,7 +81,7 @@ pub(crate) async fn is_member<C: ConnectionTrait>(
 }
 
 /// The scope's members, with their address, name and role (for notifications).
-#[cfg(feature = "workflows")]
+#[cfg(feature = "delivery")]
 pub(crate) async fn members_with_roles<C: ConnectionTrait>(
     conn: &C,
     scope: TenantScope,

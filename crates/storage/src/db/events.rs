@@ -111,6 +111,7 @@ pub(crate) fn delivery_row(
 }
 
 /// A pending Slack notification of `organization` to the incoming webhook `url`, due at once.
+#[cfg_attr(not(feature = "delivery"), allow(dead_code))]
 pub(crate) fn slack_row(
     organization: Uuid,
     url: &str,
@@ -121,6 +122,7 @@ pub(crate) fn slack_row(
 }
 
 /// Where a delivery row goes.
+#[cfg_attr(not(feature = "delivery"), allow(dead_code))]
 enum Target<'a> {
     /// A webhook endpoint of the organization.
     Endpoint(Uuid),

@@ -286,6 +286,48 @@ impl WebhookRepository for SeaOrmDelivery {
     }
 }
 
+/// Queues a `webhook_disabled` email to each member of `organization` who
+/// manages its settings, on `txn`.
+async fn tell_admins<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    organization: OrganizationId,
+    endpoint: WebhookEndpointId,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let url: Option<String> = webhook_endpoint::Entity::find_by_id(endpoint.as_uuid())
+        .select_only()
+        .column(webhook_endpoint::Column::Url)
+        .into_tuple()
+        .one(txn)
+        .await
+        .map_err(|e| unexpected(e, "reading the disabled endpoint"))?;
+    let scope = leadflow_kernel::Actor::system()
+        .platform()
+        .ok_or_else(|| anyhow::anyhow!("the system actor acts across organizations"))?
+        .tenant(organization);
+    for (_, email, _, role) in crate::auth::members_with_roles(txn, scope).await? {
+        if !role.grants(leadflow_kernel::Permission::SettingsManage) {
+            continue;
+        }
+        let message = super::QueuedEmail {
+            id: Uuid::now_v7(),
+            organization: Some(organization),
+            kind: leadflow_delivery::EmailKind::WebhookDisabled,
+            recipient: &email,
+            data: json!({ "url": url, "endpointId": endpoint, "reason": reason }),
+            at,
+            workflow: None,
+            secrets: None,
+            invitation: None,
+        };
+        super::queue_email(txn, message)
+            .await
+            .map_err(|e| unexpected(e, "queueing the endpoint's notice"))?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl WebhookOutbox for SeaOrmDelivery {
     async fn claim_due(
@@ -435,9 +477,17 @@ impl WebhookOutbox for SeaOrmDelivery {
                     E::DisabledReason,
                     Expr::value(if *outcome == DeliveryOutcome::Gone { "gone" } else { "failing" }),
                 )
-                .col_expr(E::UpdatedAt, Expr::value(attempt.at)),
+                .col_expr(E::UpdatedAt, Expr::value(attempt.at))
+                .filter(E::Enabled.eq(true)),
         };
-        endpoint.exec(&txn).await.map_err(|e| unexpected(e, "updating the webhook endpoint's health"))?;
+        let changed =
+            endpoint.exec(&txn).await.map_err(|e| unexpected(e, "updating the webhook endpoint's health"))?;
+        if matches!(outcome, DeliveryOutcome::Gone | DeliveryOutcome::Exhausted) && changed.rows_affected == 1
+        {
+            // Disabled by this attempt (once, however many deliveries failed at once): tell the admins.
+            let reason = if *outcome == DeliveryOutcome::Gone { "gone" } else { "failing" };
+            tell_admins(&txn, delivery.organization_id, endpoint_id, reason, attempt.at).await?;
+        }
         txn.commit().await.map_err(|e| unexpected(e, "committing a webhook attempt"))?;
         Ok(true)
     }

@@ -262,6 +262,11 @@ contract_tests! {
         let endpoint = store.get(crate::scope(org), id).await.unwrap().unwrap();
         assert!(!endpoint.enabled);
         assert_eq!(endpoint.disabled_reason.as_deref(), Some("gone"));
+        // The admins (here: the owner) are told, once.
+        let notices: Vec<_> = email_outbox::Entity::find().all(storage.connection()).await.unwrap().into_iter().filter(|e| e.kind == "webhook_disabled").collect();
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].recipient, "owner@acme.io");
+        assert!(notices[0].body.contains("https://hooks.example.com/in"), "{}", notices[0].body);
         assert!(store.retry_delivery(crate::scope(org), id, second.id, at, &crate::entry(Some(org))).await.unwrap());
         let again = queue.claim_due(crate::platform(), "w1", at, at + Duration::seconds(60), 10).await.unwrap();
         assert!(!again[0].1.enabled, "the worker learns the endpoint is disabled");
