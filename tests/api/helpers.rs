@@ -17,6 +17,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub state: Arc<AppState>,
+    root: tokio::sync::OnceCell<Session>,
     _db: TestDatabase,
 }
 
@@ -107,7 +108,13 @@ impl TestApp {
         let app = Application::build_with(test_config(&db.url, overrides), steps).await.unwrap();
         let state = app.state().clone();
         let addr = app.spawn().await.unwrap();
-        Some(Self { base: format!("http://{addr}"), client: reqwest::Client::new(), state, _db: db })
+        Some(Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            state,
+            root: tokio::sync::OnceCell::new(),
+            _db: db,
+        })
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
@@ -156,10 +163,19 @@ impl TestApp {
         session_of(&reply.body, reply.body["organizationId"].as_str())
     }
 
-    /// A signed-in super admin (acting in no organization).
+    /// A signed-in super admin (acting in no organization), created on first use.
     pub async fn super_admin(&self) -> Session {
-        self.state.auth.create_super_admin("root@leadflow.test", PASSWORD, "Root", false).await.unwrap();
-        self.login("root@leadflow.test", None).await
+        self.root
+            .get_or_init(|| async {
+                self.state
+                    .auth
+                    .create_super_admin("root@leadflow.test", PASSWORD, "Root", false)
+                    .await
+                    .unwrap();
+                self.login("root@leadflow.test", None).await
+            })
+            .await
+            .clone()
     }
 
     /// A new user invited by `inviter` (who needs `users:manage`) as `role`,
@@ -177,11 +193,19 @@ impl TestApp {
         session_of(&reply.body, reply.body["organization"]["id"].as_str())
     }
 
-    /// Moves the session's organization to `plan` (the owner has `settings:billing`).
+    /// Moves the session's organization to `plan`, `active` (the super admin
+    /// does it: without a billing provider, owners cannot).
     pub async fn upgrade(&self, owner: &Session, plan: &str) {
-        self.call(Method::PUT, "/api/v1/subscription", Some(&owner.access), Some(json!({ "plan": plan })))
-            .await
-            .expect(200);
+        let root = self.super_admin().await;
+        let org = owner.org_id.as_deref().expect("an organization");
+        self.call(
+            Method::PUT,
+            &format!("/api/v1/admin/organizations/{org}/subscription"),
+            Some(&root.access),
+            Some(json!({ "plan": plan })),
+        )
+        .await
+        .expect(200);
     }
 
     /// An API key of the inviter's organization with `scopes`; returns the full key.

@@ -27,14 +27,29 @@ http_tests! {
 
     async fn plan_changes_need_billing_rights_and_are_audited(app: TestApp) {
         let ada = app.register("ada@example.com", Some("acme")).await;
+        let org = ada.org_id.clone().unwrap();
         let manager = app.member(&ada, "m@example.com", "manager").await;
         app.call(Method::PUT, "/api/v1/subscription", Some(&manager.access), Some(json!({ "plan": "pro" }))).await.expect_problem(403, "forbidden");
-        app.call(Method::PUT, "/api/v1/subscription", Some(&ada.access), Some(json!({ "plan": "gold" }))).await.expect_problem(400, "validation_failed");
-        let changed = app.call(Method::PUT, "/api/v1/subscription", Some(&ada.access), Some(json!({ "plan": "pro" }))).await.expect(200);
+        // No billing provider: an owner cannot grant themselves a plan.
+        let refused = app.call(Method::PUT, "/api/v1/subscription", Some(&ada.access), Some(json!({ "plan": "enterprise" }))).await.expect_problem(403, "forbidden");
+        assert!(refused.body["detail"].as_str().unwrap().contains("platform administrator"), "{}", refused.text);
+        let path = format!("/api/v1/admin/organizations/{org}/subscription");
+        app.call(Method::PUT, &path, Some(&ada.access), Some(json!({ "plan": "pro" }))).await.expect_problem(403, "forbidden");
+        let root = app.super_admin().await;
+        app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "gold" }))).await.expect(400);
+        app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "pro", "status": "trialing" }))).await.expect_problem(400, "validation_failed");
+        app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "pro", "trialEndsAt": "2030-01-01T00:00:00Z" }))).await.expect_problem(400, "validation_failed");
+        app.call(Method::PUT, &format!("/api/v1/admin/organizations/{}/subscription", uuid::Uuid::now_v7()), Some(&root.access), Some(json!({ "plan": "pro" }))).await.expect_problem(404, "not_found");
+        let changed = app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "pro" }))).await.expect(200);
         assert_eq!((changed.body["plan"].as_str(), changed.body["status"].as_str()), (Some("pro"), Some("active")));
         assert!(changed.body["trialEndsAt"].is_null());
         let log = app.get("/api/v1/audit-logs?action=subscription.plan_changed", &ada.access).await.expect(200);
-        assert_eq!(log.body["data"][0]["details"], json!({ "from": "starter", "to": "pro" }));
+        assert_eq!(log.body["data"][0]["details"], json!({ "from": "starter", "to": "pro", "status": "active", "trialEndsAt": null }));
+        assert_eq!(log.body["data"][0]["actor"]["email"], "root@leadflow.test");
+        // Status and trial end too: a longer trial on enterprise.
+        let trial = app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "enterprise", "status": "trialing", "trialEndsAt": "2099-01-01T00:00:00Z" }))).await.expect(200);
+        assert_eq!((trial.body["plan"].as_str(), trial.body["status"].as_str()), (Some("enterprise"), Some("trialing")));
+        assert!(trial.body["trialEndsAt"].as_str().unwrap().starts_with("2099-01-01"));
 
         let key = app.api_key(&ada, &["leads:create"]).await;
         app.with_key(Method::GET, "/api/v1/subscription", &key, None).await.expect_problem(403, "forbidden");
@@ -58,7 +73,9 @@ http_tests! {
         assert!(refused.body["detail"].as_str().unwrap().contains('3'));
         app.upgrade(&ada, "pro").await;
         app.post("/api/v1/invitations", Some(&ada.access), json!({ "email": "c@example.com", "role": "member" })).await.expect(201);
-        app.call(Method::PUT, "/api/v1/subscription", Some(&ada.access), Some(json!({ "plan": "starter" }))).await.expect_problem(409, "conflict");
+        let root = app.super_admin().await;
+        let path = format!("/api/v1/admin/organizations/{}/subscription", ada.org_id.clone().unwrap());
+        app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "starter" }))).await.expect_problem(409, "conflict");
         let usage = app.get("/api/v1/subscription/usage", &ada.access).await.expect(200);
         assert_eq!(usage.body["seats"], json!({ "used": 4, "limit": 10, "remaining": 6 }));
     }

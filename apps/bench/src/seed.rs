@@ -63,11 +63,21 @@ pub async fn tenant(base: &str, slug: &str) -> anyhow::Result<Tenant> {
     .await?;
     let bearer = format!("Bearer {}", registered["tokens"]["accessToken"].as_str().unwrap_or_default());
     let id = registered["organization"]["id"].as_str().unwrap_or_default().parse()?;
+    // Plans are the super admin's to change (no billing provider).
+    let root = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/auth/login"),
+        None,
+        json!({ "email": "admin@leadflow.local", "password": crate::server::SUPER_ADMIN_PASSWORD }),
+    )
+    .await?;
+    let root = format!("Bearer {}", root["tokens"]["accessToken"].as_str().unwrap_or_default());
     call(
         &client,
         reqwest::Method::PUT,
-        format!("{base}/api/v1/subscription"),
-        Some(("authorization", &bearer)),
+        format!("{base}/api/v1/admin/organizations/{id}/subscription"),
+        Some(("authorization", &root)),
         json!({ "plan": "enterprise" }),
     )
     .await?;

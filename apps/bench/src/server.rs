@@ -30,6 +30,9 @@ pub fn default_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/release/leadflow"))
 }
 
+/// The password of the super admin every bench server bootstraps (`admin@leadflow.local`).
+pub const SUPER_ADMIN_PASSWORD: &str = "bench super admin password";
+
 impl Server {
     /// Starts `binary serve` on a free port against `database_url`.
     ///
@@ -43,7 +46,7 @@ impl Server {
             .env("LEADFLOW_DATABASE_URL", database_url)
             .env("LEADFLOW_BIND", format!("127.0.0.1:{port}"))
             .env("LEADFLOW_JWT_SECRET", SECRET)
-            .env("LEADFLOW_SUPER_ADMIN_PASSWORD", "bench super admin password")
+            .env("LEADFLOW_SUPER_ADMIN_PASSWORD", SUPER_ADMIN_PASSWORD)
             .env("LEADFLOW_LOG", "warn")
             // No .eml files from the bench's registrations; the webhooks scenario turns delivery on.
             .env("LEADFLOW_EMAIL_TRANSPORT", "none")

@@ -324,6 +324,9 @@ impl From<SubscriptionError> for ApiError {
             e @ SubscriptionError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
             SubscriptionError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
             SubscriptionError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
+            e @ (SubscriptionError::ChangedByAdministrator | SubscriptionError::SuperAdminOnly) => {
+                forbidden(e.to_string())
+            }
             SubscriptionError::Unexpected(e) => internal(&e),
         }
     }

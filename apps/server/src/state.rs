@@ -224,7 +224,8 @@ impl AppState {
             api_keys: ApiKeyService::new(auth_store.clone(), auth_store, clock.clone()),
             teams: TeamService::new(teams_store.clone(), teams_store, clock.clone()),
             audit: AuditService::new(audit_log),
-            subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone()),
+            // No billing provider is wired yet: plans are the super admin's to change.
+            subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone(), false),
             leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock.clone()),
             workflows: WorkflowService::new(workflows_store.clone(), workflows_store, clock.clone()),
             engine,

@@ -106,11 +106,26 @@ async fn organization(server: &Server) -> (String, String) {
         .send().await.unwrap().json().await.unwrap();
     let token = registered["tokens"]["accessToken"].as_str().unwrap().to_owned();
     let bearer = format!("Bearer {token}");
+    // Plans are the super admin's to change (no billing provider).
+    let root: Value = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({ "email": "admin@leadflow.local", "password": "a long super admin password" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let root = format!("Bearer {}", root["tokens"]["accessToken"].as_str().unwrap());
     call(
         &client,
         reqwest::Method::PUT,
-        format!("{}/api/v1/subscription", server.base),
-        ("authorization", &bearer),
+        format!(
+            "{}/api/v1/admin/organizations/{}/subscription",
+            server.base,
+            registered["organization"]["id"].as_str().unwrap()
+        ),
+        ("authorization", &root),
         Some(json!({ "plan": "pro" })),
     )
     .await;

@@ -12,9 +12,9 @@ pub mod ports;
 pub mod service;
 
 pub use model::{
-    MeterOutcome, MeterPolicy, Plan, PlanId, Subscription, SubscriptionStatus, TRIAL_OUTREACH_PER_DAY,
+    MeterOutcome, MeterPolicy, Plan, PlanId, Subscription, SubscriptionStatus, TRIAL_OUTREACH_PER_DAY, Terms,
     USAGE_SHARDS, Usage, UsageMeter,
 };
 pub use period::Period;
 pub use ports::{SubscriptionRepository, SubscriptionStoreError};
-pub use service::{SubscriptionError, SubscriptionService};
+pub use service::{SubscriptionError, SubscriptionService, TermsInput};

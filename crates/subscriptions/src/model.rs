@@ -92,6 +92,25 @@ pub struct Plan {
     pub outreach_per_day: Option<u64>,
 }
 
+/// A subscription's terms as one change sets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terms {
+    /// The plan.
+    pub plan: PlanId,
+    /// The status.
+    pub status: SubscriptionStatus,
+    /// When the trial ends (trialing only).
+    pub trial_ends_at: Option<DateTime<Utc>>,
+}
+
+impl Terms {
+    /// An owner's (or the billing provider's) move to `plan`: `active`, no trial.
+    #[must_use]
+    pub const fn active(plan: PlanId) -> Self {
+        Self { plan, status: SubscriptionStatus::Active, trial_ends_at: None }
+    }
+}
+
 /// Outreach emails a trialing organization may approve per day.
 pub const TRIAL_OUTREACH_PER_DAY: u64 = 20;
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use leadflow_kernel::{AuditEntry, TenantScope};
 
-use crate::model::{PlanId, Subscription, Usage, UsageMeter};
+use crate::model::{Subscription, Terms, Usage, UsageMeter};
 
 /// What a subscription store can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +34,8 @@ pub trait SubscriptionRepository: Send + Sync {
     /// When the store fails.
     async fn get(&self, scope: TenantScope) -> anyhow::Result<Option<Subscription>>;
 
-    /// Moves the subscription to `plan` (status `active`, trial over) and
-    /// writes `audit`, in one transaction.
+    /// Sets the subscription's terms — `plan`, `status`, `trial_ends_at` —
+    /// and writes `audit`, in one transaction.
     ///
     /// # Errors
     /// MUST return `TooManySeats` (and change nothing) when the organization's
@@ -44,7 +44,7 @@ pub trait SubscriptionRepository: Send + Sync {
     async fn change_plan(
         &self,
         scope: TenantScope,
-        plan: PlanId,
+        terms: &Terms,
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<(), SubscriptionStoreError>;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use leadflow_kernel::{Actor, AuditEntry, Clock, Permission, TenantScope, ValidationErrors};
 use serde_json::json;
 
-use crate::model::{Plan, PlanId, Subscription, Usage, UsageMeter};
+use crate::model::{Plan, PlanId, Subscription, SubscriptionStatus, Terms, Usage, UsageMeter};
 use crate::ports::{SubscriptionRepository, SubscriptionStoreError, UsageReport};
 
 /// Everything a subscription use case can fail with.
@@ -23,6 +23,14 @@ pub enum SubscriptionError {
     /// The change conflicts with the organization's state.
     #[error("{0}")]
     Conflict(String),
+    /// No billing provider is configured: plans are the platform administrator's to change.
+    #[error(
+        "plans are changed by the platform administrator (PUT /admin/organizations/{{id}}/subscription): no billing provider is configured"
+    )]
+    ChangedByAdministrator,
+    /// Only the platform super admin may do this.
+    #[error("only the platform super admin may change an organization's subscription terms")]
+    SuperAdminOnly,
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -34,16 +42,34 @@ impl From<leadflow_kernel::Forbidden> for SubscriptionError {
     }
 }
 
+/// A change of an organization's terms by the platform super admin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TermsInput {
+    /// The plan (`starter`, `pro`, `enterprise`).
+    pub plan: String,
+    /// The status (`trialing`, `active`, `past_due`, `canceled`); default `active`.
+    pub status: Option<String>,
+    /// When the trial ends; required with `trialing`, refused otherwise.
+    pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// The subscription use cases.
 pub struct SubscriptionService {
     subscriptions: Arc<dyn SubscriptionRepository>,
     clock: Arc<dyn Clock>,
+    self_service: bool,
 }
 
 impl SubscriptionService {
-    /// Builds the service on its ports.
-    pub fn new(subscriptions: Arc<dyn SubscriptionRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { subscriptions, clock }
+    /// Builds the service on its ports. `self_service`: owners change their
+    /// plan themselves (a billing provider charges them); without one, only the
+    /// platform super admin changes terms.
+    pub fn new(
+        subscriptions: Arc<dyn SubscriptionRepository>,
+        clock: Arc<dyn Clock>,
+        self_service: bool,
+    ) -> Self {
+        Self { subscriptions, clock, self_service }
     }
 
     /// The plan catalogue (public).
@@ -66,17 +92,70 @@ impl SubscriptionService {
         self.subscriptions.get(scope).await?.ok_or(SubscriptionError::NotFound)
     }
 
-    /// Moves the organization to `plan` (`settings:billing`). A downgrade
-    /// below the seats in use is refused.
+    /// Moves the organization to `plan` (`settings:billing`), `active`. A
+    /// downgrade below the seats in use is refused. Without a billing
+    /// provider only the super admin may (owners would grant themselves any
+    /// plan for nothing).
     ///
     /// # Errors
-    /// `NotFound`, `Forbidden`, `Invalid` (unknown plan), `Conflict` (seats), `Unexpected`.
+    /// `NotFound`, `Forbidden`, `ChangedByAdministrator`, `Invalid` (unknown plan), `Conflict` (seats), `Unexpected`.
     pub async fn change_plan(&self, actor: &Actor, plan: &str) -> Result<Subscription, SubscriptionError> {
         let scope = Self::scope(actor)?;
-        let organization = scope.organization_id();
         actor.require(Permission::SettingsBilling)?;
+        if !self.self_service && !actor.is_super_admin() {
+            return Err(SubscriptionError::ChangedByAdministrator);
+        }
         let plan = PlanId::parse(plan)
             .map_err(|e| SubscriptionError::Invalid(ValidationErrors::single("plan", e.to_string())))?;
+        self.apply(actor, scope, Terms::active(plan)).await
+    }
+
+    /// Sets an organization's plan, status and trial end (platform super admin only).
+    ///
+    /// # Errors
+    /// `SuperAdminOnly`, `NotFound`, `Invalid`, `Conflict` (seats), `Unexpected`.
+    pub async fn set_terms(
+        &self,
+        actor: &Actor,
+        organization: leadflow_kernel::OrganizationId,
+        input: TermsInput,
+    ) -> Result<Subscription, SubscriptionError> {
+        let scope = actor.platform().ok_or(SubscriptionError::SuperAdminOnly)?.tenant(organization);
+        let mut errors = ValidationErrors::new();
+        let plan = errors.check("plan", PlanId::parse(&input.plan));
+        let status = match input.status.as_deref() {
+            None => Some(SubscriptionStatus::Active),
+            Some(raw) => {
+                let parsed = SubscriptionStatus::parse(raw);
+                if parsed.is_none() {
+                    errors.push("status", "must be trialing, active, past_due or canceled");
+                }
+                parsed
+            }
+        };
+        match (status, input.trial_ends_at) {
+            (Some(SubscriptionStatus::Trialing), None) => {
+                errors.push("trialEndsAt", "is required with status trialing")
+            }
+            (Some(s), Some(_)) if s != SubscriptionStatus::Trialing => {
+                errors.push("trialEndsAt", "is only set with status trialing");
+            }
+            _ => {}
+        }
+        errors.into_result().map_err(SubscriptionError::Invalid)?;
+        let (Some(plan), Some(status)) = (plan, status) else {
+            return Err(SubscriptionError::Invalid(ValidationErrors::single("plan", "is invalid")));
+        };
+        self.apply(actor, scope, Terms { plan, status, trial_ends_at: input.trial_ends_at }).await
+    }
+
+    async fn apply(
+        &self,
+        actor: &Actor,
+        scope: TenantScope,
+        terms: Terms,
+    ) -> Result<Subscription, SubscriptionError> {
+        let organization = scope.organization_id();
         let current = self.subscriptions.get(scope).await?.ok_or(SubscriptionError::NotFound)?;
         let now = self.clock.now();
         let audit = AuditEntry::new(
@@ -87,8 +166,13 @@ impl SubscriptionService {
             organization,
             now,
         )
-        .with_details(json!({ "from": current.plan.as_str(), "to": plan.as_str() }));
-        match self.subscriptions.change_plan(scope, plan, now, &audit).await {
+        .with_details(json!({
+            "from": current.plan.as_str(),
+            "to": terms.plan.as_str(),
+            "status": terms.status.as_str(),
+            "trialEndsAt": terms.trial_ends_at,
+        }));
+        match self.subscriptions.change_plan(scope, &terms, now, &audit).await {
             Ok(()) => {}
             Err(e @ SubscriptionStoreError::TooManySeats { .. }) => {
                 return Err(SubscriptionError::Conflict(e.to_string()));
@@ -128,7 +212,7 @@ mod tests {
     fn service(repo: MockSubscriptionRepository) -> SubscriptionService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
-        SubscriptionService::new(Arc::new(repo), Arc::new(clock))
+        SubscriptionService::new(Arc::new(repo), Arc::new(clock), true)
     }
 
     #[tokio::test]
@@ -139,7 +223,9 @@ mod tests {
             Ok(Some(Subscription::start_trial(o.organization_id(), PlanId::Starter, Utc::now())))
         });
         repo.expect_change_plan()
-            .withf(|_, plan, _, a| *plan == PlanId::Pro && a.action == "subscription.plan_changed")
+            .withf(|_, terms, _, a| {
+                *terms == Terms::active(PlanId::Pro) && a.action == "subscription.plan_changed"
+            })
             .times(1)
             .returning(|_, _, _, _| Ok(()));
         let svc = service(repo);
@@ -171,5 +257,49 @@ mod tests {
     fn the_catalogue_lists_three_plans() {
         let plans = service(MockSubscriptionRepository::new()).plans();
         assert_eq!(plans.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["starter", "pro", "enterprise"]);
+    }
+
+    #[tokio::test]
+    async fn without_a_billing_provider_only_the_super_admin_sets_terms() {
+        let org = OrganizationId::new();
+        let mut repo = MockSubscriptionRepository::new();
+        repo.expect_get().returning(move |o| {
+            Ok(Some(Subscription::start_trial(o.organization_id(), PlanId::Starter, Utc::now())))
+        });
+        let trial_end = Utc::now() + chrono::Duration::days(30);
+        repo.expect_change_plan()
+            .withf(move |_, t, _, a| {
+                *t == Terms {
+                    plan: PlanId::Enterprise,
+                    status: SubscriptionStatus::Trialing,
+                    trial_ends_at: Some(trial_end),
+                } && a.action == "subscription.plan_changed"
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(Utc::now);
+        let service = SubscriptionService::new(Arc::new(repo), Arc::new(clock), false);
+        let owner = Actor::user(UserId::new(), "o@acme.io", Some(org), Some(Role::Owner), false);
+        assert!(matches!(
+            service.change_plan(&owner, "enterprise").await,
+            Err(SubscriptionError::ChangedByAdministrator)
+        ));
+        assert!(matches!(
+            service.set_terms(&owner, org, TermsInput { plan: "pro".into(), ..Default::default() }).await,
+            Err(SubscriptionError::SuperAdminOnly)
+        ));
+        let root = Actor::user(UserId::new(), "root@x.io", None, None, true);
+        let bad = TermsInput { plan: "gold".into(), status: Some("trialing".into()), trial_ends_at: None };
+        match service.set_terms(&root, org, bad).await {
+            Err(SubscriptionError::Invalid(e)) => assert_eq!(e.errors().len(), 2),
+            other => panic!("{other:?}"),
+        }
+        let input = TermsInput {
+            plan: "enterprise".into(),
+            status: Some("trialing".into()),
+            trial_ends_at: Some(trial_end),
+        };
+        service.set_terms(&root, org, input).await.unwrap();
     }
 }

@@ -19,6 +19,45 @@ use crate::state::AppState;
 /// Operations of the Admin tag.
 pub struct AdminApi;
 
+/// A subscription's status, as the super admin sets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SubscriptionStatusDto {
+    /// In its trial (give `trialEndsAt`).
+    Trialing,
+    /// Paid up.
+    Active,
+    /// A payment failed.
+    PastDue,
+    /// Ended.
+    Canceled,
+}
+
+impl SubscriptionStatusDto {
+    /// The subscriptions context's name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trialing => "trialing",
+            Self::Active => "active",
+            Self::PastDue => "past_due",
+            Self::Canceled => "canceled",
+        }
+    }
+}
+
+/// An organization's subscription terms.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SubscriptionTermsBody {
+    /// The plan.
+    pub plan: crate::api::dto::PlanDto,
+    /// The status; default `active`.
+    pub status: Option<SubscriptionStatusDto>,
+    /// When the trial ends; only with `trialing`, and required there.
+    pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Organizations by state.
 #[derive(Object)]
 pub struct OrganizationTotals {
@@ -145,6 +184,33 @@ impl AdminApi {
         id: Path<Uuid>,
     ) -> ApiResult<Json<AdminUserDto>> {
         Ok(Json(state.auth.set_user_disabled(&auth.0, UserId::from_uuid(id.0), false).await?.into()))
+    }
+
+    /// Set an organization's plan, status and trial end (super admin)
+    ///
+    /// The only way to change plans while no billing provider is configured.
+    /// `status` defaults to `active`; `trialEndsAt` goes with `trialing` only.
+    /// A plan with fewer seats than in use is refused (409). Audited
+    /// (`subscription.plan_changed`) and sent as `subscription.updated`.
+    #[oai(path = "/organizations/:id/subscription", method = "put", operation_id = "adminSetSubscription")]
+    async fn set_subscription(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<SubscriptionTermsBody>,
+    ) -> ApiResult<Json<crate::api::plans::SubscriptionDto>> {
+        let body = body.0;
+        let input = leadflow_subscriptions::TermsInput {
+            plan: body.plan.as_str().to_owned(),
+            status: body.status.map(|s| s.as_str().to_owned()),
+            trial_ends_at: body.trial_ends_at,
+        };
+        let subscription = state
+            .subscriptions
+            .set_terms(&auth.0, leadflow_kernel::OrganizationId::from_uuid(id.0), input)
+            .await?;
+        Ok(Json(crate::api::plans::dto(subscription)))
     }
 
     /// Totals across every organization (super admin)

@@ -75,7 +75,8 @@ pub struct SubscriptionDto {
     pub external_customer_id: Option<String>,
 }
 
-fn dto(s: Subscription) -> SubscriptionDto {
+/// The subscription as the API shows it.
+pub(crate) fn dto(s: Subscription) -> SubscriptionDto {
     let now = chrono::Utc::now();
     let period = s.period(now);
     SubscriptionDto {
@@ -143,11 +144,14 @@ impl SubscriptionsApi {
         Ok(Json(dto(state.subscriptions.get(auth.actor()).await?)))
     }
 
-    /// Change the plan (`settings:billing`)
+    /// Change the plan (`settings:billing`; without a billing provider, super admin only)
     ///
-    /// The subscription becomes `active` on the new plan; usage of the
-    /// current period carries over. A plan with fewer seats than the members
-    /// and pending invitations in use is refused (409).
+    /// No billing provider is configured yet, so plans cost nothing here: only
+    /// the platform super admin may change them (this operation, or `PUT
+    /// /admin/organizations/{id}/subscription`); everyone else gets 403. The
+    /// subscription becomes `active` on the new plan; usage of the current
+    /// period carries over. A plan with fewer seats than the members and
+    /// pending invitations in use is refused (409).
     #[oai(path = "/api/v1/subscription", method = "put", operation_id = "changePlan")]
     async fn change_plan(
         &self,

@@ -200,16 +200,16 @@ pub(crate) async fn count_unit<C: ConnectionTrait>(
 }
 
 /// Changes the scope's plan on `txn`: active from now, the trial over.
-pub(crate) async fn set_plan<C: ConnectionTrait>(
+pub(crate) async fn set_terms<C: ConnectionTrait>(
     txn: &C,
     scope: TenantScope,
-    plan: PlanId,
+    terms: &leadflow_subscriptions::Terms,
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     subscription::Entity::update_many()
-        .col_expr(subscription::Column::Plan, Expr::value(plan.as_str()))
-        .col_expr(subscription::Column::Status, Expr::value(SubscriptionStatus::Active.as_str()))
-        .col_expr(subscription::Column::TrialEndsAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(subscription::Column::Plan, Expr::value(terms.plan.as_str()))
+        .col_expr(subscription::Column::Status, Expr::value(terms.status.as_str()))
+        .col_expr(subscription::Column::TrialEndsAt, Expr::value(terms.trial_ends_at))
         .col_expr(subscription::Column::UpdatedAt, Expr::value(at))
         .filter(subscription::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
         .exec(txn)

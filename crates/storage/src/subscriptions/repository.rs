@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use leadflow_kernel::{AuditEntry, TenantScope};
 use leadflow_subscriptions::{
-    PlanId, Subscription, SubscriptionRepository, SubscriptionStoreError, UsageMeter,
+    Subscription, SubscriptionRepository, SubscriptionStoreError, Terms, UsageMeter,
 };
 
 use super::{SeaOrmSubscriptions, lock_plan, used};
@@ -20,21 +20,22 @@ impl SubscriptionRepository for SeaOrmSubscriptions {
     async fn change_plan(
         &self,
         scope: TenantScope,
-        plan: PlanId,
+        terms: &Terms,
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<(), SubscriptionStoreError> {
+        let plan = terms.plan;
         let change = Change::begin(&self.db, "committing plan change").await?;
         lock_plan(&*change, scope.organization_id()).await?;
         let people = seats_in_use(&*change, scope.organization_id(), at, None).await?;
-        let terms = plan.plan();
-        if !terms.seats_allow(people) {
+        let offer = plan.plan();
+        if !offer.seats_allow(people) {
             return Err(SubscriptionStoreError::TooManySeats {
                 people,
-                limit: terms.seat_limit.unwrap_or(0),
+                limit: offer.seat_limit.unwrap_or(0),
             });
         }
-        super::set_plan(&*change, scope, plan, at).await.map_err(|e| unexpected(e, "changing plan"))?;
+        super::set_terms(&*change, scope, terms, at).await.map_err(|e| unexpected(e, "changing plan"))?;
         change.commit(audit).await?;
         Ok(())
     }

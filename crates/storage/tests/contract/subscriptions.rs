@@ -134,9 +134,9 @@ contract_tests! {
 
         // Three people: a downgrade is fine, but not below them.
         let at = SystemClock.now();
-        storage.subscriptions().change_plan(crate::scope(org), PlanId::Pro, at, &crate::entry(Some(org))).await.unwrap();
+        storage.subscriptions().change_plan(crate::scope(org), &leadflow_subscriptions::Terms::active(PlanId::Pro), at, &crate::entry(Some(org))).await.unwrap();
         try_invite(&storage, org, "c@acme.io").await.unwrap();
-        let refused = storage.subscriptions().change_plan(crate::scope(org), PlanId::Starter, at, &crate::entry(Some(org))).await;
+        let refused = storage.subscriptions().change_plan(crate::scope(org), &leadflow_subscriptions::Terms::active(PlanId::Starter), at, &crate::entry(Some(org))).await;
         assert!(matches!(refused, Err(SubscriptionStoreError::TooManySeats { people: 4, limit: 3 })));
         let sub = storage.subscriptions().get(crate::scope(org)).await.unwrap().unwrap();
         assert_eq!((sub.plan, sub.stored_status), (PlanId::Pro, SubscriptionStatus::Active));
@@ -196,7 +196,7 @@ contract_tests! {
         let period = storage.subscriptions().get(crate::scope(org)).await.unwrap().unwrap().period(SystemClock.now());
         assert_eq!(storage.subscriptions().used(crate::scope(org), UsageMeter::Leads, period.start).await.unwrap(), 30);
         // Down to starter (100 a month) in the same period: 70 are left, not 100.
-        storage.subscriptions().change_plan(crate::scope(org), PlanId::Starter, SystemClock.now(), &crate::entry(Some(org))).await.unwrap();
+        storage.subscriptions().change_plan(crate::scope(org), &leadflow_subscriptions::Terms::active(PlanId::Starter), SystemClock.now(), &crate::entry(Some(org))).await.unwrap();
         assert_eq!(taken(take_concurrently(&storage, org, 90).await), 70);
         assert_eq!(storage.subscriptions().used(crate::scope(org), UsageMeter::Leads, period.start).await.unwrap(), 100);
     }
