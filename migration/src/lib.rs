@@ -17,6 +17,7 @@ mod m20261201_000007_disabled_users;
 mod m20261201_000008_login_throttle;
 mod m20261201_000009_outbox_secrets;
 mod m20261201_000010_delivery;
+mod m20261201_000011_past_due_since;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_login_throttle::Migration),
             Box::new(m20261201_000009_outbox_secrets::Migration),
             Box::new(m20261201_000010_delivery::Migration),
+            Box::new(m20261201_000011_past_due_since::Migration),
         ]
     }
 }

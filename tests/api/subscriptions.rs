@@ -107,4 +107,29 @@ http_tests! {
         assert_eq!(overview.body["organizationsPerPlan"], json!({ "enterprise": 1, "starter": 1 }));
         let _ = ada;
     }
+
+    async fn an_inactive_subscription_takes_no_leads_but_its_data_stays_readable(app: TestApp) {
+        let ada = app.register("ada@example.com", Some("acme")).await;
+        let root = app.super_admin().await;
+        let path = format!("/api/v1/admin/organizations/{}/subscription", ada.org_id.clone().unwrap());
+        let lead = |n: u32| json!({ "email": format!("l{n}@bigcorp.io"), "name": "L", "message": "hello" });
+        app.post("/api/v1/leads", Some(&ada.access), lead(1)).await.expect(201);
+        // Past due from now: still within the 7-day grace.
+        app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "starter", "status": "past_due" }))).await.expect(200);
+        app.post("/api/v1/leads", Some(&ada.access), lead(2)).await.expect(201);
+        // A trial that ended ten days ago is past due beyond its grace.
+        let ended = (chrono::Utc::now() - chrono::Duration::days(10)).to_rfc3339();
+        let sub = app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "starter", "status": "trialing", "trialEndsAt": ended }))).await.expect(200);
+        assert_eq!(sub.body["status"], "past_due");
+        app.post("/api/v1/leads", Some(&ada.access), lead(3)).await.expect_problem(402, "subscription_inactive");
+        // Reading and exporting still work.
+        let leads = app.get("/api/v1/leads", &ada.access).await.expect(200);
+        assert_eq!(leads.body["data"].as_array().unwrap().len(), 2);
+        app.get("/api/v1/leads/export", &ada.access).await.expect(200);
+        // Canceled: no leads either; back in force on a plan: leads again.
+        app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "starter", "status": "canceled" }))).await.expect(200);
+        app.post("/api/v1/leads", Some(&ada.access), lead(4)).await.expect_problem(402, "subscription_inactive");
+        app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "pro" }))).await.expect(200);
+        app.post("/api/v1/leads", Some(&ada.access), lead(5)).await.expect(201);
+    }
 }

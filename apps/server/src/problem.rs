@@ -154,7 +154,10 @@ const DOCUMENTED: [(u16, &str); 12] = [
         "Not allowed (`forbidden`), the organization is deactivated (`org_inactive`), or the email address must be verified first (`email_unverified`).",
     ),
     (404, "No such resource, or one of another organization (`not_found`)."),
-    (402, "The plan's limit is reached (`plan_limit_reached`)."),
+    (
+        402,
+        "The plan's limit is reached (`plan_limit_reached`), or the subscription is canceled or past due beyond its 7-day grace (`subscription_inactive`).",
+    ),
     (409, "Conflicts with the current state (`conflict`)."),
     (
         412,
@@ -259,6 +262,14 @@ pub fn email_unverified(e: &leadflow_kernel::Unverified) -> ApiError {
     )
 }
 
+/// The answer when the subscription is canceled or past due beyond its grace.
+fn subscription_inactive(detail: String) -> ApiError {
+    ApiError(
+        Problem::new(StatusCode::PAYMENT_REQUIRED, detail)
+            .with_code("subscription_inactive", "The subscription is not in force"),
+    )
+}
+
 /// The answer for a deactivated organization.
 #[must_use]
 pub fn org_inactive() -> ApiError {
@@ -339,9 +350,8 @@ impl From<LeadError> for ApiError {
             e @ LeadError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
             e @ LeadError::NoOrganization => forbidden(e.to_string()),
             LeadError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
-            e @ (LeadError::QuotaSpent { .. } | LeadError::SubscriptionClosed) => {
-                ApiError::new(StatusCode::PAYMENT_REQUIRED, e.to_string())
-            }
+            e @ LeadError::QuotaSpent { .. } => ApiError::new(StatusCode::PAYMENT_REQUIRED, e.to_string()),
+            e @ LeadError::SubscriptionClosed => subscription_inactive(e.to_string()),
             e @ (LeadError::IdempotencyMismatch | LeadError::Busy) => {
                 ApiError::new(StatusCode::CONFLICT, e.to_string())
             }
@@ -359,6 +369,7 @@ impl From<WorkflowError> for ApiError {
             e @ WorkflowError::OutreachCapReached { .. } => {
                 ApiError::new(StatusCode::PAYMENT_REQUIRED, e.to_string())
             }
+            e @ WorkflowError::SubscriptionInactive => subscription_inactive(e.to_string()),
             e @ WorkflowError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
             e @ WorkflowError::NoOrganization => forbidden(e.to_string()),
             WorkflowError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),

@@ -27,7 +27,9 @@ pub enum LeadError {
         resets_at: DateTime<Utc>,
     },
     /// The subscription takes no new leads.
-    #[error("the organization's subscription is canceled; choose a plan to accept leads again")]
+    #[error(
+        "the organization's subscription is canceled, or past due for more than 7 days; it accepts no leads until it is in force again"
+    )]
     SubscriptionClosed,
     /// The `Idempotency-Key` was used with a different request.
     #[error("this Idempotency-Key was already used with a different request")]

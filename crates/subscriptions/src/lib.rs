@@ -12,8 +12,8 @@ pub mod ports;
 pub mod service;
 
 pub use model::{
-    MeterOutcome, MeterPolicy, Plan, PlanId, Subscription, SubscriptionStatus, TRIAL_OUTREACH_PER_DAY, Terms,
-    USAGE_SHARDS, Usage, UsageMeter,
+    MeterOutcome, MeterPolicy, PAST_DUE_GRACE, Plan, PlanId, Subscription, SubscriptionStatus,
+    TRIAL_OUTREACH_PER_DAY, Terms, USAGE_SHARDS, Usage, UsageMeter,
 };
 pub use period::Period;
 pub use ports::{SubscriptionRepository, SubscriptionStoreError};

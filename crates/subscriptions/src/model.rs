@@ -180,7 +180,13 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Since when the stored status is `past_due` (a trial past its end is
+    /// past due since the trial's end).
+    pub past_due_since: Option<DateTime<Utc>>,
 }
+
+/// How long a `past_due` subscription still takes new leads.
+pub const PAST_DUE_GRACE: Duration = Duration::days(7);
 
 impl Subscription {
     /// The terms that hold for an organization with `subscription`: its plan's,
@@ -203,6 +209,7 @@ impl Subscription {
             external_customer_id: None,
             created_at: now,
             updated_at: now,
+            past_due_since: None,
         }
     }
 
@@ -233,10 +240,35 @@ impl Subscription {
         Period::containing(self.period_anchor, now)
     }
 
-    /// Whether new leads are accepted at all (a canceled subscription takes none).
+    /// When the grace of a `past_due` subscription ends (`None` unless past due).
+    #[must_use]
+    pub fn grace_ends_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.status(now) != SubscriptionStatus::PastDue {
+            return None;
+        }
+        let since = match (self.stored_status, self.trial_ends_at) {
+            (SubscriptionStatus::Trialing, Some(end)) => end,
+            _ => self.past_due_since.unwrap_or(self.updated_at),
+        };
+        Some(since + PAST_DUE_GRACE)
+    }
+
+    /// Whether the subscription is in force at `now`: not canceled, and not
+    /// past due beyond the 7-day grace. An inactive subscription takes no new
+    /// leads and sends no outreach; reading, exporting and deleting still work.
+    #[must_use]
+    pub fn is_in_force(&self, now: DateTime<Utc>) -> bool {
+        match self.status(now) {
+            SubscriptionStatus::Canceled => false,
+            SubscriptionStatus::PastDue => self.grace_ends_at(now).is_none_or(|end| now < end),
+            SubscriptionStatus::Trialing | SubscriptionStatus::Active => true,
+        }
+    }
+
+    /// Whether new leads are accepted (see [`Subscription::is_in_force`]).
     #[must_use]
     pub fn accepts_leads(&self, now: DateTime<Utc>) -> bool {
-        self.status(now) != SubscriptionStatus::Canceled
+        self.is_in_force(now)
     }
 
     /// How one more lead submitted at `now` is to be counted: the plan's rule,
@@ -262,7 +294,7 @@ pub const USAGE_SHARDS: u16 = 16;
 /// How one more unit of a meter is to be counted, as the subscription decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MeterPolicy {
-    /// The subscription takes no new units (canceled).
+    /// The subscription takes no new units (canceled, or past due beyond its grace).
     Closed,
     /// Count without a limit, in any of `shards` rows of the period (a limited
     /// plan later in the same period still counts them).
@@ -355,7 +387,9 @@ mod tests {
         let s = Subscription::start_trial(OrganizationId::new(), PlanId::Starter, now);
         assert_eq!(s.status(now), SubscriptionStatus::Trialing);
         assert_eq!(s.status(now + Duration::days(14)), SubscriptionStatus::PastDue);
-        assert!(s.accepts_leads(now + Duration::days(30)));
+        // Leads are still taken for the 7-day grace after the trial, then not.
+        assert!(s.accepts_leads(now + Duration::days(20)));
+        assert!(!s.accepts_leads(now + Duration::days(22)));
     }
 
     #[test]
@@ -376,5 +410,24 @@ mod tests {
         assert!(!starter.seats_allow(4));
         assert!(PlanId::Enterprise.plan().seats_allow(10_000));
         assert_eq!(Usage { used: 120, limit: Some(100) }.remaining(), Some(0));
+    }
+
+    #[test]
+    fn past_due_takes_leads_for_a_seven_day_grace() {
+        let now = Utc::now();
+        let mut s =
+            Subscription::start_trial(OrganizationId::new(), PlanId::Starter, now - Duration::days(30));
+        // The trial ended 16 days ago: past due since then, grace over.
+        assert_eq!(s.status(now), SubscriptionStatus::PastDue);
+        assert!(!s.accepts_leads(now));
+        assert!(s.accepts_leads(s.trial_ends_at.unwrap() + Duration::days(6)));
+        // Set past due two days ago: still in its grace.
+        s.stored_status = SubscriptionStatus::PastDue;
+        s.trial_ends_at = None;
+        s.past_due_since = Some(now - Duration::days(2));
+        assert!(s.accepts_leads(now));
+        assert_eq!(s.grace_ends_at(now), Some(now + Duration::days(5)));
+        assert!(!s.accepts_leads(now + Duration::days(6)));
+        assert_eq!(s.lead_policy(now + Duration::days(6)), MeterPolicy::Closed);
     }
 }

@@ -16,6 +16,11 @@ pub enum WorkflowError {
     /// The actor acts in no organization.
     #[error("act in an organization first (POST /auth/switch-organization)")]
     NoOrganization,
+    /// The subscription is canceled or past due beyond its grace: no outreach (402).
+    #[error(
+        "the subscription is not in force (canceled, or past due for more than 7 days): no outreach is sent"
+    )]
+    SubscriptionInactive,
     /// The plan's daily outreach cap is reached (402).
     #[error("the plan allows {limit} outreach emails a day; today's are approved")]
     OutreachCapReached {

@@ -152,6 +152,8 @@ pub struct DailyOutreach {
     pub limit: Option<u64>,
     /// Approvals made today.
     pub used: u64,
+    /// Whether the subscription is in force (not canceled, not past due beyond its grace).
+    pub in_force: bool,
 }
 
 /// How much outreach the organization's plan allows (owned by subscriptions; asked here).

@@ -147,6 +147,9 @@ impl WorkflowService {
         let mut workflow = self.load(actor, id, Permission::LeadsApprove).await?;
         actor.require_verified_email()?;
         let today = self.limits.today(scope_of(actor)?, self.clock.now()).await?;
+        if !today.in_force {
+            return Err(WorkflowError::SubscriptionInactive);
+        }
         if let Some(limit) = today.limit.filter(|limit| today.used >= *limit) {
             return Err(WorkflowError::OutreachCapReached { limit });
         }
@@ -225,7 +228,9 @@ mod tests {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
         let mut limits = crate::ports::MockOutreachLimits::new();
-        limits.expect_today().returning(|_, _| Ok(crate::ports::DailyOutreach { limit: Some(1), used: 0 }));
+        limits
+            .expect_today()
+            .returning(|_, _| Ok(crate::ports::DailyOutreach { limit: Some(1), used: 0, in_force: true }));
         WorkflowService::new(Arc::new(store), Arc::new(limits), Arc::new(clock))
     }
 
@@ -332,7 +337,9 @@ mod tests {
         store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
         store.expect_transition().never();
         let mut limits = crate::ports::MockOutreachLimits::new();
-        limits.expect_today().returning(|_, _| Ok(crate::ports::DailyOutreach { limit: Some(20), used: 20 }));
+        limits
+            .expect_today()
+            .returning(|_, _| Ok(crate::ports::DailyOutreach { limit: Some(20), used: 20, in_force: true }));
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
         let service = WorkflowService::new(Arc::new(store), Arc::new(limits), Arc::new(clock));
@@ -340,5 +347,25 @@ mod tests {
             leadflow_kernel::Actor::user(UserId::new(), "o@acme.io", Some(org), Some(Role::Owner), false);
         let result = service.approve(&actor, WorkflowId::new(), None, None).await;
         assert!(matches!(result, Err(WorkflowError::OutreachCapReached { limit: 20 })), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn an_inactive_subscription_sends_no_outreach() {
+        let org = OrganizationId::new();
+        let mut store = MockWorkflowRepository::new();
+        let w = awaiting(org);
+        store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
+        store.expect_transition().never();
+        let mut limits = crate::ports::MockOutreachLimits::new();
+        limits
+            .expect_today()
+            .returning(|_, _| Ok(crate::ports::DailyOutreach { limit: None, used: 0, in_force: false }));
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(Utc::now);
+        let service = WorkflowService::new(Arc::new(store), Arc::new(limits), Arc::new(clock));
+        let actor =
+            leadflow_kernel::Actor::user(UserId::new(), "o@acme.io", Some(org), Some(Role::Owner), false);
+        let result = service.approve(&actor, WorkflowId::new(), None, None).await;
+        assert!(matches!(result, Err(WorkflowError::SubscriptionInactive)), "{result:?}");
     }
 }

@@ -23,6 +23,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last change.
     pub updated_at: DateTimeUtc,
+    /// Since when the stored status is `past_due`.
+    pub past_due_since: Option<DateTimeUtc>,
 }
 
 /// Relations of `subscriptions`.

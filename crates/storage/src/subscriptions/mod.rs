@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use leadflow_kernel::{OrganizationId, TenantScope};
 use leadflow_subscriptions::{Plan, PlanId, Subscription, SubscriptionStatus, UsageMeter};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     QuerySelect, Set,
@@ -44,6 +44,7 @@ pub(crate) fn to_domain(row: subscription::Model) -> anyhow::Result<Subscription
         external_customer_id: row.external_customer_id,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        past_due_since: row.past_due_since,
     })
 }
 
@@ -58,6 +59,7 @@ pub(crate) async fn insert_subscription<C: ConnectionTrait>(conn: &C, s: &Subscr
         external_customer_id: Set(s.external_customer_id.clone()),
         created_at: Set(s.created_at),
         updated_at: Set(s.updated_at),
+        past_due_since: Set(s.past_due_since),
     })
     .exec_without_returning(conn)
     .await
@@ -210,6 +212,15 @@ pub(crate) async fn set_terms<C: ConnectionTrait>(
         .col_expr(subscription::Column::Plan, Expr::value(terms.plan.as_str()))
         .col_expr(subscription::Column::Status, Expr::value(terms.status.as_str()))
         .col_expr(subscription::Column::TrialEndsAt, Expr::value(terms.trial_ends_at))
+        // Past due since the first change that made it so; cleared by any other status.
+        .col_expr(
+            subscription::Column::PastDueSince,
+            if terms.status == SubscriptionStatus::PastDue {
+                Expr::from(Func::coalesce([Expr::col(subscription::Column::PastDueSince), Expr::value(at)]))
+            } else {
+                Expr::value(Option::<DateTime<Utc>>::None)
+            },
+        )
         .col_expr(subscription::Column::UpdatedAt, Expr::value(at))
         .filter(subscription::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
         .exec(txn)

@@ -148,13 +148,15 @@ impl leadflow_workflows::ports::OutreachLimits for SeaOrmWorkflows {
         scope: leadflow_kernel::TenantScope,
         now: chrono::DateTime<Utc>,
     ) -> anyhow::Result<leadflow_workflows::ports::DailyOutreach> {
-        let limit = crate::subscriptions::subscription_of(&self.db, scope)
-            .await?
+        let subscription = crate::subscriptions::subscription_of(&self.db, scope).await?;
+        let in_force = subscription.as_ref().is_none_or(|s| s.is_in_force(now));
+        let limit = subscription
+            .as_ref()
             .map_or(leadflow_subscriptions::Subscription::terms_of(None).outreach_per_day, |s| {
                 s.outreach_per_day(now)
             });
         let Some(limit) = limit else {
-            return Ok(leadflow_workflows::ports::DailyOutreach { limit: None, used: 0 });
+            return Ok(leadflow_workflows::ports::DailyOutreach { limit: None, used: 0, in_force });
         };
         let midnight = now.date_naive().and_hms_opt(0, 0, 0).map_or(now, |d| d.and_utc());
         // Each approval is audited as `workflow.approved`: today's entries are today's outreach.
@@ -166,6 +168,6 @@ impl leadflow_workflows::ports::OutreachLimits for SeaOrmWorkflows {
         )
         .await
         .map_err(|e| unexpected(e, "counting today's approvals"))?;
-        Ok(leadflow_workflows::ports::DailyOutreach { limit: Some(limit), used })
+        Ok(leadflow_workflows::ports::DailyOutreach { limit: Some(limit), used, in_force })
     }
 }
