@@ -16,6 +16,7 @@ pub mod approvals;
 pub mod dispatcher;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod ports;
 pub mod service;
 pub mod signature;

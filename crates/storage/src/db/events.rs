@@ -1,12 +1,11 @@
 //! Webhook events, written in the transaction of the change that causes them:
-//! every audited change whose action is an event type (or maps to one, below)
-//! becomes one `webhook_deliveries` row per enabled endpoint of its
-//! organization that subscribes to it. With no endpoint, an event costs one
-//! indexed read and writes nothing.
-//!
-//! The body is a *thin* event (`docs/delivery.md`): the resource's id, type
-//! and organization, who acted, and the change's details; receivers read the
-//! resource through the API when they need all of it.
+//! every audited change that is an event (`leadflow_delivery::events` decides
+//! which, and what it carries) becomes one `webhook_deliveries` row per enabled
+//! endpoint of its organization that subscribes to it. With no endpoint, an
+//! event costs one indexed read and writes nothing.
+
+// Without the `delivery` feature no event is published: the writers stay, unused.
+#![cfg_attr(not(feature = "delivery"), allow(dead_code, unused_imports))]
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use leadflow_kernel::AuditEntry;
@@ -18,44 +17,18 @@ use uuid::Uuid;
 
 use crate::entities::{webhook_delivery, webhook_endpoint};
 
-/// The webhook event an audited action is, if any.
-#[must_use]
-pub(crate) fn event_type_of(action: &str) -> Option<&'static str> {
-    Some(match action {
-        "lead.created" => "lead.created",
-        "lead.updated" => "lead.updated",
-        "lead.assigned" => "lead.assigned",
-        "lead.deleted" => "lead.deleted",
-        "member.removed" | "member.left" => "member.removed",
-        "member.role_changed" => "member.role_changed",
-        "invitation.created" => "invitation.created",
-        "invitation.accepted" => "invitation.accepted",
-        "subscription.plan_changed" => "subscription.updated",
-        "organization.updated" => "organization.updated",
-        // A rejection ends the workflow without email.
-        "workflow.rejected" => "workflow.completed",
-        _ => return None,
-    })
-}
-
-/// Publishes the events `entry` causes, on `conn` (the change's transaction).
+/// Publishes the events `entry` causes (the delivery domain decides which),
+/// on `conn` (the change's transaction). Without the `delivery` feature there
+/// are no webhooks, and nothing to publish.
 pub(crate) async fn publish_audited<C: ConnectionTrait>(conn: &C, entry: &AuditEntry) -> Result<(), DbErr> {
-    let Some(organization) = entry.organization_id else { return Ok(()) };
-    let Some(event_type) = event_type_of(&entry.action) else { return Ok(()) };
-    let mut data = json!({
-        "organizationId": organization,
-        "resourceType": entry.resource_type,
-        "id": entry.resource_id,
-        "actor": { "type": entry.actor_kind.as_str(), "id": entry.actor_id },
-        "details": entry.details,
-    });
-    publish(conn, organization.as_uuid(), event_type, &mut data, entry.created_at).await?;
-    // Accepting an invitation also adds a member.
-    if event_type == "invitation.accepted" {
-        data["resourceType"] = json!("member");
-        data["id"] = json!(entry.actor_id);
-        publish(conn, organization.as_uuid(), "member.added", &mut data, entry.created_at).await?;
+    #[cfg(feature = "delivery")]
+    if let Some(organization) = entry.organization_id {
+        for (event_type, mut data) in leadflow_delivery::events::events_of(entry) {
+            publish(conn, organization.as_uuid(), event_type, &mut data, entry.created_at).await?;
+        }
     }
+    #[cfg(not(feature = "delivery"))]
+    let _ = (conn, entry);
     Ok(())
 }
 
@@ -111,7 +84,6 @@ pub(crate) fn delivery_row(
 }
 
 /// A pending Slack notification of `organization` to the incoming webhook `url`, due at once.
-#[cfg_attr(not(feature = "delivery"), allow(dead_code))]
 pub(crate) fn slack_row(
     organization: Uuid,
     url: &str,
@@ -122,7 +94,6 @@ pub(crate) fn slack_row(
 }
 
 /// Where a delivery row goes.
-#[cfg_attr(not(feature = "delivery"), allow(dead_code))]
 enum Target<'a> {
     /// A webhook endpoint of the organization.
     Endpoint(Uuid),
