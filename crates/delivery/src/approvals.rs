@@ -1,6 +1,7 @@
-//! Who is asked to approve an outreach draft: the assignee's team leaders
-//! when the lead is assigned and they may approve; otherwise everyone who may
-//! approve (`leads:approve`). And what the organization's settings turn off.
+//! Who is told what: who is asked to approve an outreach draft (the
+//! assignee's team leaders when the lead is assigned and they may approve;
+//! otherwise everyone who may approve, `leads:approve`), who learns that an
+//! endpoint was disabled, and what the organization's settings turn off.
 
 use serde_json::Value;
 
@@ -28,6 +29,13 @@ pub fn choose_approvers(candidates: &[ApproverCandidate]) -> Vec<&ApproverCandid
     chosen.sort_by(|a, b| a.email.cmp(&b.email));
     chosen.dedup_by(|a, b| a.email == b.email);
     chosen
+}
+
+/// Whether a member with these permissions is told when Leadflow disables one
+/// of the organization's webhook endpoints: those who manage its settings.
+#[must_use]
+pub fn told_of_disabled_endpoints(permissions: leadflow_kernel::PermissionSet) -> bool {
+    permissions.contains(leadflow_kernel::Permission::SettingsManage)
 }
 
 /// What `settings.notifications` of an organization asks for.
@@ -72,6 +80,14 @@ mod tests {
             [c("owner@a.io", true, false), c("admin@a.io", true, false), c("member@a.io", false, true)];
         let chosen: Vec<&str> = choose_approvers(&no_leader).iter().map(|c| c.email.as_str()).collect();
         assert_eq!(chosen, ["admin@a.io", "owner@a.io"]);
+    }
+
+    #[test]
+    fn settings_managers_are_told_of_disabled_endpoints() {
+        use leadflow_kernel::Role;
+        assert!(told_of_disabled_endpoints(Role::Owner.permissions()));
+        assert!(told_of_disabled_endpoints(Role::Admin.permissions()));
+        assert!(!told_of_disabled_endpoints(Role::Member.permissions()));
     }
 
     #[test]

@@ -307,7 +307,7 @@ async fn tell_admins<C: sea_orm::ConnectionTrait>(
         .ok_or_else(|| anyhow::anyhow!("the system actor acts across organizations"))?
         .tenant(organization);
     for (_, email, _, role) in crate::auth::members_with_roles(txn, scope).await? {
-        if !role.grants(leadflow_kernel::Permission::SettingsManage) {
+        if !leadflow_delivery::approvals::told_of_disabled_endpoints(role.permissions()) {
             continue;
         }
         let message = super::QueuedEmail {
