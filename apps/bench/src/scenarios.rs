@@ -223,6 +223,31 @@ async fn login_storm(b: &Bench) -> anyhow::Result<Row> {
     Ok(row)
 }
 
+/// Submits `total` leads (`{prefix}{n}@{domain}`) with `key`, `concurrency`
+/// at a time; returns how many were accepted.
+async fn submit_many(
+    base: &str,
+    key: &str,
+    total: usize,
+    concurrency: usize,
+    prefix: &str,
+    domain: &str,
+) -> usize {
+    let c = client(concurrency);
+    futures_util::stream::iter(0..total)
+        .map(|n| {
+            let request = c
+                .post(format!("{base}/api/v1/leads"))
+                .header("x-api-key", key)
+                .json(&json!({ "email": format!("{prefix}{n}@{domain}"), "name": "V", "message": "hello" }));
+            async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .buffer_unordered(concurrency)
+        .filter(|ok| std::future::ready(*ok))
+        .count()
+        .await
+}
+
 /// Leads submitted over HTTP and carried through their workflow by the workers.
 async fn workflows(b: &Bench) -> anyhow::Result<Row> {
     // Earlier scenarios left workflows no worker ran (their server had
@@ -238,22 +263,9 @@ async fn workflows(b: &Bench) -> anyhow::Result<Row> {
     ];
     let flows = Server::start(&b.binary, &b.url, &env).await?;
     let owner = seed::tenant(&flows.base, "flows").await?;
-    let (c, base, key, total) =
-        (client(b.args.concurrency), flows.base.clone(), owner.key.clone(), b.args.workflow_leads);
+    let total = b.args.workflow_leads;
     let started = Instant::now();
-    let sends = futures_util::stream::iter(0..total).map(|n| {
-        let (c, base, key) = (c.clone(), base.clone(), key.clone());
-        async move {
-            c.post(format!("{base}/api/v1/leads"))
-                .header("x-api-key", &key)
-                .json(&json!({ "email": format!("v{n}@gmail.com"), "name": "V", "message": "hello" }))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
-    });
-    let accepted =
-        sends.buffer_unordered(b.args.concurrency).filter(|ok| std::future::ready(*ok)).count().await;
+    let accepted = submit_many(&flows.base, &owner.key, total, b.args.concurrency, "v", "gmail.com").await;
     let count_sql = format!(
         "SELECT COUNT(*) AS n FROM workflows WHERE organization_id = {} AND status = 'completed'",
         b.param(1)
@@ -371,21 +383,15 @@ async fn webhooks_drain(b: &Bench) -> anyhow::Result<Row> {
         .send()
         .await?;
     anyhow::ensure!(created.status().is_success(), "creating the endpoint: {}", created.text().await?);
-    let (c, base, key, total) =
-        (client(b.args.concurrency), queued_only.base.clone(), owner.key.clone(), b.args.workflow_leads);
-    let sends = futures_util::stream::iter(0..total).map(|n| {
-        let (c, base, key) = (c.clone(), base.clone(), key.clone());
-        async move {
-            c.post(format!("{base}/api/v1/leads"))
-                .header("x-api-key", &key)
-                .json(&json!({ "email": format!("d{n}@prospect.example"), "name": "D", "message": "hello" }))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
-    });
-    let queued =
-        sends.buffer_unordered(b.args.concurrency).filter(|ok| std::future::ready(*ok)).count().await as u64;
+    let queued = submit_many(
+        &queued_only.base,
+        &owner.key,
+        b.args.workflow_leads,
+        b.args.concurrency,
+        "d",
+        "prospect.example",
+    )
+    .await as u64;
     drop(queued_only);
     let env = [
         ("LEADFLOW_WORKERS", "0".to_owned()),

@@ -11,6 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
+use crate::api::dto::NoContent;
 use crate::api::dto::{OrganizationDto, RoleDto, TokensDto, UserDto};
 use crate::problem::ApiResult;
 use crate::security::{BearerAuth, BearerAuthAnyOrganization, client_ip};
@@ -121,13 +122,6 @@ pub struct RefreshBody {
     /// The refresh token of a session.
     #[oai(validator(max_length = 128))]
     pub refresh_token: String,
-}
-
-#[derive(ApiResponse)]
-enum NoContent {
-    /// Done.
-    #[oai(status = 204)]
-    Done,
 }
 
 /// One of the user's memberships.

@@ -222,3 +222,11 @@ pub fn if_match(header: Option<&str>) -> Result<Option<DateTime<Utc>>, crate::pr
         .map(Some)
         .ok_or_else(crate::problem::precondition_failed)
 }
+
+/// The answer of an operation that succeeds without a body.
+#[derive(poem_openapi::ApiResponse)]
+pub enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}

@@ -12,6 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
+use crate::api::dto::NoContent;
 use crate::api::dto::{etag, if_match, maybe};
 use crate::problem::ApiResult;
 use crate::security::TenantAuth;
@@ -137,13 +138,6 @@ enum CreateResponse {
     /// Created.
     #[oai(status = 201)]
     Created(Json<TeamDto>),
-}
-
-#[derive(ApiResponse)]
-enum NoContent {
-    /// Done.
-    #[oai(status = 204)]
-    Done,
 }
 
 #[OpenApi(prefix_path = "/api/v1/teams", tag = "ApiTags::Teams")]

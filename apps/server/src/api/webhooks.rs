@@ -16,6 +16,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
+use crate::api::dto::NoContent;
 use crate::api::dto::{KeysetPagination, maybe};
 use crate::problem::ApiResult;
 use crate::security::TenantAuth;
@@ -248,13 +249,6 @@ enum QueuedResponse {
     /// Queued; the dispatcher sends it within moments.
     #[oai(status = 202)]
     Queued(Json<DeliveryDto>),
-}
-
-#[derive(ApiResponse)]
-enum NoContent {
-    /// Deleted.
-    #[oai(status = 204)]
-    Done,
 }
 
 #[derive(ApiResponse)]
