@@ -315,57 +315,52 @@ mod tests {
         ));
     }
 
-    #[tokio::test]
-    async fn an_unverified_approver_is_refused_when_verification_is_required() {
-        let org = OrganizationId::new();
+    /// Approves an awaiting workflow as `actor` with today's outreach at
+    /// `today`, where the store must not be written.
+    async fn approve_refused(
+        org: OrganizationId,
+        actor: leadflow_kernel::Actor,
+        today: crate::ports::DailyOutreach,
+    ) -> Result<Workflow, WorkflowError> {
         let mut store = MockWorkflowRepository::new();
         let w = awaiting(org);
         store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
         store.expect_transition().never();
-        let actor =
-            leadflow_kernel::Actor::user(UserId::new(), "m@acme.io", Some(org), Some(Role::Manager), false)
-                .with_unverified_email();
-        let result = service(store).approve(&actor, WorkflowId::new(), None, None).await;
+        let mut limits = crate::ports::MockOutreachLimits::new();
+        limits.expect_today().returning(move |_, _| Ok(today));
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(Utc::now);
+        let service = WorkflowService::new(Arc::new(store), Arc::new(limits), Arc::new(clock));
+        service.approve(&actor, WorkflowId::new(), None, None).await
+    }
+
+    fn owner(org: OrganizationId) -> leadflow_kernel::Actor {
+        leadflow_kernel::Actor::user(UserId::new(), "o@acme.io", Some(org), Some(Role::Owner), false)
+    }
+
+    const ROOM: crate::ports::DailyOutreach =
+        crate::ports::DailyOutreach { limit: Some(1), used: 0, in_force: true };
+
+    #[tokio::test]
+    async fn an_unverified_approver_is_refused_when_verification_is_required() {
+        let org = OrganizationId::new();
+        let result = approve_refused(org, owner(org).with_unverified_email(), ROOM).await;
         assert!(matches!(result, Err(WorkflowError::EmailUnverified(_))), "{result:?}");
     }
 
     #[tokio::test]
     async fn approving_past_the_daily_outreach_cap_is_refused() {
         let org = OrganizationId::new();
-        let mut store = MockWorkflowRepository::new();
-        let w = awaiting(org);
-        store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
-        store.expect_transition().never();
-        let mut limits = crate::ports::MockOutreachLimits::new();
-        limits
-            .expect_today()
-            .returning(|_, _| Ok(crate::ports::DailyOutreach { limit: Some(20), used: 20, in_force: true }));
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(Utc::now);
-        let service = WorkflowService::new(Arc::new(store), Arc::new(limits), Arc::new(clock));
-        let actor =
-            leadflow_kernel::Actor::user(UserId::new(), "o@acme.io", Some(org), Some(Role::Owner), false);
-        let result = service.approve(&actor, WorkflowId::new(), None, None).await;
+        let spent = crate::ports::DailyOutreach { limit: Some(20), used: 20, in_force: true };
+        let result = approve_refused(org, owner(org), spent).await;
         assert!(matches!(result, Err(WorkflowError::OutreachCapReached { limit: 20 })), "{result:?}");
     }
 
     #[tokio::test]
     async fn an_inactive_subscription_sends_no_outreach() {
         let org = OrganizationId::new();
-        let mut store = MockWorkflowRepository::new();
-        let w = awaiting(org);
-        store.expect_get().returning(move |_, _| Ok(Some(w.clone())));
-        store.expect_transition().never();
-        let mut limits = crate::ports::MockOutreachLimits::new();
-        limits
-            .expect_today()
-            .returning(|_, _| Ok(crate::ports::DailyOutreach { limit: None, used: 0, in_force: false }));
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(Utc::now);
-        let service = WorkflowService::new(Arc::new(store), Arc::new(limits), Arc::new(clock));
-        let actor =
-            leadflow_kernel::Actor::user(UserId::new(), "o@acme.io", Some(org), Some(Role::Owner), false);
-        let result = service.approve(&actor, WorkflowId::new(), None, None).await;
+        let inactive = crate::ports::DailyOutreach { limit: None, used: 0, in_force: false };
+        let result = approve_refused(org, owner(org), inactive).await;
         assert!(matches!(result, Err(WorkflowError::SubscriptionInactive)), "{result:?}");
     }
 }
