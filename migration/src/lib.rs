@@ -18,6 +18,7 @@ mod m20261201_000008_login_throttle;
 mod m20261201_000009_outbox_secrets;
 mod m20261201_000010_delivery;
 mod m20261201_000011_past_due_since;
+mod m20261201_000012_billing;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_outbox_secrets::Migration),
             Box::new(m20261201_000010_delivery::Migration),
             Box::new(m20261201_000011_past_due_since::Migration),
+            Box::new(m20261201_000012_billing::Migration),
         ]
     }
 }

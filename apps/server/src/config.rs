@@ -90,6 +90,8 @@ pub struct Config {
     pub server_limits: crate::serve::ServerLimits,
     /// Email, webhooks and the dispatcher (SPEC §5).
     pub delivery: DeliveryConfig,
+    /// Billing through Stripe (SPEC §6): `None` unless `LEADFLOW_STRIPE_SECRET_KEY` is set.
+    pub stripe: Option<leadflow_integrations::stripe::StripeSettings>,
 }
 
 /// How email leaves (`LEADFLOW_EMAIL_TRANSPORT`).
@@ -180,6 +182,41 @@ fn delivery(
             concurrency: parse(lookup, "LEADFLOW_DELIVERY_CONCURRENCY", 64_usize)?.max(1),
         },
     })
+}
+
+/// `LEADFLOW_STRIPE_*`: billing through Stripe, when a secret key is given
+/// (the webhook secret and at least one price are then required).
+fn stripe(
+    lookup: &impl Fn(&str) -> Option<String>,
+    app_url: &str,
+) -> Result<Option<leadflow_integrations::stripe::StripeSettings>, ConfigError> {
+    let Some(secret_key) = lookup("LEADFLOW_STRIPE_SECRET_KEY") else {
+        return Ok(None);
+    };
+    let webhook_secret = lookup("LEADFLOW_STRIPE_WEBHOOK_SECRET").ok_or_else(|| {
+        ConfigError("LEADFLOW_STRIPE_SECRET_KEY needs LEADFLOW_STRIPE_WEBHOOK_SECRET (the endpoint's whsec_… signing secret)".into())
+    })?;
+    let price_starter = lookup("LEADFLOW_STRIPE_PRICE_STARTER");
+    let price_pro = lookup("LEADFLOW_STRIPE_PRICE_PRO");
+    if price_starter.is_none() && price_pro.is_none() {
+        return Err(ConfigError(
+            "LEADFLOW_STRIPE_SECRET_KEY needs LEADFLOW_STRIPE_PRICE_STARTER or LEADFLOW_STRIPE_PRICE_PRO (price_… ids)".into(),
+        ));
+    }
+    let api_base = lookup("LEADFLOW_STRIPE_API_BASE")
+        .unwrap_or_else(|| leadflow_integrations::stripe::DEFAULT_API_BASE.into());
+    if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+        return Err(ConfigError(format!("LEADFLOW_STRIPE_API_BASE={api_base:?} must be an http(s):// URL")));
+    }
+    Ok(Some(leadflow_integrations::stripe::StripeSettings {
+        secret_key,
+        webhook_secret,
+        price_starter,
+        price_pro,
+        api_base,
+        app_url: app_url.to_owned(),
+        timeout: Duration::from_secs(parse(lookup, "LEADFLOW_STRIPE_TIMEOUT_SECS", 20_u64)?.max(1)),
+    }))
 }
 
 /// A configuration value is wrong; the message names the variable.
@@ -293,8 +330,10 @@ impl Config {
         let poll = Duration::from_millis(parse(&lookup, "LEADFLOW_WORKER_POLL_MS", 200_u64)?.max(1));
         let batch = parse(&lookup, "LEADFLOW_WORKER_BATCH", 32_u64)?.max(1);
         let delivery = delivery(&lookup, &database_url, poll, batch)?;
+        let stripe = stripe(&lookup, &delivery.app_url)?;
         Ok(Self {
             delivery,
+            stripe,
             database_url,
             database_max_connections: lookup("LEADFLOW_DATABASE_MAX_CONNECTIONS")
                 .map(|v| {

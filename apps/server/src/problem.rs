@@ -6,7 +6,8 @@ use leadflow_kernel::ValidationErrors;
 use leadflow_leads::LeadError;
 use leadflow_organizations::OrganizationError;
 use leadflow_organizations::teams::TeamError;
-use leadflow_subscriptions::SubscriptionError;
+use leadflow_subscriptions::billing::EventRejected;
+use leadflow_subscriptions::{BillingError, SubscriptionError};
 use leadflow_workflows::WorkflowError;
 use poem::http::StatusCode;
 use poem::http::header::CONTENT_TYPE;
@@ -167,7 +168,10 @@ const DOCUMENTED: [(u16, &str); 12] = [
     (415, "The body is not JSON (`unsupported_media_type`)."),
     (429, "Too many requests (`rate_limited`); see `Retry-After`."),
     (500, "An internal error (`internal`); details are logged, never returned."),
-    (503, "A dependency is unavailable (`unavailable`)."),
+    (
+        503,
+        "A dependency is unavailable (`unavailable`), or the billing provider failed (`billing_unavailable`).",
+    ),
 ];
 
 impl ApiResponse for ApiError {
@@ -339,6 +343,39 @@ impl From<SubscriptionError> for ApiError {
                 forbidden(e.to_string())
             }
             SubscriptionError::Unexpected(e) => internal(&e),
+        }
+    }
+}
+
+impl From<BillingError> for ApiError {
+    fn from(e: BillingError) -> Self {
+        match e {
+            BillingError::Invalid(errors) => errors.into(),
+            e @ BillingError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            BillingError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
+            e @ BillingError::NotConfigured => ApiError(
+                Problem::new(StatusCode::FORBIDDEN, e.to_string())
+                    .with_code("billing_not_configured", "No billing provider is configured"),
+            ),
+            BillingError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
+            BillingError::Rejected(e @ EventRejected::Signature(_)) => ApiError(
+                Problem::new(StatusCode::BAD_REQUEST, e.to_string())
+                    .with_code("invalid_signature", "The event is not signed by the billing provider"),
+            ),
+            BillingError::Rejected(e @ EventRejected::Malformed(_)) => {
+                ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
+            }
+            BillingError::Provider(e) => {
+                tracing::warn!(error = format!("{e:#}"), "billing provider failed");
+                let mut problem = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The billing provider failed or could not be reached; try again shortly.",
+                )
+                .with_code("billing_unavailable", "The billing provider is unavailable");
+                problem.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
+                ApiError(problem)
+            }
+            BillingError::Unexpected(e) => internal(&e),
         }
     }
 }

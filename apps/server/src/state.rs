@@ -19,7 +19,8 @@ use leadflow_leads::LeadService;
 use leadflow_organizations::teams::TeamService;
 use leadflow_organizations::{AuditService, OrganizationPolicy, OrganizationService};
 use leadflow_storage::{PoolSettings, Storage};
-use leadflow_subscriptions::SubscriptionService;
+use leadflow_subscriptions::billing::BillingProvider;
+use leadflow_subscriptions::{BillingService, SubscriptionService};
 use leadflow_workflows::builtin::{RuleQualifier, RuleResearcher, TemplateDrafter};
 use leadflow_workflows::engine::Steps;
 use leadflow_workflows::ports::{ApprovalNotifier, EmailDrafter, Mailer, Qualifier, Researcher};
@@ -97,6 +98,8 @@ pub struct AppState {
     pub audit: AuditService,
     /// Plans, subscriptions, usage.
     pub subscriptions: SubscriptionService,
+    /// Paying for plans through the billing provider (Stripe), when configured.
+    pub billing: BillingService,
     /// Leads.
     pub leads: LeadService,
     /// Workflows (people-facing).
@@ -175,6 +178,11 @@ impl AppState {
         let engine = Arc::new(Engine::new(workflows_store.clone(), steps, clock.clone(), config.engine));
         let delivery_store = Arc::new(storage.delivery());
         let dispatcher = Arc::new(dispatcher(config, delivery_store.clone(), clock.clone())?);
+        let billing_provider = match &config.stripe {
+            Some(settings) => Some(Arc::new(leadflow_integrations::stripe::Stripe::new(settings.clone())?)
+                as Arc<dyn BillingProvider>),
+            None => None,
+        };
         let hasher: Arc<dyn leadflow_auth::PasswordHasher> =
             Arc::new(Argon2Hasher::new(config.password_hash_cost, cores)?);
         let recovery = RecoveryService::new(
@@ -224,8 +232,9 @@ impl AppState {
             api_keys: ApiKeyService::new(auth_store.clone(), auth_store, clock.clone()),
             teams: TeamService::new(teams_store.clone(), teams_store, clock.clone()),
             audit: AuditService::new(audit_log),
-            // No billing provider is wired yet: plans are the super admin's to change.
+            // Plans are the super admin's to change; owners pay for one through `billing`.
             subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone(), false),
+            billing: BillingService::new(Arc::new(storage.subscriptions()), billing_provider, clock.clone()),
             leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock.clone()),
             workflows: WorkflowService::new(workflows_store.clone(), workflows_store, clock.clone()),
             engine,

@@ -3,11 +3,13 @@
 //! - [`email`]: SMTP through `lettre` (`smtp://`, `smtps://`, STARTTLS), `.eml`
 //!   files in a folder (the embedded default), or nowhere;
 //! - [`http`]: webhook POSTs through `reqwest`, with the [`guard`] refusing
-//!   loopback, private, link-local and metadata addresses at every connection.
+//!   loopback, private, link-local and metadata addresses at every connection;
+//! - [`stripe`]: billing through Stripe (checkout, portal, cancel, signed webhooks).
 
 pub mod email;
 pub mod guard;
 pub mod http;
+pub mod stripe;
 
 pub use email::{FileTransport, NoTransport, SmtpTransport, build_message};
 pub use guard::AddressGuard;

@@ -5,7 +5,9 @@
 //! its storage must provide ([`ports`]) and the use cases ([`service`]).
 //! Other contexts ask "may this organization take one more lead / seat?"
 //! through ports of their own; their adapters apply the rules defined here.
+//! Paying for a plan goes through a billing provider ([`billing`]), a port.
 
+pub mod billing;
 pub mod model;
 pub mod period;
 pub mod ports;
@@ -18,3 +20,4 @@ pub use model::{
 pub use period::Period;
 pub use ports::{SubscriptionRepository, SubscriptionStoreError};
 pub use service::{SubscriptionError, SubscriptionService, TermsInput};
+pub use billing::{BillingError, BillingService};

@@ -183,6 +183,13 @@ pub struct Subscription {
     /// Since when the stored status is `past_due` (a trial past its end is
     /// past due since the trial's end).
     pub past_due_since: Option<DateTime<Utc>>,
+    /// The billing provider's subscription, once a checkout completed.
+    pub external_subscription_id: Option<String>,
+    /// The provider ends the subscription when its period ends.
+    pub cancel_at_period_end: bool,
+    /// The provider's time of the last change applied (its events arrive in any
+    /// order: an older one changes nothing).
+    pub billing_updated_at: Option<DateTime<Utc>>,
 }
 
 /// How long a `past_due` subscription still takes new leads.
@@ -210,6 +217,9 @@ impl Subscription {
             created_at: now,
             updated_at: now,
             past_due_since: None,
+            external_subscription_id: None,
+            cancel_at_period_end: false,
+            billing_updated_at: None,
         }
     }
 

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod dto;
 pub mod emails;
 pub mod invitations;
@@ -63,6 +64,7 @@ pub type Apis = (
     teams::TeamsApi,
     audit::AuditApi,
     plans::SubscriptionsApi,
+    billing::BillingApi,
     leads::LeadsApi,
     workflows::WorkflowsApi,
     emails::EmailsApi,
@@ -84,6 +86,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             teams::TeamsApi,
             audit::AuditApi,
             plans::SubscriptionsApi,
+            billing::BillingApi,
             leads::LeadsApi,
             workflows::WorkflowsApi,
             emails::EmailsApi,

@@ -73,6 +73,10 @@ pub struct SubscriptionDto {
     pub current_period_end: chrono::DateTime<chrono::Utc>,
     /// The billing provider's customer id, when connected.
     pub external_customer_id: Option<String>,
+    /// The billing provider's subscription id, once a checkout completed.
+    pub external_subscription_id: Option<String>,
+    /// The paid subscription ends when its current period ends.
+    pub cancel_at_period_end: bool,
 }
 
 /// The subscription as the API shows it.
@@ -87,7 +91,23 @@ pub(crate) fn dto(s: Subscription) -> SubscriptionDto {
         current_period_start: period.start,
         current_period_end: period.end,
         external_customer_id: s.external_customer_id,
+        external_subscription_id: s.external_subscription_id,
+        cancel_at_period_end: s.cancel_at_period_end,
     }
+}
+
+/// A plan to buy.
+#[derive(Object)]
+pub struct CheckoutBody {
+    /// `starter` or `pro` (`enterprise` is set by the platform administrator).
+    pub plan: PlanDto,
+}
+
+/// A page of the billing provider to send the user to.
+#[derive(Object)]
+pub struct RedirectDto {
+    /// Open it in the browser; it returns to `LEADFLOW_APP_URL/billing`.
+    pub url: String,
 }
 
 /// A plan change.
@@ -144,10 +164,11 @@ impl SubscriptionsApi {
         Ok(Json(dto(state.subscriptions.get(auth.actor()).await?)))
     }
 
-    /// Change the plan (`settings:billing`; without a billing provider, super admin only)
+    /// Change the plan (platform super admin only)
     ///
-    /// No billing provider is configured yet, so plans cost nothing here: only
-    /// the platform super admin may change them (this operation, or `PUT
+    /// Plans cost money: owners buy one through `POST /subscription/checkout`
+    /// and change it in the billing portal (with Stripe configured). Only the
+    /// platform super admin sets a plan directly (this operation, or `PUT
     /// /admin/organizations/{id}/subscription`); everyone else gets 403. The
     /// subscription becomes `active` on the new plan; usage of the current
     /// period carries over. A plan with fewer seats than the members and
@@ -160,6 +181,52 @@ impl SubscriptionsApi {
         body: Json<ChangePlanBody>,
     ) -> ApiResult<Json<SubscriptionDto>> {
         Ok(Json(dto(state.subscriptions.change_plan(&auth.0, body.0.plan.as_str()).await?)))
+    }
+
+    /// Start a checkout of a plan (`settings:billing`; Stripe)
+    ///
+    /// Creates a Stripe Checkout Session for the plan's price and answers its
+    /// URL. The organization's Stripe customer is created on first use and
+    /// kept. The plan changes when Stripe reports the completed checkout
+    /// (`POST /billing/stripe/webhook`), not before. 409 when a paid
+    /// subscription exists (change plans in the portal); 403
+    /// `billing_not_configured` without Stripe.
+    #[oai(path = "/api/v1/subscription/checkout", method = "post", operation_id = "startCheckout")]
+    async fn checkout(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        body: Json<CheckoutBody>,
+    ) -> ApiResult<Json<RedirectDto>> {
+        Ok(Json(RedirectDto { url: state.billing.checkout(&auth.0, body.0.plan.as_str()).await? }))
+    }
+
+    /// Open the billing portal (`settings:billing`; Stripe)
+    ///
+    /// A Stripe Billing Portal session for the organization's customer, where
+    /// its billing managers change plan and payment method, and see invoices.
+    #[oai(path = "/api/v1/subscription/portal", method = "post", operation_id = "openBillingPortal")]
+    async fn portal(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> ApiResult<Json<RedirectDto>> {
+        Ok(Json(RedirectDto { url: state.billing.portal(&auth.0).await? }))
+    }
+
+    /// Cancel at the end of the period (`settings:billing`; Stripe)
+    ///
+    /// Asks Stripe to end the paid subscription when its current period ends;
+    /// leads are taken until then. Audited (`subscription.cancel_scheduled`).
+    /// 409 without a paid subscription.
+    #[oai(path = "/api/v1/subscription/cancel", method = "post", operation_id = "cancelSubscription")]
+    async fn cancel(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> ApiResult<Json<SubscriptionDto>> {
+        Ok(Json(dto(state.billing.cancel_at_period_end(&auth.0, true).await?)))
+    }
+
+    /// Take back a cancellation (`settings:billing`; Stripe)
+    ///
+    /// The paid subscription renews at the end of its period again. Audited
+    /// (`subscription.resumed`). 409 once it has ended.
+    #[oai(path = "/api/v1/subscription/resume", method = "post", operation_id = "resumeSubscription")]
+    async fn resume(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> ApiResult<Json<SubscriptionDto>> {
+        Ok(Json(dto(state.billing.cancel_at_period_end(&auth.0, false).await?)))
     }
 
     /// Usage of the current period

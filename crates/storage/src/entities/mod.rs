@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod audit_log;
+pub mod billing_event;
 pub mod email_outbox;
 pub mod event;
 pub mod idempotency_key;

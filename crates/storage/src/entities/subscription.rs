@@ -25,6 +25,12 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Since when the stored status is `past_due`.
     pub past_due_since: Option<DateTimeUtc>,
+    /// Billing provider's subscription id.
+    pub external_subscription_id: Option<String>,
+    /// The provider ends the subscription with its period.
+    pub cancel_at_period_end: bool,
+    /// Provider time of the last change applied.
+    pub billing_updated_at: Option<DateTimeUtc>,
 }
 
 /// Relations of `subscriptions`.

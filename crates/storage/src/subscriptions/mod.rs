@@ -4,6 +4,8 @@
 //! decides ([`leadflow_subscriptions::MeterPolicy`]); it decides none itself.
 
 #[cfg(feature = "subscriptions")]
+mod billing;
+#[cfg(feature = "subscriptions")]
 mod repository;
 
 use anyhow::Context as _;
@@ -45,6 +47,9 @@ pub(crate) fn to_domain(row: subscription::Model) -> anyhow::Result<Subscription
         created_at: row.created_at,
         updated_at: row.updated_at,
         past_due_since: row.past_due_since,
+        external_subscription_id: row.external_subscription_id,
+        cancel_at_period_end: row.cancel_at_period_end,
+        billing_updated_at: row.billing_updated_at,
     })
 }
 
@@ -60,6 +65,9 @@ pub(crate) async fn insert_subscription<C: ConnectionTrait>(conn: &C, s: &Subscr
         created_at: Set(s.created_at),
         updated_at: Set(s.updated_at),
         past_due_since: Set(s.past_due_since),
+        external_subscription_id: Set(s.external_subscription_id.clone()),
+        cancel_at_period_end: Set(s.cancel_at_period_end),
+        billing_updated_at: Set(s.billing_updated_at),
     })
     .exec_without_returning(conn)
     .await
