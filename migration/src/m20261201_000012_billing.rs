@@ -81,7 +81,12 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(BillingEvents::Table).to_owned()).await?;
         manager
-            .drop_index(Index::drop().name("ux_subscriptions_external_customer").table(Subscriptions::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name("ux_subscriptions_external_customer")
+                    .table(Subscriptions::Table)
+                    .to_owned(),
+            )
             .await?;
         for column in [
             Subscriptions::BillingUpdatedAt,

@@ -7,11 +7,13 @@
 mod helpers;
 mod mailbox;
 mod receiver;
+mod stripe;
 
 mod admin_users;
 mod api_keys;
 mod audit;
 mod auth;
+mod billing;
 mod emails;
 mod errors;
 mod invitations;

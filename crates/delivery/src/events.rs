@@ -18,7 +18,12 @@ pub fn event_of_action(action: &str) -> Option<&'static str> {
         "member.role_changed" => "member.role_changed",
         "invitation.created" => "invitation.created",
         "invitation.accepted" => "invitation.accepted",
-        "subscription.plan_changed" => "subscription.updated",
+        // Set by the super admin, by the billing provider's events, or a
+        // cancellation (taken back) by a billing manager.
+        "subscription.plan_changed"
+        | "subscription.billing_updated"
+        | "subscription.cancel_scheduled"
+        | "subscription.resumed" => "subscription.updated",
         "organization.updated" => "organization.updated",
         // A rejection ends the workflow without email.
         "workflow.rejected" => "workflow.completed",
@@ -69,6 +74,9 @@ mod tests {
             "invitation.created",
             "invitation.accepted",
             "subscription.plan_changed",
+            "subscription.billing_updated",
+            "subscription.cancel_scheduled",
+            "subscription.resumed",
             "organization.updated",
             "workflow.rejected",
         ] {

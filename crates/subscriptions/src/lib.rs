@@ -13,6 +13,7 @@ pub mod period;
 pub mod ports;
 pub mod service;
 
+pub use billing::{BillingError, BillingService};
 pub use model::{
     MeterOutcome, MeterPolicy, PAST_DUE_GRACE, Plan, PlanId, Subscription, SubscriptionStatus,
     TRIAL_OUTREACH_PER_DAY, Terms, USAGE_SHARDS, Usage, UsageMeter,
@@ -20,4 +21,3 @@ pub use model::{
 pub use period::Period;
 pub use ports::{SubscriptionRepository, SubscriptionStoreError};
 pub use service::{SubscriptionError, SubscriptionService, TermsInput};
-pub use billing::{BillingError, BillingService};

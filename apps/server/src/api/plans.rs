@@ -216,7 +216,11 @@ impl SubscriptionsApi {
     /// leads are taken until then. Audited (`subscription.cancel_scheduled`).
     /// 409 without a paid subscription.
     #[oai(path = "/api/v1/subscription/cancel", method = "post", operation_id = "cancelSubscription")]
-    async fn cancel(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> ApiResult<Json<SubscriptionDto>> {
+    async fn cancel(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+    ) -> ApiResult<Json<SubscriptionDto>> {
         Ok(Json(dto(state.billing.cancel_at_period_end(&auth.0, true).await?)))
     }
 
@@ -225,7 +229,11 @@ impl SubscriptionsApi {
     /// The paid subscription renews at the end of its period again. Audited
     /// (`subscription.resumed`). 409 once it has ended.
     #[oai(path = "/api/v1/subscription/resume", method = "post", operation_id = "resumeSubscription")]
-    async fn resume(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> ApiResult<Json<SubscriptionDto>> {
+    async fn resume(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+    ) -> ApiResult<Json<SubscriptionDto>> {
         Ok(Json(dto(state.billing.cancel_at_period_end(&auth.0, false).await?)))
     }
 

@@ -48,7 +48,8 @@ pub fn read(payload: &[u8], prices: &dyn PriceBook) -> Result<ProviderEvent, Eve
     let event: Value = serde_json::from_slice(payload).map_err(|e| malformed(&format!("not JSON: {e}")))?;
     let id = str_at(&event, "/id").ok_or_else(|| malformed("the event has no id"))?.to_owned();
     let kind = str_at(&event, "/type").ok_or_else(|| malformed("the event has no type"))?.to_owned();
-    let occurred_at = time_at(&event, "/created").ok_or_else(|| malformed("the event has no created time"))?;
+    let occurred_at =
+        time_at(&event, "/created").ok_or_else(|| malformed("the event has no created time"))?;
     let object = event.pointer("/data/object").ok_or_else(|| malformed("the event has no data.object"))?;
     let customer = str_at(object, "/customer");
     let update = match kind.as_str() {
@@ -166,7 +167,8 @@ mod tests {
 
     #[test]
     fn other_events_are_ignored_and_garbage_is_refused() {
-        let other = json!({ "id": "evt_5", "type": "charge.succeeded", "created": 1, "data": { "object": {} } });
+        let other =
+            json!({ "id": "evt_5", "type": "charge.succeeded", "created": 1, "data": { "object": {} } });
         assert!(matches!(read(other.to_string().as_bytes(), &Prices), Ok(ProviderEvent::Ignored { .. })));
         assert!(matches!(read(b"not json", &Prices), Err(EventRejected::Malformed(_))));
         let nameless = json!({ "id": "evt_6", "type": "invoice.paid", "created": 1,

@@ -122,7 +122,12 @@ impl Stripe {
     }
 
     /// POSTs a form to `path`; the object Stripe created.
-    async fn post(&self, path: &str, form: &[(&str, String)], idempotency_key: Option<String>) -> anyhow::Result<Created> {
+    async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        idempotency_key: Option<String>,
+    ) -> anyhow::Result<Created> {
         let url = format!("{}{path}", self.settings.api_base.trim_end_matches('/'));
         let mut request = self.client.post(&url).bearer_auth(&self.settings.secret_key).form(form);
         if let Some(key) = idempotency_key {
@@ -130,10 +135,13 @@ impl Stripe {
         }
         let response = request.send().await.with_context(|| format!("calling Stripe: POST {path}"))?;
         let status = response.status();
-        let body = response.bytes().await.with_context(|| format!("reading Stripe's answer to POST {path}"))?;
+        let body =
+            response.bytes().await.with_context(|| format!("reading Stripe's answer to POST {path}"))?;
         if !status.is_success() {
             let detail = serde_json::from_slice::<StripeError>(&body)
-                .map(|e| format!("{}: {}", e.error.kind.unwrap_or_default(), e.error.message.unwrap_or_default()))
+                .map(|e| {
+                    format!("{}: {}", e.error.kind.unwrap_or_default(), e.error.message.unwrap_or_default())
+                })
                 .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
             anyhow::bail!("Stripe answered POST {path} with {status}: {detail}");
         }
@@ -153,11 +161,13 @@ impl BillingProvider for Stripe {
 
     async fn create_customer(&self, customer: &NewCustomer) -> anyhow::Result<String> {
         let organization = customer.organization.to_string();
-        let mut form = vec![("name", customer.name.clone()), ("metadata[organization_id]", organization.clone())];
+        let mut form =
+            vec![("name", customer.name.clone()), ("metadata[organization_id]", organization.clone())];
         if !customer.email.is_empty() {
             form.push(("email", customer.email.clone()));
         }
-        let created = self.post("/v1/customers", &form, Some(format!("leadflow-customer-{organization}"))).await?;
+        let created =
+            self.post("/v1/customers", &form, Some(format!("leadflow-customer-{organization}"))).await?;
         Ok(created.id)
     }
 

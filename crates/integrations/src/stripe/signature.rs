@@ -20,7 +20,12 @@ pub const TOLERANCE_SECS: i64 = 300;
 /// # Errors
 /// [`EventRejected::Signature`] when the header is missing or malformed, the
 /// timestamp is out of tolerance, or no `v1` signature matches.
-pub fn verify(header: Option<&str>, payload: &[u8], secret: &str, now: DateTime<Utc>) -> Result<(), EventRejected> {
+pub fn verify(
+    header: Option<&str>,
+    payload: &[u8],
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<(), EventRejected> {
     let header = header.ok_or(EventRejected::Signature("the Stripe-Signature header is missing"))?;
     let mut timestamp = None;
     let mut signatures = Vec::new();
@@ -31,7 +36,8 @@ pub fn verify(header: Option<&str>, payload: &[u8], secret: &str, now: DateTime<
             _ => {}
         }
     }
-    let timestamp = timestamp.ok_or(EventRejected::Signature("the Stripe-Signature header has no timestamp"))?;
+    let timestamp =
+        timestamp.ok_or(EventRejected::Signature("the Stripe-Signature header has no timestamp"))?;
     if signatures.is_empty() {
         return Err(EventRejected::Signature("the Stripe-Signature header has no v1 signature"));
     }

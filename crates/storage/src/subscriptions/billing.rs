@@ -6,10 +6,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use leadflow_kernel::{AuditEntry, TenantScope};
+use leadflow_subscriptions::Subscription;
 use leadflow_subscriptions::SubscriptionStatus;
 use leadflow_subscriptions::billing::ports::Applied;
 use leadflow_subscriptions::billing::{BillingRepository, BillingUpdate, EventOutcome, EventRecord};
-use leadflow_subscriptions::Subscription;
 use sea_orm::sea_query::{Expr, ExprTrait as _, Func, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 

@@ -65,7 +65,11 @@ impl BillingUpdate {
                 json!({ "from": current.status(now).as_str(), "to": status.as_str() }),
             );
         }
-        if let Some(id) = self.subscription_id.as_deref().filter(|id| current.external_subscription_id.as_deref() != Some(*id)) {
+        if let Some(id) = self
+            .subscription_id
+            .as_deref()
+            .filter(|id| current.external_subscription_id.as_deref() != Some(*id))
+        {
             changes.insert("subscriptionId".into(), json!(id));
         }
         if let Some(start) = self.period_start.filter(|s| *s != current.period_anchor) {

@@ -121,12 +121,17 @@ impl BillingService {
         if !provider.sells(plan) {
             return Err(BillingError::Invalid(ValidationErrors::single(
                 "plan",
-                format!("`{}` is not sold through checkout; the platform administrator sets it", plan.as_str()),
+                format!(
+                    "`{}` is not sold through checkout; the platform administrator sets it",
+                    plan.as_str()
+                ),
             )));
         }
         let subscription = self.subscription(scope).await?;
         let now = self.clock.now();
-        if subscription.external_subscription_id.is_some() && subscription.status(now) != SubscriptionStatus::Canceled {
+        if subscription.external_subscription_id.is_some()
+            && subscription.status(now) != SubscriptionStatus::Canceled
+        {
             return Err(BillingError::Conflict(
                 "the organization already has a paid subscription: change its plan in the billing portal (POST /subscription/portal)",
             ));
@@ -153,15 +158,23 @@ impl BillingService {
     /// # Errors
     /// `NotFound`, `Forbidden`, `NotConfigured`, `Conflict` (no paid
     /// subscription, or one already ended), `Provider`, `Unexpected`.
-    pub async fn cancel_at_period_end(&self, actor: &Actor, cancel: bool) -> Result<Subscription, BillingError> {
+    pub async fn cancel_at_period_end(
+        &self,
+        actor: &Actor,
+        cancel: bool,
+    ) -> Result<Subscription, BillingError> {
         let (scope, provider) = self.manager(actor)?;
         let subscription = self.subscription(scope).await?;
         let now = self.clock.now();
         let Some(id) = subscription.external_subscription_id.as_deref() else {
-            return Err(BillingError::Conflict("the organization has no paid subscription: start one with a checkout"));
+            return Err(BillingError::Conflict(
+                "the organization has no paid subscription: start one with a checkout",
+            ));
         };
         if subscription.status(now) == SubscriptionStatus::Canceled {
-            return Err(BillingError::Conflict("the subscription has ended: start a new one with a checkout"));
+            return Err(BillingError::Conflict(
+                "the subscription has ended: start a new one with a checkout",
+            ));
         }
         if subscription.cancel_at_period_end == cancel {
             return Ok(subscription);
@@ -180,7 +193,11 @@ impl BillingService {
     ///
     /// # Errors
     /// `NotConfigured`, `Rejected` (bad signature, unreadable), `Unexpected`.
-    pub async fn receive(&self, signature: Option<&str>, payload: &[u8]) -> Result<EventOutcome, BillingError> {
+    pub async fn receive(
+        &self,
+        signature: Option<&str>,
+        payload: &[u8],
+    ) -> Result<EventOutcome, BillingError> {
         let provider = self.provider()?;
         let now = self.clock.now();
         let event = match provider.read_event(signature.map(str::to_owned), payload, now)? {
@@ -379,9 +396,16 @@ mod tests {
             .times(1)
             .returning(|_, _, _, _| Ok(()));
         let mut provider = MockBillingProvider::new();
-        provider.expect_set_cancel_at_period_end().withf(|id, c| id == "sub_1" && *c).times(1).returning(|_, _| Ok(()));
+        provider
+            .expect_set_cancel_at_period_end()
+            .withf(|id, c| id == "sub_1" && *c)
+            .times(1)
+            .returning(|_, _| Ok(()));
         let service = BillingService::new(Arc::new(store), Some(Arc::new(provider)), clock());
-        assert!(matches!(service.cancel_at_period_end(&owner(org), true).await, Err(BillingError::Conflict(_))));
+        assert!(matches!(
+            service.cancel_at_period_end(&owner(org), true).await,
+            Err(BillingError::Conflict(_))
+        ));
         service.cancel_at_period_end(&owner(org), true).await.unwrap();
     }
 }
