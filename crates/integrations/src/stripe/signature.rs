@@ -57,19 +57,17 @@ pub fn verify(
     }
 }
 
-/// The header Stripe would send for `payload` signed with `secret` at
-/// `timestamp` (for tests and local tools).
-#[must_use]
-pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any size");
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(payload);
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The header Stripe would send for `payload` signed with `secret` at `timestamp`.
+    fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any size");
+        mac.update(format!("{timestamp}.").as_bytes());
+        mac.update(payload);
+        format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+    }
 
     const SECRET: &str = "whsec_test_secret";
 

@@ -7,6 +7,7 @@
 mod access;
 mod audit;
 mod auth;
+mod billing;
 mod delivery;
 mod leads;
 mod organizations;
