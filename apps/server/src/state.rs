@@ -233,7 +233,7 @@ impl AppState {
             teams: TeamService::new(teams_store.clone(), teams_store, clock.clone()),
             audit: AuditService::new(audit_log),
             // Plans are the super admin's to change; owners pay for one through `billing`.
-            subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone(), false),
+            subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone()),
             billing: BillingService::new(Arc::new(storage.subscriptions()), billing_provider, clock.clone()),
             leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock.clone()),
             workflows: WorkflowService::new(workflows_store.clone(), workflows_store, clock.clone()),

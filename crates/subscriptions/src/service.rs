@@ -23,9 +23,9 @@ pub enum SubscriptionError {
     /// The change conflicts with the organization's state.
     #[error("{0}")]
     Conflict(String),
-    /// No billing provider is configured: plans are the platform administrator's to change.
+    /// Plans are the platform administrator's to set; owners buy them through billing.
     #[error(
-        "plans are changed by the platform administrator (PUT /admin/organizations/{{id}}/subscription): no billing provider is configured"
+        "plans are set by the platform administrator (PUT /admin/organizations/{{id}}/subscription); owners buy one with POST /subscription/checkout when billing is configured"
     )]
     ChangedByAdministrator,
     /// Only the platform super admin may do this.
@@ -57,19 +57,14 @@ pub struct TermsInput {
 pub struct SubscriptionService {
     subscriptions: Arc<dyn SubscriptionRepository>,
     clock: Arc<dyn Clock>,
-    self_service: bool,
 }
 
 impl SubscriptionService {
-    /// Builds the service on its ports. `self_service`: owners change their
-    /// plan themselves (a billing provider charges them); without one, only the
-    /// platform super admin changes terms.
-    pub fn new(
-        subscriptions: Arc<dyn SubscriptionRepository>,
-        clock: Arc<dyn Clock>,
-        self_service: bool,
-    ) -> Self {
-        Self { subscriptions, clock, self_service }
+    /// Builds the service on its ports. Plans cost money: owners buy them
+    /// through [`crate::billing::BillingService`]; here only the platform
+    /// super admin sets them.
+    pub fn new(subscriptions: Arc<dyn SubscriptionRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { subscriptions, clock }
     }
 
     /// The plan catalogue (public).
@@ -92,17 +87,16 @@ impl SubscriptionService {
         self.subscriptions.get(scope).await?.ok_or(SubscriptionError::NotFound)
     }
 
-    /// Moves the organization to `plan` (`settings:billing`), `active`. A
-    /// downgrade below the seats in use is refused. Without a billing
-    /// provider only the super admin may (owners would grant themselves any
-    /// plan for nothing).
+    /// Moves the organization to `plan`, `active` (the platform super admin
+    /// only: owners would grant themselves any plan for nothing; they buy one
+    /// through billing). A downgrade below the seats in use is refused.
     ///
     /// # Errors
     /// `NotFound`, `Forbidden`, `ChangedByAdministrator`, `Invalid` (unknown plan), `Conflict` (seats), `Unexpected`.
     pub async fn change_plan(&self, actor: &Actor, plan: &str) -> Result<Subscription, SubscriptionError> {
         let scope = Self::scope(actor)?;
         actor.require(Permission::SettingsBilling)?;
-        if !self.self_service && !actor.is_super_admin() {
+        if !actor.is_super_admin() {
             return Err(SubscriptionError::ChangedByAdministrator);
         }
         let plan = PlanId::parse(plan)
@@ -212,11 +206,11 @@ mod tests {
     fn service(repo: MockSubscriptionRepository) -> SubscriptionService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
-        SubscriptionService::new(Arc::new(repo), Arc::new(clock), true)
+        SubscriptionService::new(Arc::new(repo), Arc::new(clock))
     }
 
     #[tokio::test]
-    async fn only_billing_managers_change_the_plan_and_only_to_a_real_one() {
+    async fn only_the_super_admin_changes_the_plan_and_only_to_a_real_one() {
         let org = OrganizationId::new();
         let mut repo = MockSubscriptionRepository::new();
         repo.expect_get().returning(move |o| {
@@ -231,10 +225,15 @@ mod tests {
         let svc = service(repo);
         let manager = Actor::user(UserId::new(), "m@x.io", Some(org), Some(Role::Manager), false);
         let owner = Actor::user(UserId::new(), "o@x.io", Some(org), Some(Role::Owner), false);
+        let root = Actor::user(UserId::new(), "root@x.io", Some(org), Some(Role::Owner), true);
 
         assert!(matches!(svc.change_plan(&manager, "pro").await, Err(SubscriptionError::Forbidden(_))));
-        assert!(matches!(svc.change_plan(&owner, "gold").await, Err(SubscriptionError::Invalid(_))));
-        svc.change_plan(&owner, "pro").await.unwrap();
+        assert!(matches!(
+            svc.change_plan(&owner, "pro").await,
+            Err(SubscriptionError::ChangedByAdministrator)
+        ));
+        assert!(matches!(svc.change_plan(&root, "gold").await, Err(SubscriptionError::Invalid(_))));
+        svc.change_plan(&root, "pro").await.unwrap();
     }
 
     #[tokio::test]
@@ -246,9 +245,9 @@ mod tests {
         });
         repo.expect_change_plan()
             .returning(|_, _, _, _| Err(SubscriptionStoreError::TooManySeats { people: 5, limit: 3 }));
-        let owner = Actor::user(UserId::new(), "o@x.io", Some(org), Some(Role::Owner), false);
+        let root = Actor::user(UserId::new(), "root@x.io", Some(org), Some(Role::Owner), true);
         assert!(matches!(
-            service(repo).change_plan(&owner, "starter").await,
+            service(repo).change_plan(&root, "starter").await,
             Err(SubscriptionError::Conflict(_))
         ));
     }
@@ -279,7 +278,7 @@ mod tests {
             .returning(|_, _, _, _| Ok(()));
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
-        let service = SubscriptionService::new(Arc::new(repo), Arc::new(clock), false);
+        let service = SubscriptionService::new(Arc::new(repo), Arc::new(clock));
         let owner = Actor::user(UserId::new(), "o@acme.io", Some(org), Some(Role::Owner), false);
         assert!(matches!(
             service.change_plan(&owner, "enterprise").await,
