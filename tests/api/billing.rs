@@ -39,6 +39,15 @@ async fn checkout(app: &TestApp, owner: &Session, plan: &str) -> String {
     reply.body["url"].as_str().unwrap().to_owned()
 }
 
+/// An organization whose owner started a checkout of `plan`: its owner, id and Stripe customer.
+async fn checked_out(app: &TestApp, plan: &str) -> (Session, String, String) {
+    let owner = app.register("ada@acme.io", Some("acme")).await;
+    let org = owner.org_id.clone().unwrap();
+    checkout(app, &owner, plan).await;
+    let customer = subscription(app, &owner).await["externalCustomerId"].as_str().unwrap().to_owned();
+    (owner, org, customer)
+}
+
 fn completed_checkout(id: &str, customer: &str, org: &str, plan: &str, created: i64) -> Value {
     event(
         id,
@@ -282,10 +291,7 @@ async fn the_whole_lifecycle_runs_on_stripe_events(engine: Engine) {
 async fn signatures_are_verified_as_stripe_documents_them(engine: Engine) {
     let stripe = StripeStandIn::start().await;
     let Some(app) = billing_app(engine, &stripe, &[]).await else { return };
-    let owner = app.register("ada@acme.io", Some("acme")).await;
-    let org = owner.org_id.clone().unwrap();
-    checkout(&app, &owner, "pro").await;
-    let customer = subscription(&app, &owner).await["externalCustomerId"].as_str().unwrap().to_owned();
+    let (owner, org, customer) = checked_out(&app, "pro").await;
     let now = Utc::now().timestamp();
     let payload = completed_checkout("evt_sig", &customer, &org, "pro", now).to_string();
 
@@ -330,10 +336,7 @@ async fn signatures_are_verified_as_stripe_documents_them(engine: Engine) {
 async fn each_event_is_processed_once_even_when_delivered_twice_at_once(engine: Engine) {
     let stripe = StripeStandIn::start().await;
     let Some(app) = billing_app(engine, &stripe, &[]).await else { return };
-    let owner = app.register("ada@acme.io", Some("acme")).await;
-    let org = owner.org_id.clone().unwrap();
-    checkout(&app, &owner, "pro").await;
-    let customer = subscription(&app, &owner).await["externalCustomerId"].as_str().unwrap().to_owned();
+    let (owner, org, customer) = checked_out(&app, "pro").await;
     let now = Utc::now().timestamp();
 
     let done = completed_checkout("evt_once", &customer, &org, "pro", now - 100);
@@ -365,10 +368,7 @@ async fn each_event_is_processed_once_even_when_delivered_twice_at_once(engine: 
 async fn events_out_of_order_never_move_the_subscription_back(engine: Engine) {
     let stripe = StripeStandIn::start().await;
     let Some(app) = billing_app(engine, &stripe, &[]).await else { return };
-    let owner = app.register("ada@acme.io", Some("acme")).await;
-    let org = owner.org_id.clone().unwrap();
-    checkout(&app, &owner, "starter").await;
-    let customer = subscription(&app, &owner).await["externalCustomerId"].as_str().unwrap().to_owned();
+    let (owner, org, customer) = checked_out(&app, "starter").await;
     let now = Utc::now().timestamp();
     assert_eq!(
         outcome(&app, &completed_checkout("evt_a", &customer, &org, "starter", now - 300)).await,

@@ -62,12 +62,16 @@ fn record(req: &Request, form: Vec<(String, String)>, shared: &Shared) -> usize 
     requests.len()
 }
 
+fn field(form: &[(String, String)], key: &str) -> Option<String> {
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
 #[handler]
 fn customers(req: &Request, Form(form): Form<Vec<(String, String)>>, shared: Data<&Shared>) -> Json<Value> {
     let n = record(req, form.clone(), &shared);
     let key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let id = shared.customers.lock().unwrap().entry(key).or_insert_with(|| format!("cus_test_{n}")).clone();
-    let field = |k: &str| form.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    let field = |k: &str| field(&form, k);
     Json(json!({
         "id": id, "object": "customer", "livemode": false, "created": 1_700_000_000,
         "name": field("name"), "email": field("email"),
@@ -82,7 +86,7 @@ fn checkout_sessions(
     shared: Data<&Shared>,
 ) -> Json<Value> {
     let n = record(req, form.clone(), &shared);
-    let field = |k: &str| form.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    let field = |k: &str| field(&form, k);
     Json(json!({
         "id": format!("cs_test_{n}"), "object": "checkout.session", "livemode": false,
         "mode": field("mode"), "customer": field("customer"), "status": "open", "payment_status": "unpaid",
@@ -99,7 +103,7 @@ fn portal_sessions(
     shared: Data<&Shared>,
 ) -> Json<Value> {
     let n = record(req, form.clone(), &shared);
-    let field = |k: &str| form.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    let field = |k: &str| field(&form, k);
     Json(json!({
         "id": format!("bps_test_{n}"), "object": "billing_portal.session", "livemode": false,
         "customer": field("customer"), "return_url": field("return_url"),
