@@ -19,6 +19,7 @@ mod m20261201_000009_outbox_secrets;
 mod m20261201_000010_delivery;
 mod m20261201_000011_past_due_since;
 mod m20261201_000012_billing;
+mod m20261201_000013_lead_origin;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_delivery::Migration),
             Box::new(m20261201_000011_past_due_since::Migration),
             Box::new(m20261201_000012_billing::Migration),
+            Box::new(m20261201_000013_lead_origin::Migration),
         ]
     }
 }

@@ -21,6 +21,12 @@ enum Subscriptions {
 }
 
 #[derive(DeriveIden)]
+enum Organizations {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
 enum BillingEvents {
     Table,
     Id,
@@ -63,6 +69,14 @@ impl MigrationTrait for Migration {
                     .col(uuid_null(BillingEvents::OrganizationId))
                     .col(string(BillingEvents::Outcome))
                     .col(timestamp_with_time_zone(BillingEvents::ReceivedAt))
+                    // The event ids outlive a deleted organization: Stripe may still retry them.
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_billing_events_organization")
+                            .from(BillingEvents::Table, BillingEvents::OrganizationId)
+                            .to(Organizations::Table, Organizations::Id)
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
                     .to_owned(),
             )
             .await?;

@@ -315,6 +315,9 @@ mod export {
                         assignee_id: Set(None),
                         created_at: Set(start + chrono::Duration::milliseconds(i64::from(i))),
                         updated_at: Set(start),
+                        created_by_type: Set(None),
+                        created_by_id: Set(None),
+                        duplicate_of: Set(None),
                     }
                 })
                 .collect();

@@ -131,6 +131,9 @@ pub async fn leads(
                     assignee_id: Set(None),
                     created_at: Set(at),
                     updated_at: Set(at),
+                    created_by_type: Set(Some("system".into())),
+                    created_by_id: Set(None),
+                    duplicate_of: Set(None),
                 }
             })
             .collect();

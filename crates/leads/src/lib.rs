@@ -14,7 +14,8 @@ pub mod service;
 
 pub use error::LeadError;
 pub use model::{
-    Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadReview, LeadStats, LeadStatus, Qualification,
-    QualificationCategory, ReviewDecision, Visibility,
+    Creator, CreatorKind, DEFAULT_DEDUPE_WINDOW_DAYS, Lead, LeadChanges, LeadFilter, LeadId, LeadInput,
+    LeadReview, LeadStats, LeadStatus, Qualification, QualificationCategory, ReviewDecision, Visibility,
+    dedupe_window_days,
 };
 pub use service::{IDEMPOTENCY_KEY_TTL_HOURS, LeadService, Submission};

@@ -156,6 +156,78 @@ pub struct Lead {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Who submitted it (`None` for leads older than the record).
+    pub created_by: Option<Creator>,
+    /// The original lead this one repeats (same email within the
+    /// organization's duplicate window): it started no workflow and did not
+    /// count against the quota.
+    pub duplicate_of: Option<LeadId>,
+}
+
+/// The kind of principal that submitted a lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreatorKind {
+    /// A signed-in user.
+    User,
+    /// An API key (a form or a tool).
+    ApiKey,
+    /// Leadflow itself (demo data).
+    System,
+}
+
+impl CreatorKind {
+    /// The API and storage name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::ApiKey => "api_key",
+            Self::System => "system",
+        }
+    }
+
+    /// Reads a name.
+    #[must_use]
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::User, Self::ApiKey, Self::System].into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// Who submitted a lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Creator {
+    /// User, API key or system.
+    pub kind: CreatorKind,
+    /// The user's or key's id.
+    pub id: Option<uuid::Uuid>,
+}
+
+impl Creator {
+    /// The principal `actor` acts as.
+    #[must_use]
+    pub fn of(actor: &leadflow_kernel::Actor) -> Self {
+        use leadflow_kernel::Principal;
+        match actor.principal() {
+            Principal::User { id, .. } => Self { kind: CreatorKind::User, id: Some(id.as_uuid()) },
+            Principal::ApiKey { id, .. } => Self { kind: CreatorKind::ApiKey, id: Some(id.as_uuid()) },
+            Principal::System => Self { kind: CreatorKind::System, id: None },
+        }
+    }
+}
+
+/// How many days after an original a submission of the same email is its
+/// duplicate, unless the organization says otherwise.
+pub const DEFAULT_DEDUPE_WINDOW_DAYS: u32 = 30;
+
+/// The organization's duplicate window in days, from its settings
+/// (`settings.leads.dedupeWindowDays`, 0 to 3650; 0 turns detection off).
+#[must_use]
+pub fn dedupe_window_days(settings: &Value) -> u32 {
+    settings
+        .pointer("/leads/dedupeWindowDays")
+        .and_then(Value::as_u64)
+        .and_then(|d| u32::try_from(d).ok())
+        .map_or(DEFAULT_DEDUPE_WINDOW_DAYS, |d| d.min(3650))
 }
 
 /// A submitted lead, unvalidated.
@@ -257,7 +329,38 @@ impl Lead {
             assignee_id: None,
             created_at: now,
             updated_at: now,
+            created_by: None,
+            duplicate_of: None,
         })
+    }
+
+    /// Folds `duplicate` (a later submission of this lead's contact) into
+    /// this lead: its submission is kept under `metadata.mergedSubmissions`,
+    /// and a company or phone this lead lacks is taken from it.
+    pub fn fold(&mut self, duplicate: &Self, now: DateTime<Utc>) {
+        let submission = serde_json::json!({
+            "id": duplicate.id,
+            "name": duplicate.name,
+            "company": duplicate.company,
+            "phone": duplicate.phone,
+            "message": duplicate.message,
+            "source": duplicate.source,
+            "metadata": duplicate.metadata,
+            "submittedAt": duplicate.created_at,
+        });
+        match self.metadata.get_mut("mergedSubmissions") {
+            Some(Value::Array(list)) => list.push(submission),
+            _ => {
+                self.metadata.insert("mergedSubmissions".into(), Value::Array(vec![submission]));
+            }
+        }
+        if self.company.is_none() {
+            self.company.clone_from(&duplicate.company);
+        }
+        if self.phone.is_none() {
+            self.phone.clone_from(&duplicate.phone);
+        }
+        self.updated_at = now;
     }
 
     /// Applies valid changes; with any invalid field nothing changes.
@@ -369,6 +472,8 @@ pub struct LeadFilter {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
     pub created_to: Option<DateTime<Utc>>,
+    /// Only the duplicates of this lead.
+    pub duplicate_of: Option<LeadId>,
 }
 
 /// Which of an organization's leads an actor may see.

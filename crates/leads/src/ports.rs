@@ -70,6 +70,26 @@ pub trait SubmissionUnit: Send {
     /// concurrent units get `Taken` and the others `Spent`.
     async fn take_quota(&mut self, scope: TenantScope, at: DateTime<Utc>) -> anyhow::Result<QuotaOutcome>;
 
+    /// The organization's settings (a JSON object; `leads.dedupeWindowDays` is read here).
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn organization_settings(&mut self, scope: TenantScope) -> anyhow::Result<serde_json::Value>;
+
+    /// Claims `lead` as the original of its email unless an original of the
+    /// email submitted at or after `window_start` exists; that original's id
+    /// if so (`lead` is then its duplicate).
+    ///
+    /// # Errors
+    /// When the store fails. MUST be exact under concurrency: of concurrent
+    /// submissions of one email, exactly one becomes the original.
+    async fn claim_original(
+        &mut self,
+        scope: TenantScope,
+        lead: &Lead,
+        window_start: DateTime<Utc>,
+    ) -> anyhow::Result<Option<LeadId>>;
+
     /// Stores the lead.
     ///
     /// # Errors
@@ -158,6 +178,22 @@ pub trait LeadRepository: Send + Sync {
         scope: TenantScope,
         lead: &Lead,
         read_at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool>;
+
+    /// Saves `original` (a duplicate folded into it) — only if it is still the
+    /// version read (`updated_at == read_at`) —, deletes the `duplicate`, and
+    /// writes `audit`, in one transaction.
+    ///
+    /// # Errors
+    /// When the store fails. MUST answer `Ok(false)` (and write nothing) when
+    /// the original changed since `read_at` or either lead is gone.
+    async fn merge(
+        &self,
+        scope: TenantScope,
+        original: &Lead,
+        read_at: DateTime<Utc>,
+        duplicate: LeadId,
         audit: &AuditEntry,
     ) -> anyhow::Result<bool>;
 

@@ -12,7 +12,9 @@ use serde_json::json;
 
 use crate::error::LeadError;
 use crate::export::{BATCH, LeadExport};
-use crate::model::{Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadStats, Visibility};
+use crate::model::{
+    Creator, Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadStats, Visibility, dedupe_window_days,
+};
 use crate::ports::{IdempotencyClaim, LeadRepository, LeadWorkers, QuotaOutcome, SubmissionUnits};
 
 /// The outcome of a submission.
@@ -99,7 +101,8 @@ impl LeadService {
         }
         let now = self.clock.now();
         let fingerprint = input.fingerprint();
-        let lead = Lead::new(scope.organization_id(), input, now)?;
+        let mut lead = Lead::new(scope.organization_id(), input, now)?;
+        lead.created_by = Some(Creator::of(actor));
 
         let mut unit = self.units.begin().await?;
         if let Some(key) = idempotency_key {
@@ -127,6 +130,22 @@ impl LeadService {
                     return Ok(Submission::Created { lead, workflow_id, replayed: true });
                 }
             }
+        }
+        // A repeat of a recent lead is kept as its duplicate: no workflow, no quota unit.
+        let window = dedupe_window_days(&unit.organization_settings(scope).await?);
+        if window > 0 {
+            let window_start = now - chrono::Duration::days(i64::from(window));
+            lead.duplicate_of = unit.claim_original(scope, &lead, window_start).await?;
+        }
+        if let Some(original) = lead.duplicate_of {
+            unit.insert_lead(scope, &lead).await?;
+            let entry = AuditEntry::in_scope(actor, scope, "lead.created", "lead", lead.id, now)
+                .with_details(
+                    json!({ "email": lead.email.as_ref(), "source": lead.source, "duplicateOf": original }),
+                );
+            unit.record(&entry).await?;
+            unit.commit().await?;
+            return Ok(Submission::Created { lead: Box::new(lead), workflow_id: None, replayed: false });
         }
         unit.insert_lead(scope, &lead).await?;
         let workflow_id = unit.start_workflow(scope, &lead).await?;
@@ -286,6 +305,43 @@ impl LeadService {
         Err(LeadError::Busy)
     }
 
+    /// Folds a duplicate into its original (`leads:edit`): the duplicate's
+    /// submission is kept on the original (`metadata.mergedSubmissions`) and
+    /// the duplicate is deleted. Audited as `lead.merged` on the original.
+    ///
+    /// # Errors
+    /// `NoOrganization`, `NotFound` (either lead), `Forbidden`, `Invalid`
+    /// (`intoId` is not the lead's original), `Busy`, `Unexpected`.
+    pub async fn merge(&self, actor: &Actor, id: LeadId, into: LeadId) -> Result<Lead, LeadError> {
+        let scope = scope_of(actor)?;
+        let duplicate = self.get(actor, id).await?;
+        actor.require(Permission::LeadsEdit)?;
+        if duplicate.duplicate_of != Some(into) {
+            return Err(ValidationErrors::single(
+                "intoId",
+                match duplicate.duplicate_of {
+                    Some(_) => "must be the lead's original (its duplicateOf)",
+                    None => "the lead is not a duplicate",
+                },
+            )
+            .into());
+        }
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut original = self.get(actor, into).await?;
+            let read_at = original.updated_at;
+            let now = self.clock.now();
+            original.fold(&duplicate, now);
+            let entry = AuditEntry::in_scope(actor, scope, "lead.merged", "lead", into, now)
+                .with_details(json!({ "duplicateId": id, "email": duplicate.email.as_ref() }));
+            if self.leads.merge(scope, &original, read_at, id, &entry).await? {
+                return Ok(original);
+            }
+            // The duplicate vanished (merged or deleted meanwhile), or the original changed.
+            self.get(actor, id).await?;
+        }
+        Err(LeadError::Busy)
+    }
+
     /// Deletes a lead (`leads:delete`).
     ///
     /// # Errors
@@ -382,6 +438,15 @@ mod tests {
         units.expect_begin().times(1).returning(|| {
             let mut unit = MockSubmissionUnit::new();
             let mut seq = mockall::Sequence::new();
+            unit.expect_organization_settings().times(1).in_sequence(&mut seq).returning(|_| Ok(json!({})));
+            unit.expect_claim_original()
+                .withf(|_, lead, start| {
+                    lead.created_by.is_some_and(|c| c.kind == crate::model::CreatorKind::ApiKey)
+                        && lead.created_at - *start == chrono::Duration::days(30)
+                })
+                .times(1)
+                .in_sequence(&mut seq)
+                .returning(|_, _, _| Ok(None));
             unit.expect_insert_lead().times(1).in_sequence(&mut seq).returning(|_, _| Ok(()));
             unit.expect_start_workflow()
                 .times(1)
@@ -411,6 +476,10 @@ mod tests {
             let mut unit = MockSubmissionUnit::new();
             unit.expect_take_quota()
                 .returning(|_, _| Ok(QuotaOutcome::Spent { limit: 100, resets_at: Utc::now() }));
+            // Duplicate detection off: nothing is claimed.
+            unit.expect_organization_settings()
+                .returning(|_| Ok(json!({ "leads": { "dedupeWindowDays": 0 } })));
+            unit.expect_claim_original().never();
             unit.expect_insert_lead().returning(|_, _| Ok(()));
             unit.expect_start_workflow().returning(|_, _| Ok(WorkflowId::new()));
             unit.expect_record().returning(|_| Ok(()));
@@ -421,6 +490,41 @@ mod tests {
             .submit(&key(org, &[Permission::LeadsCreate]), input(), None, None)
             .await;
         assert!(matches!(result, Err(LeadError::QuotaSpent { limit: 100, .. })));
+    }
+
+    #[tokio::test]
+    async fn a_repeat_within_the_window_is_a_duplicate_without_workflow_or_quota() {
+        let org = OrganizationId::new();
+        let original = LeadId::new();
+        let mut units = MockSubmissionUnits::new();
+        units.expect_begin().times(1).returning(move || {
+            let mut unit = MockSubmissionUnit::new();
+            unit.expect_organization_settings()
+                .returning(|_| Ok(json!({ "leads": { "dedupeWindowDays": 7 } })));
+            unit.expect_claim_original()
+                .withf(|_, lead, start| lead.created_at - *start == chrono::Duration::days(7))
+                .returning(move |_, _, _| Ok(Some(original)));
+            unit.expect_insert_lead()
+                .withf(move |_, lead| lead.duplicate_of == Some(original))
+                .times(1)
+                .returning(|_, _| Ok(()));
+            unit.expect_start_workflow().never();
+            unit.expect_take_quota().never();
+            unit.expect_record()
+                .withf(move |e| e.details["duplicateOf"] == json!(original))
+                .times(1)
+                .returning(|_| Ok(()));
+            unit.expect_commit().times(1).returning(|| Ok(()));
+            Ok(Box::new(unit))
+        });
+        let result = service(units, MockLeadRepository::new(), MockLeadWorkers::new())
+            .submit(&key(org, &[Permission::LeadsCreate]), input(), None, None)
+            .await
+            .unwrap();
+        match result {
+            Submission::Created { lead, workflow_id: None, .. } => assert_eq!(lead.duplicate_of, Some(original)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

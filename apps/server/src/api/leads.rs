@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use leadflow_kernel::{KeysetPage, TeamId, UserId};
 use leadflow_leads::{
-    Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadStatus, QualificationCategory, Submission,
+    Creator, CreatorKind, Lead, LeadChanges, LeadFilter, LeadId, LeadInput, LeadStatus,
+    QualificationCategory, Submission,
 };
 use poem::Body;
 use poem::web::Data;
@@ -150,6 +151,55 @@ pub struct LeadDto {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Who submitted it (`null` for leads older than the record).
+    pub created_by: Option<CreatedByDto>,
+    /// The original lead this one repeats (same email within the duplicate
+    /// window): it started no workflow and did not count against the quota.
+    pub duplicate_of: Option<Uuid>,
+}
+
+/// The kind of principal that submitted a lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CreatorKindDto {
+    /// A signed-in user.
+    User,
+    /// An API key (a form or a tool).
+    ApiKey,
+    /// Leadflow itself (demo data).
+    System,
+}
+
+/// Who submitted a lead.
+#[derive(Object)]
+#[oai(rename = "CreatedBy")]
+pub struct CreatedByDto {
+    /// `user`, `api_key` or `system`.
+    #[oai(rename = "type")]
+    pub kind: CreatorKindDto,
+    /// The user's or API key's id (`null` for `system`).
+    pub id: Option<Uuid>,
+}
+
+impl From<Creator> for CreatedByDto {
+    fn from(c: Creator) -> Self {
+        Self {
+            kind: match c.kind {
+                CreatorKind::User => CreatorKindDto::User,
+                CreatorKind::ApiKey => CreatorKindDto::ApiKey,
+                CreatorKind::System => CreatorKindDto::System,
+            },
+            id: c.id,
+        }
+    }
+}
+
+/// Which original a duplicate is folded into.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct MergeBody {
+    /// The duplicate's original (its `duplicateOf`).
+    pub into_id: Uuid,
 }
 
 impl From<Lead> for LeadDto {
@@ -173,6 +223,8 @@ impl From<Lead> for LeadDto {
             assignee_id: l.assignee_id.map(|u| u.as_uuid()),
             created_at: l.created_at,
             updated_at: l.updated_at,
+            created_by: l.created_by.map(Into::into),
+            duplicate_of: l.duplicate_of.map(|d| d.as_uuid()),
         }
     }
 }
@@ -317,6 +369,7 @@ fn filter(
         search,
         created_from,
         created_to,
+        duplicate_of: None,
     }
 }
 
@@ -382,13 +435,18 @@ impl LeadsApi {
         search: Query<Option<String>>,
         #[oai(name = "createdFrom")] created_from: Query<Option<chrono::DateTime<chrono::Utc>>>,
         #[oai(name = "createdTo")] created_to: Query<Option<chrono::DateTime<chrono::Utc>>>,
+        /// Only the duplicates of this lead.
+        #[oai(name = "duplicateOf")]
+        duplicate_of: Query<Option<Uuid>>,
         /// 1 to 100 (default 20).
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<LeadPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
-        let filter = filter(status.0, qualification.0, assignee_id.0, search.0, created_from.0, created_to.0);
+        let mut filter =
+            filter(status.0, qualification.0, assignee_id.0, search.0, created_from.0, created_to.0);
+        filter.duplicate_of = duplicate_of.0.map(LeadId::from_uuid);
         let result = state.leads.list(auth.actor(), filter, team_id.0.map(TeamId::from_uuid), page).await?;
         Ok(Json(LeadPage {
             data: result.items.into_iter().map(Into::into).collect(),
@@ -502,6 +560,25 @@ impl LeadsApi {
     ) -> ApiResult<DeleteResponse> {
         state.leads.delete(auth.actor(), LeadId::from_uuid(id.0)).await?;
         Ok(DeleteResponse::Deleted)
+    }
+
+    /// Fold a duplicate into its original (`leads:edit`)
+    ///
+    /// The duplicate's submission (name, company, phone, message, source,
+    /// metadata, time) is kept on the original under
+    /// `metadata.mergedSubmissions`, a company or phone the original lacks is
+    /// taken from it, and the duplicate is deleted. Audited as `lead.merged`.
+    /// 400 when `intoId` is not the lead's `duplicateOf`.
+    #[oai(path = "/:id/merge", method = "post", operation_id = "mergeLead")]
+    async fn merge(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: Json<MergeBody>,
+    ) -> ApiResult<Json<LeadDto>> {
+        let into = LeadId::from_uuid(body.0.into_id);
+        Ok(Json(state.leads.merge(auth.actor(), LeadId::from_uuid(id.0), into).await?.into()))
     }
 
     /// Assign a lead to a member, or unassign it (`leads:edit`)

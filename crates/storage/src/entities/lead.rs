@@ -42,6 +42,15 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last change.
     pub updated_at: DateTimeUtc,
+    /// Who submitted it: `user`, `api_key` or `system` (older rows: none).
+    #[serde(default)]
+    pub created_by_type: Option<String>,
+    /// The submitting user's or key's id.
+    #[serde(default)]
+    pub created_by_id: Option<Uuid>,
+    /// The original lead this one repeats.
+    #[serde(default)]
+    pub duplicate_of: Option<Uuid>,
 }
 
 /// Relations of `leads`.

@@ -20,7 +20,7 @@ pub(crate) use review::record_review;
 use rows::{to_domain, to_row};
 
 #[cfg(feature = "auth")]
-use leadflow_kernel::{TenantScope, UserId};
+use leadflow_kernel::{LeadId, TenantScope, UserId};
 #[cfg(feature = "auth")]
 use sea_orm::sea_query::Expr;
 #[cfg(feature = "auth")]
@@ -73,4 +73,20 @@ pub(crate) async fn leads_by_status<C: sea_orm::ConnectionTrait>(
         .filter(crate::entities::lead::Column::OrganizationId.eq(scope.organization_id().as_uuid()));
     crate::db::count_by(conn, query, crate::entities::lead::Column::Status, crate::entities::lead::Column::Id)
         .await
+}
+
+/// Forgets `lead` as the original of its email (it is deleted), on `conn`.
+pub(crate) async fn forget_original<C: ConnectionTrait>(
+    conn: &C,
+    scope: TenantScope,
+    lead: LeadId,
+) -> anyhow::Result<()> {
+    use crate::entities::lead_original;
+    lead_original::Entity::delete_many()
+        .filter(lead_original::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
+        .filter(lead_original::Column::LeadId.eq(lead.as_uuid()))
+        .exec(conn)
+        .await
+        .map_err(|e| crate::db::unexpected(e, "forgetting the original of an email"))?;
+    Ok(())
 }

@@ -38,6 +38,9 @@ fn visible(scope: TenantScope, filter: &LeadFilter, visibility: &Visibility) -> 
     if let Some(to) = filter.created_to {
         query = query.filter(C::CreatedAt.lt(to));
     }
+    if let Some(original) = filter.duplicate_of {
+        query = query.filter(C::DuplicateOf.eq(original.as_uuid()));
+    }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         query = query.filter(contains_any(&[C::Email, C::Name, C::Company], search));
     }
@@ -120,6 +123,42 @@ impl LeadRepository for SeaOrmLeads {
         Ok(true)
     }
 
+    async fn merge(
+        &self,
+        scope: TenantScope,
+        original: &Lead,
+        read_at: DateTime<Utc>,
+        duplicate: LeadId,
+        audit: &AuditEntry,
+    ) -> anyhow::Result<bool> {
+        let mut row = to_row(original);
+        row.id = sea_orm::ActiveValue::NotSet;
+        row.organization_id = sea_orm::ActiveValue::NotSet;
+        row.created_at = sea_orm::ActiveValue::NotSet;
+        let org = scope.organization_id().as_uuid();
+        let change = Change::begin(&self.db, "committing lead merge").await?;
+        let removed = lead::Entity::delete_many()
+            .filter(lead::Column::OrganizationId.eq(org))
+            .filter(lead::Column::Id.eq(duplicate.as_uuid()))
+            .filter(lead::Column::DuplicateOf.eq(original.id.as_uuid()))
+            .exec(&*change)
+            .await
+            .map_err(|e| unexpected(e, "deleting the merged duplicate"))?;
+        let written = lead::Entity::update_many()
+            .set(row)
+            .filter(lead::Column::OrganizationId.eq(org))
+            .filter(lead::Column::Id.eq(original.id.as_uuid()))
+            .filter(lead::Column::UpdatedAt.eq(read_at))
+            .exec(&*change)
+            .await
+            .map_err(|e| unexpected(e, "updating the original of a merge"))?;
+        if removed.rows_affected != 1 || written.rows_affected != 1 {
+            return Ok(false);
+        }
+        change.commit(audit).await?;
+        Ok(true)
+    }
+
     async fn delete(&self, scope: TenantScope, id: LeadId, audit: &AuditEntry) -> anyhow::Result<()> {
         let change = Change::begin(&self.db, "committing lead deletion").await?;
         lead::Entity::delete_many()
@@ -128,6 +167,8 @@ impl LeadRepository for SeaOrmLeads {
             .exec(&*change)
             .await
             .map_err(|e| unexpected(e, "deleting lead"))?;
+        // The next submission of its email starts afresh as an original.
+        super::forget_original(&*change, scope, id).await?;
         change.commit(audit).await
     }
 

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use leadflow_kernel::{EmailAddress, LeadId, OrganizationId, UserId};
-use leadflow_leads::{Lead, LeadStatus, Qualification, QualificationCategory};
+use leadflow_leads::{Creator, CreatorKind, Lead, LeadStatus, Qualification, QualificationCategory};
 use sea_orm::{ActiveModelTrait as _, IntoActiveModel as _};
 
 use crate::entities::lead;
@@ -26,6 +26,9 @@ pub(crate) fn to_model(l: &Lead) -> lead::Model {
         assignee_id: l.assignee_id.map(|u| u.as_uuid()),
         created_at: l.created_at,
         updated_at: l.updated_at,
+        created_by_type: l.created_by.map(|c| c.kind.as_str().to_owned()),
+        created_by_id: l.created_by.and_then(|c| c.id),
+        duplicate_of: l.duplicate_of.map(|d| d.as_uuid()),
     }
 }
 
@@ -73,5 +76,15 @@ pub(crate) fn to_domain(r: lead::Model) -> anyhow::Result<Lead> {
         assignee_id: r.assignee_id.map(UserId::from_uuid),
         created_at: r.created_at,
         updated_at: r.updated_at,
+        created_by: r
+            .created_by_type
+            .as_deref()
+            .map(|kind| {
+                CreatorKind::parse(kind)
+                    .map(|kind| Creator { kind, id: r.created_by_id })
+                    .context("stored lead creator")
+            })
+            .transpose()?,
+        duplicate_of: r.duplicate_of.map(LeadId::from_uuid),
     })
 }

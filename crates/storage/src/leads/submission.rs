@@ -8,13 +8,15 @@ use leadflow_kernel::{AuditEntry, LeadId, TenantScope, WorkflowId};
 use leadflow_leads::Lead;
 use leadflow_leads::ports::{IdempotencyClaim, QuotaOutcome, SubmissionUnit, SubmissionUnits};
 use leadflow_subscriptions::{MeterOutcome, UsageMeter};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, EntityTrait, IdenStatic as _, QueryFilter, QuerySelect, Set,
+};
 
 use super::rows::{from_json, to_json};
 use super::{SeaOrmLeads, to_row};
 use crate::db::audit::insert_audit;
 use crate::db::{begin_write, unexpected};
-use crate::entities::{idempotency_key, lead};
+use crate::entities::{idempotency_key, lead, lead_original, organization};
 use crate::subscriptions::{count_unit, subscription_of};
 use crate::workflows::insert_workflow;
 
@@ -90,6 +92,51 @@ impl SubmissionUnit for SeaOrmSubmission {
             MeterOutcome::Spent { limit, resets_at } => QuotaOutcome::Spent { limit, resets_at },
             MeterOutcome::Closed => QuotaOutcome::Closed,
         })
+    }
+
+    async fn organization_settings(&mut self, scope: TenantScope) -> anyhow::Result<serde_json::Value> {
+        let settings: Option<serde_json::Value> =
+            organization::Entity::find_by_id(scope.organization_id().as_uuid())
+                .select_only()
+                .column(organization::Column::Settings)
+                .into_tuple()
+                .one(&self.txn)
+                .await
+                .map_err(|e| unexpected(e, "reading the organization's settings"))?;
+        Ok(settings.unwrap_or_default())
+    }
+
+    async fn claim_original(
+        &mut self,
+        scope: TenantScope,
+        l: &Lead,
+        window_start: DateTime<Utc>,
+    ) -> anyhow::Result<Option<LeadId>> {
+        use lead_original::Column as C;
+        use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait as _, OnConflict};
+        // One statement on the (organization, email) row: insert it, or take
+        // it over when its original is older than the window, else keep it.
+        // Concurrent submissions of one email queue on that row, so exactly
+        // one of them becomes the original.
+        let expired = Expr::col((lead_original::Entity, C::CreatedAt)).lt(window_start);
+        let keep_or_take = |column: C| {
+            CaseStatement::new()
+                .case(expired.clone(), Expr::cust(format!("excluded.{}", column.as_str())))
+                .finally(Expr::col((lead_original::Entity, column)))
+        };
+        let mut upsert = OnConflict::columns([C::OrganizationId, C::Email]);
+        upsert.value(C::LeadId, keep_or_take(C::LeadId)).value(C::CreatedAt, keep_or_take(C::CreatedAt));
+        let original = lead_original::Entity::insert(lead_original::ActiveModel {
+            organization_id: Set(scope.organization_id().as_uuid()),
+            email: Set(l.email.as_ref().to_owned()),
+            lead_id: Set(l.id.as_uuid()),
+            created_at: Set(l.created_at),
+        })
+        .on_conflict(upsert.to_owned())
+        .exec_with_returning(&self.txn)
+        .await
+        .map_err(|e| unexpected(e, "claiming the original of an email"))?;
+        Ok((original.lead_id != l.id.as_uuid()).then(|| LeadId::from_uuid(original.lead_id)))
     }
 
     async fn insert_lead(&mut self, scope: TenantScope, l: &Lead) -> anyhow::Result<()> {
