@@ -14,6 +14,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod billing;
+mod duplicates;
 mod emails;
 mod errors;
 mod invitations;

@@ -522,7 +522,9 @@ mod tests {
             .await
             .unwrap();
         match result {
-            Submission::Created { lead, workflow_id: None, .. } => assert_eq!(lead.duplicate_of, Some(original)),
+            Submission::Created { lead, workflow_id: None, .. } => {
+                assert_eq!(lead.duplicate_of, Some(original))
+            }
             other => panic!("{other:?}"),
         }
     }

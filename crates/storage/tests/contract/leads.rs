@@ -172,3 +172,73 @@ contract_tests! {
         assert_eq!(leads.team_members(crate::scope(acme), team.id).await.unwrap(), [owner]);
     }
 }
+
+/// Claims `l` as the original of its email (window of `days`), inserts it, commits.
+async fn submit_claiming(storage: &Storage, l: &Lead, days: i64) -> Option<LeadId> {
+    let mut unit = storage.leads().begin().await.unwrap();
+    let scope = crate::scope(l.organization_id);
+    let original = unit.claim_original(scope, l, l.created_at - Duration::days(days)).await.unwrap();
+    let mut l = l.clone();
+    l.duplicate_of = original;
+    unit.insert_lead(scope, &l).await.unwrap();
+    unit.commit().await.unwrap();
+    original
+}
+
+contract_tests! {
+    async fn one_original_per_email_within_the_window_even_at_once(storage: Storage) {
+        let (acme, owner) = org(&storage, "acme").await;
+        let (globex, _) = org(&storage, "globex").await;
+        let now = Utc::now();
+        // Twelve submissions of one email at once: exactly one original.
+        let tasks: Vec<_> = (0..12)
+            .map(|i| {
+                let storage = storage.clone();
+                let l = lead(acme, "Sam@BigCorp.io", &format!("Sam {i}"), now);
+                tokio::spawn(async move { (l.id, submit_claiming(&storage, &l, 30).await) })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+        let originals: Vec<_> = outcomes.iter().filter(|(_, o)| o.is_none()).map(|(id, _)| *id).collect();
+        assert_eq!(originals.len(), 1, "{outcomes:?}");
+        assert!(outcomes.iter().all(|(id, o)| *id == originals[0] || *o == Some(originals[0])));
+        // Another organization's submission of the email is its own original.
+        assert_eq!(submit_claiming(&storage, &lead(globex, "sam@bigcorp.io", "Sam", now), 30).await, None);
+        // Past the window, a submission becomes the new original.
+        let later = lead(acme, "sam@bigcorp.io", "Sam again", now + Duration::days(31));
+        assert_eq!(submit_claiming(&storage, &later, 30).await, None);
+        let again = lead(acme, "sam@bigcorp.io", "Sam thrice", now + Duration::days(32));
+        assert_eq!(submit_claiming(&storage, &again, 30).await, Some(later.id));
+
+        // Listing by duplicateOf; the creator reads back.
+        let filter = LeadFilter { duplicate_of: Some(originals[0]), ..LeadFilter::default() };
+        let page = storage.leads().page(crate::scope(acme), &filter, &Visibility::All, KeysetPage::new(Some(100), None).unwrap()).await.unwrap();
+        assert_eq!(page.items.len(), 11);
+        let mut by_user = lead(acme, "ada@x.io", "Ada", now);
+        by_user.created_by = Some(leadflow_leads::Creator { kind: leadflow_leads::CreatorKind::User, id: Some(owner.as_uuid()) });
+        submit(&storage, &by_user).await;
+        let read = storage.leads().get(crate::scope(acme), by_user.id, &Visibility::All).await.unwrap().unwrap();
+        assert_eq!(read.created_by, by_user.created_by);
+
+        // Merging folds a duplicate into its original and deletes it, once.
+        let duplicate = page.items[0].clone();
+        let mut original = storage.leads().get(crate::scope(acme), originals[0], &Visibility::All).await.unwrap().unwrap();
+        let read_at = original.updated_at;
+        original.fold(&duplicate, now + Duration::seconds(1));
+        let merged = storage.leads().merge(crate::scope(acme), &original, read_at, duplicate.id, &crate::entry(Some(acme))).await.unwrap();
+        assert!(merged);
+        assert!(storage.leads().get(crate::scope(acme), duplicate.id, &Visibility::All).await.unwrap().is_none());
+        let stored = storage.leads().get(crate::scope(acme), originals[0], &Visibility::All).await.unwrap().unwrap();
+        assert_eq!(stored.metadata["mergedSubmissions"].as_array().unwrap().len(), 1);
+        // A second merge of the same duplicate, or over a stale version, writes nothing.
+        let again = storage.leads().merge(crate::scope(acme), &original, read_at, duplicate.id, &crate::entry(Some(acme))).await.unwrap();
+        assert!(!again);
+        // Deleting the original frees its email: the next submission is an original.
+        storage.leads().delete(crate::scope(acme), later.id, &crate::entry(Some(acme))).await.unwrap();
+        let fresh = lead(acme, "sam@bigcorp.io", "Sam anew", now + Duration::days(33));
+        assert_eq!(submit_claiming(&storage, &fresh, 30).await, None);
+    }
+}
