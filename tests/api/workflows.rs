@@ -9,7 +9,7 @@ use leadflow_server::state::StepOverrides;
 use leadflow_storage::testing::Engine;
 use leadflow_workflows::LeadSnapshot;
 use leadflow_workflows::builtin::RuleResearcher;
-use leadflow_workflows::ports::{Researcher, StepError};
+use leadflow_workflows::ports::{Produced, Researcher, StepError};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -216,7 +216,10 @@ struct Flaky {
 
 #[async_trait]
 impl Researcher for Flaky {
-    async fn research(&self, lead: &LeadSnapshot) -> Result<leadflow_workflows::Research, StepError> {
+    async fn research(
+        &self,
+        lead: &LeadSnapshot,
+    ) -> Result<Produced<leadflow_workflows::Research>, StepError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
             return Err(StepError::new("research provider unavailable"));
         }
@@ -357,7 +360,7 @@ struct Leaky;
 
 #[async_trait]
 impl Researcher for Leaky {
-    async fn research(&self, _: &LeadSnapshot) -> Result<leadflow_workflows::Research, StepError> {
+    async fn research(&self, _: &LeadSnapshot) -> Result<Produced<leadflow_workflows::Research>, StepError> {
         let driver = anyhow::anyhow!("password authentication failed for user \"leadflow_internal\"");
         Err(driver.context("querying the research cache at db.internal:5432").into())
     }

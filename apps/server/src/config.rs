@@ -92,6 +92,12 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Billing through Stripe (SPEC §6): `None` unless `LEADFLOW_STRIPE_SECRET_KEY` is set.
     pub stripe: Option<leadflow_integrations::stripe::StripeSettings>,
+    /// The workflow steps on a language model (SPEC §7): `None` unless
+    /// `LEADFLOW_LLM_BASE_URL` is set.
+    pub llm: Option<leadflow_integrations::llm::LlmSettings>,
+    /// `LEADFLOW_WEBSITE_RESEARCH` (default false): research reads a business
+    /// lead's home page (`LEADFLOW_WEBSITE_URL_TEMPLATE`, default `https://{domain}/`).
+    pub website_research: Option<String>,
 }
 
 /// How email leaves (`LEADFLOW_EMAIL_TRANSPORT`).
@@ -219,6 +225,30 @@ fn stripe(
     }))
 }
 
+/// `LEADFLOW_LLM_*`: an OpenAI-compatible chat-completions API for the
+/// workflow steps, when a base URL is given (the model is then required).
+fn llm(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<leadflow_integrations::llm::LlmSettings>, ConfigError> {
+    let Some(base_url) = lookup("LEADFLOW_LLM_BASE_URL") else {
+        return Ok(None);
+    };
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(ConfigError(format!(
+            "LEADFLOW_LLM_BASE_URL={base_url:?} must be an http(s):// URL up to /v1 (http://localhost:11434/v1 for Ollama)"
+        )));
+    }
+    let model = lookup("LEADFLOW_LLM_MODEL").ok_or_else(|| {
+        ConfigError("LEADFLOW_LLM_BASE_URL needs LEADFLOW_LLM_MODEL (gpt-4o-mini, llama3.1, …)".into())
+    })?;
+    Ok(Some(leadflow_integrations::llm::LlmSettings {
+        base_url,
+        api_key: lookup("LEADFLOW_LLM_API_KEY"),
+        model,
+        timeout: Duration::from_secs(parse(lookup, "LEADFLOW_LLM_TIMEOUT_SECS", 30_u64)?.max(1)),
+    }))
+}
+
 /// A configuration value is wrong; the message names the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -331,9 +361,13 @@ impl Config {
         let batch = parse(&lookup, "LEADFLOW_WORKER_BATCH", 32_u64)?.max(1);
         let delivery = delivery(&lookup, &database_url, poll, batch)?;
         let stripe = stripe(&lookup, &delivery.app_url)?;
+        let website_research = parse_bool(&lookup, "LEADFLOW_WEBSITE_RESEARCH", false)?
+            .then(|| lookup("LEADFLOW_WEBSITE_URL_TEMPLATE").unwrap_or_else(|| "https://{domain}/".into()));
         Ok(Self {
             delivery,
             stripe,
+            llm: llm(&lookup)?,
+            website_research,
             database_url,
             database_max_connections: lookup("LEADFLOW_DATABASE_MAX_CONNECTIONS")
                 .map(|v| {

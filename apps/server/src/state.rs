@@ -168,13 +168,7 @@ impl AppState {
         let audit_log = Arc::new(storage.audit_log());
         let leads_store = Arc::new(storage.leads());
         let workflows_store = Arc::new(storage.workflows());
-        let steps = Steps {
-            researcher: steps.researcher.unwrap_or_else(|| Arc::new(RuleResearcher)),
-            qualifier: steps.qualifier.unwrap_or_else(|| Arc::new(RuleQualifier)),
-            drafter: steps.drafter.unwrap_or_else(|| Arc::new(TemplateDrafter)),
-            mailer: steps.mailer.unwrap_or_else(|| workflows_store.clone()),
-            notifier: steps.notifier.unwrap_or_else(|| workflows_store.clone()),
-        };
+        let steps = step_adapters(config, steps, &workflows_store)?;
         let engine = Arc::new(Engine::new(workflows_store.clone(), steps, clock.clone(), config.engine));
         let delivery_store = Arc::new(storage.delivery());
         let dispatcher = Arc::new(dispatcher(config, delivery_store.clone(), clock.clone())?);
@@ -246,4 +240,51 @@ impl AppState {
             trusted_proxies: config.trusted_proxies.clone(),
         }))
     }
+}
+
+/// The workflow steps: the rule-based adapters, with the website read when
+/// enabled, on a language model when one is configured (the rules then run
+/// past an organization's token budget); tests may replace any of them.
+fn step_adapters(
+    config: &Config,
+    overrides: StepOverrides,
+    store: &Arc<leadflow_storage::workflows::SeaOrmWorkflows>,
+) -> anyhow::Result<Steps> {
+    let mut facts: Arc<dyn Researcher> = Arc::new(RuleResearcher);
+    if let Some(template) = &config.website_research {
+        let guard = AddressGuard::new(config.delivery.webhook_allow_private);
+        let reader = leadflow_integrations::website::WebsiteReader::new(
+            guard,
+            std::time::Duration::from_secs(3),
+            Some(template.clone()),
+        )?;
+        facts = Arc::new(leadflow_integrations::website::WebsiteResearcher::new(facts, reader));
+    }
+    let (researcher, qualifier, drafter, metered): (
+        Arc<dyn Researcher>,
+        Arc<dyn Qualifier>,
+        Arc<dyn EmailDrafter>,
+        _,
+    ) = match &config.llm {
+        Some(settings) => {
+            let client = leadflow_integrations::llm::ChatClient::new(settings.clone())?;
+            let model = Arc::new(leadflow_integrations::llm::LlmSteps::new(client, facts.clone())?);
+            let metered = leadflow_workflows::Metered {
+                budget: store.clone(),
+                researcher: facts,
+                qualifier: Arc::new(RuleQualifier),
+                drafter: Arc::new(TemplateDrafter),
+            };
+            (model.clone(), model.clone(), model, Some(metered))
+        }
+        None => (facts, Arc::new(RuleQualifier), Arc::new(TemplateDrafter), None),
+    };
+    Ok(Steps {
+        researcher: overrides.researcher.unwrap_or(researcher),
+        qualifier: overrides.qualifier.unwrap_or(qualifier),
+        drafter: overrides.drafter.unwrap_or(drafter),
+        mailer: overrides.mailer.unwrap_or_else(|| store.clone()),
+        notifier: overrides.notifier.unwrap_or_else(|| store.clone()),
+        metered,
+    })
 }

@@ -1,7 +1,10 @@
 //! The SSRF guard: which addresses outgoing requests may reach. One guard for
-//! every outgoing HTTP request (webhooks, Slack, later website research).
+//! every outgoing HTTP request (webhooks, Slack, website research).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
@@ -57,6 +60,59 @@ impl AddressGuard {
     #[must_use]
     pub fn permits(self, ip: IpAddr) -> bool {
         self.allow_private || is_public(ip)
+    }
+}
+
+/// A resolver that keeps only the addresses the guard permits.
+pub struct GuardedResolver {
+    guard: AddressGuard,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let guard = self.guard;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> =
+                resolved.iter().copied().filter(|a| guard.permits(a.ip())).collect();
+            if allowed.is_empty() {
+                let refused: Box<dyn std::error::Error + Send + Sync> =
+                    format!("{host} resolves to no public address; refused").into();
+                return Err(refused);
+            }
+            let addrs: Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+impl AddressGuard {
+    /// A DNS resolver for `reqwest` that keeps only the addresses this guard
+    /// permits: a name resolving to a private address is refused at every
+    /// connection, not only when the URL was saved.
+    #[must_use]
+    pub fn resolver(self) -> Arc<GuardedResolver> {
+        Arc::new(GuardedResolver { guard: self })
+    }
+
+    /// Refuses what the resolver never sees: a scheme other than `https`
+    /// (unless private addresses are allowed) and an address written into the
+    /// URL itself.
+    ///
+    /// # Errors
+    /// Why the URL is refused.
+    pub fn check_url(self, url: &reqwest::Url) -> Result<(), String> {
+        if url.scheme() != "https" && !(self.allow_private && url.scheme() == "http") {
+            return Err("only https:// URLs are called; refused".into());
+        }
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+            Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+            Some(url::Host::Domain(_)) => return Ok(()),
+            None => return Err("the URL has no host; refused".into()),
+        };
+        if self.permits(ip) { Ok(()) } else { Err(format!("{ip} is not a public address; refused")) }
     }
 }
 

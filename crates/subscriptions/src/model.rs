@@ -54,6 +54,7 @@ impl PlanId {
                 lead_limit: Some(100),
                 seat_limit: Some(3),
                 outreach_per_day: Some(100),
+                llm_tokens_per_month: Some(200_000),
             },
             Self::Pro => Plan {
                 id: self,
@@ -62,6 +63,7 @@ impl PlanId {
                 lead_limit: Some(1000),
                 seat_limit: Some(10),
                 outreach_per_day: Some(1000),
+                llm_tokens_per_month: Some(2_000_000),
             },
             Self::Enterprise => Plan {
                 id: self,
@@ -70,6 +72,7 @@ impl PlanId {
                 lead_limit: None,
                 seat_limit: None,
                 outreach_per_day: None,
+                llm_tokens_per_month: None,
             },
         }
     }
@@ -90,6 +93,9 @@ pub struct Plan {
     pub seat_limit: Option<u64>,
     /// Outreach emails approved per day (UTC); trialing organizations get at most [`TRIAL_OUTREACH_PER_DAY`].
     pub outreach_per_day: Option<u64>,
+    /// Language-model tokens the workflow steps may spend per monthly period;
+    /// past it they fall back to the rule-based adapters.
+    pub llm_tokens_per_month: Option<u64>,
 }
 
 /// A subscription's terms as one change sets them.
@@ -275,6 +281,13 @@ impl Subscription {
         }
     }
 
+    /// Language-model tokens the organization may still spend in the period
+    /// of `now`, given `used` so far (`None`: no budget).
+    #[must_use]
+    pub fn tokens_left(&self, used: u64) -> Option<u64> {
+        self.plan.plan().llm_tokens_per_month.map(|limit| limit.saturating_sub(used))
+    }
+
     /// Whether new leads are accepted (see [`Subscription::is_in_force`]).
     #[must_use]
     pub fn accepts_leads(&self, now: DateTime<Utc>) -> bool {
@@ -344,6 +357,8 @@ pub enum MeterOutcome {
 pub enum UsageMeter {
     /// Leads submitted in a period.
     Leads,
+    /// Language-model tokens the workflow steps spent in a period.
+    LlmTokens,
 }
 
 impl UsageMeter {
@@ -352,6 +367,7 @@ impl UsageMeter {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Leads => "leads",
+            Self::LlmTokens => "llm_tokens",
         }
     }
 }

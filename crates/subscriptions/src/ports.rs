@@ -76,4 +76,6 @@ pub struct UsageReport {
     pub leads: Usage,
     /// Seats.
     pub seats: Usage,
+    /// Language-model tokens spent by the workflow steps.
+    pub llm_tokens: Usage,
 }

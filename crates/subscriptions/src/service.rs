@@ -188,10 +188,12 @@ impl SubscriptionService {
         let plan = subscription.plan.plan();
         let leads = self.subscriptions.used(scope, UsageMeter::Leads, period.start).await?;
         let seats = self.subscriptions.seats_used(scope, now).await?;
+        let tokens = self.subscriptions.used(scope, UsageMeter::LlmTokens, period.start).await?;
         Ok(UsageReport {
             period,
             leads: Usage { used: leads, limit: plan.lead_limit },
             seats: Usage { used: seats, limit: plan.seat_limit },
+            llm_tokens: Usage { used: tokens, limit: plan.llm_tokens_per_month },
         })
     }
 }

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::model::{Category, EmailDraft, LeadSnapshot, Qualification, Research};
-use crate::ports::{EmailDrafter, Qualifier, Researcher, StepError};
+use crate::ports::{EmailDrafter, Produced, Qualifier, Researcher, StepError};
 
 const FREE_MAIL: &[&str] = &[
     "gmail.com",
@@ -145,7 +145,15 @@ pub fn normalize_company(raw: &str) -> Option<String> {
 
 #[async_trait]
 impl Researcher for RuleResearcher {
-    async fn research(&self, lead: &LeadSnapshot) -> Result<Research, StepError> {
+    async fn research(&self, lead: &LeadSnapshot) -> Result<Produced<Research>, StepError> {
+        Ok(Produced::plain(Self::facts(lead)))
+    }
+}
+
+impl RuleResearcher {
+    /// What the lead's address and message say by themselves (no network).
+    #[must_use]
+    pub fn facts(lead: &LeadSnapshot) -> Research {
         let domain = lead.email.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default();
         let free_mail = FREE_MAIL.contains(&domain.as_str());
         let disposable = DISPOSABLE.contains(&domain.as_str());
@@ -161,7 +169,7 @@ impl Researcher for RuleResearcher {
             .filter(|(_, words)| words.iter().any(|w| message.contains(w)))
             .map(|(intent, _)| (*intent).to_owned())
             .collect();
-        Ok(Research { domain, free_mail, disposable, company, intents })
+        Research { domain, free_mail, disposable, company, intents, website: None, summary: None }
     }
 }
 
@@ -175,23 +183,35 @@ fn setting(rules: &Value, path: &[&str], default: i64) -> i64 {
 
 #[async_trait]
 impl Qualifier for RuleQualifier {
-    async fn qualify(&self, lead: &LeadSnapshot, research: &Research) -> Result<Qualification, StepError> {
+    async fn qualify(
+        &self,
+        lead: &LeadSnapshot,
+        research: &Research,
+    ) -> Result<Produced<Qualification>, StepError> {
+        Ok(Produced::plain(Self::score(lead, research)))
+    }
+}
+
+impl RuleQualifier {
+    /// The rules' verdict on a researched lead.
+    #[must_use]
+    pub fn score(lead: &LeadSnapshot, research: &Research) -> Qualification {
         let rules = lead.organization_settings.get("qualification").cloned().unwrap_or(Value::Null);
         let blocked = rules.get("blockedDomains").and_then(Value::as_array).is_some_and(|list| {
             list.iter().filter_map(Value::as_str).any(|d| d.eq_ignore_ascii_case(&research.domain))
         });
         if research.disposable || blocked {
             let why = if blocked { "the email domain is blocked" } else { "a disposable email address" };
-            return Ok(Qualification { category: Category::Unqualified, reason: why.into(), score: 0 });
+            return Qualification { category: Category::Unqualified, reason: why.into(), score: 0 };
         }
         let sales_intents: Vec<&str> =
             research.intents.iter().map(String::as_str).filter(|i| *i != "support").collect();
         if research.intents.iter().any(|i| i == "support") && sales_intents.is_empty() {
-            return Ok(Qualification {
+            return Qualification {
                 category: Category::Support,
                 reason: "the message asks for help".into(),
                 score: 0,
-            });
+            };
         }
         let w = |key: &str, default: i64| setting(&rules, &["weights", key], default);
         let mut score = w("base", 20);
@@ -227,7 +247,7 @@ impl Qualifier for RuleQualifier {
         } else {
             Category::Unqualified
         };
-        Ok(Qualification { category, reason: reasons.join("; "), score })
+        Qualification { category, reason: reasons.join("; "), score }
     }
 }
 
@@ -242,7 +262,15 @@ impl EmailDrafter for TemplateDrafter {
         lead: &LeadSnapshot,
         research: &Research,
         category: Category,
-    ) -> Result<EmailDraft, StepError> {
+    ) -> Result<Produced<EmailDraft>, StepError> {
+        Ok(Produced::plain(Self::compose(lead, research, category)))
+    }
+}
+
+impl TemplateDrafter {
+    /// The template's email for the lead.
+    #[must_use]
+    pub fn compose(lead: &LeadSnapshot, research: &Research, category: Category) -> EmailDraft {
         let first_name = lead.name.split_whitespace().next().unwrap_or(&lead.name);
         let topic =
             research.intents.iter().find(|i| *i != "support").map_or("your message", |i| match i.as_str() {
@@ -266,7 +294,7 @@ impl EmailDrafter for TemplateDrafter {
             "Hi {first_name},\n\nThank you for contacting {org} about {topic}. We'd love to help you{company}.\n\n{next}\n\nBest regards,\nThe {org} team\n",
             org = lead.organization_name,
         );
-        Ok(EmailDraft { to: lead.email.clone(), subject, body })
+        EmailDraft { to: lead.email.clone(), subject, body }
     }
 }
 
@@ -289,8 +317,8 @@ mod tests {
     }
 
     async fn qualify(l: &LeadSnapshot) -> Qualification {
-        let research = RuleResearcher.research(l).await.unwrap();
-        RuleQualifier.qualify(l, &research).await.unwrap()
+        let research = RuleResearcher.research(l).await.unwrap().value;
+        RuleQualifier.qualify(l, &research).await.unwrap().value
     }
 
     #[test]
@@ -306,12 +334,14 @@ mod tests {
         let r = RuleResearcher
             .research(&lead("sam@bigcorp.io", None, "Can we get pricing and a demo?", json!({})))
             .await
-            .unwrap();
+            .unwrap()
+            .value;
         assert_eq!(r.domain, "bigcorp.io");
         assert!(!r.free_mail && !r.disposable);
         assert_eq!(r.company.as_deref(), Some("Bigcorp"));
         assert_eq!(r.intents, ["demo", "pricing"]);
-        let free = RuleResearcher.research(&lead("sam@gmail.com", None, "hi", json!({}))).await.unwrap();
+        let free =
+            RuleResearcher.research(&lead("sam@gmail.com", None, "hi", json!({}))).await.unwrap().value;
         assert!(free.free_mail && free.company.is_none());
     }
 
@@ -372,8 +402,8 @@ mod tests {
     #[tokio::test]
     async fn the_draft_addresses_the_lead() {
         let l = lead("sam@bigcorp.io", Some("BigCorp"), "demo please", json!({}));
-        let r = RuleResearcher.research(&l).await.unwrap();
-        let d = TemplateDrafter.draft(&l, &r, Category::Qualified).await.unwrap();
+        let r = RuleResearcher.research(&l).await.unwrap().value;
+        let d = TemplateDrafter.draft(&l, &r, Category::Qualified).await.unwrap().value;
         assert_eq!(d.to, "sam@bigcorp.io");
         assert!(d.subject.contains("Acme") && d.body.starts_with("Hi Sam,"));
     }

@@ -13,10 +13,11 @@ use leadflow_kernel::Clock;
 use rand::Rng as _;
 use tokio::sync::watch;
 
-use crate::model::{LeadSnapshot, StepOutcome};
+use crate::model::{LeadSnapshot, StepOutcome, TokenUsage};
 use crate::model::{Step, Workflow};
 use crate::ports::{
-    ApprovalNotifier, EmailDrafter, LeadEffects, Mailer, Qualifier, Researcher, StepError, WorkflowRepository,
+    ApprovalNotifier, EmailDrafter, LeadEffects, Mailer, Qualifier, Researcher, StepError, TokenBudget,
+    WorkflowRepository,
 };
 
 /// How failed steps are retried.
@@ -87,6 +88,31 @@ pub struct Steps {
     pub mailer: Arc<dyn Mailer>,
     /// Entering `await_approval`.
     pub notifier: Arc<dyn ApprovalNotifier>,
+    /// When `researcher`, `qualifier` and `drafter` spend a language model's
+    /// tokens: the organizations' budgets, and the rule-based adapters that
+    /// run once an organization's budget for the month is spent.
+    pub metered: Option<Metered>,
+}
+
+/// Model-backed steps' budget and their rule-based stand-ins.
+#[derive(Clone)]
+pub struct Metered {
+    /// The organizations' monthly token budgets.
+    pub budget: Arc<dyn TokenBudget>,
+    /// `research` past the budget.
+    pub researcher: Arc<dyn Researcher>,
+    /// `qualify` past the budget.
+    pub qualifier: Arc<dyn Qualifier>,
+    /// `draft_email` past the budget.
+    pub drafter: Arc<dyn EmailDrafter>,
+}
+
+/// What running a step gave: its outcome, the tokens it spent, and why a
+/// rule-based adapter ran instead of the model.
+struct Ran {
+    outcome: StepOutcome,
+    usage: Option<TokenUsage>,
+    fallback: Option<&'static str>,
 }
 
 /// Runs workflows.
@@ -150,32 +176,56 @@ impl Engine {
         Ok(count)
     }
 
-    async fn execute(
-        &self,
-        step: Step,
-        workflow: &Workflow,
-        lead: &LeadSnapshot,
-    ) -> Result<StepOutcome, StepError> {
+    async fn execute(&self, step: Step, workflow: &Workflow, lead: &LeadSnapshot) -> Result<Ran, StepError> {
         let missing = |what: &str| StepError::new(format!("{what} is missing; the workflow is inconsistent"));
+        let model_step = matches!(step, Step::Research | Step::Qualify | Step::DraftEmail);
+        // Past the organization's token budget for the month, the rule-based
+        // adapters run instead of the model (and the step says so).
+        let mut fallback = None;
+        let (mut researcher, mut qualifier, mut drafter) =
+            (&self.steps.researcher, &self.steps.qualifier, &self.steps.drafter);
+        if let Some(metered) = self.steps.metered.as_ref().filter(|_| model_step) {
+            let scope = platform()?.tenant(workflow.organization_id);
+            if metered.budget.remaining(scope, self.clock.now()).await? == Some(0) {
+                (researcher, qualifier, drafter) =
+                    (&metered.researcher, &metered.qualifier, &metered.drafter);
+                fallback = Some("budget");
+            }
+        }
+        let ran = |outcome, usage| Ran { outcome, usage, fallback };
         match step {
-            Step::Research => Ok(StepOutcome::Researched(self.steps.researcher.research(lead).await?)),
+            Step::Research => {
+                let produced = researcher.research(lead).await?;
+                Ok(ran(StepOutcome::Researched(produced.value), produced.usage))
+            }
             Step::Qualify => {
                 let research = workflow.research.as_ref().ok_or_else(|| missing("research"))?;
-                Ok(StepOutcome::Qualified(self.steps.qualifier.qualify(lead, research).await?))
+                let produced = qualifier.qualify(lead, research).await?;
+                Ok(ran(StepOutcome::Qualified(produced.value), produced.usage))
             }
             Step::DraftEmail => {
                 let research = workflow.research.as_ref().ok_or_else(|| missing("research"))?;
                 let category =
                     workflow.qualification.as_ref().ok_or_else(|| missing("qualification"))?.category;
-                Ok(StepOutcome::Drafted(self.steps.drafter.draft(lead, research, category).await?))
+                let produced = drafter.draft(lead, research, category).await?;
+                Ok(ran(StepOutcome::Drafted(produced.value), produced.usage))
             }
             Step::SendEmail => {
                 let draft = workflow.email_draft.as_ref().ok_or_else(|| missing("email draft"))?;
                 self.steps.mailer.send(workflow, draft).await?;
-                Ok(StepOutcome::Sent)
+                Ok(ran(StepOutcome::Sent, None))
             }
             Step::AwaitApproval => Err(StepError::new("the approval step is not run by workers")),
         }
+    }
+
+    /// Counts the tokens a step spent against its organization's budget.
+    async fn spend(&self, workflow: &Workflow, usage: Option<TokenUsage>) -> anyhow::Result<()> {
+        if let (Some(metered), Some(usage)) = (&self.steps.metered, usage) {
+            let scope = platform()?.tenant(workflow.organization_id);
+            metered.budget.spend(scope, usage.total(), self.clock.now()).await?;
+        }
+        Ok(())
     }
 
     /// Runs steps one after another, committing each result, until the
@@ -187,11 +237,13 @@ impl Engine {
             let now = self.clock.now();
             let mut effects = LeadEffects::default();
             match result {
-                Ok(outcome) => {
+                Ok(Ran { outcome, usage, fallback }) => {
                     if let StepOutcome::Qualified(q) = &outcome {
                         effects.qualification = Some(q.clone());
                     }
+                    self.spend(&workflow, usage).await?;
                     let mut next = workflow.clone();
+                    next.record_cost(usage, fallback);
                     next.complete_step(outcome, worker, now)?;
                     if step == Step::DraftEmail
                         && let Err(e) = self.steps.notifier.approval_requested(&next).await
@@ -211,6 +263,8 @@ impl Engine {
                     }
                 }
                 Err(e) => {
+                    self.spend(&workflow, e.usage()).await?;
+                    workflow.record_cost(e.usage(), None);
                     self.fail(worker, &mut workflow, &e, now).await?;
                     return Ok(());
                 }
@@ -226,7 +280,12 @@ impl Engine {
         now: chrono::DateTime<chrono::Utc>,
     ) -> anyhow::Result<()> {
         let attempts = workflow.steps.last().map_or(1, |s| s.attempts);
-        let delay = self.settings.retry.delay(attempts);
+        // Never sooner than the provider asked (`Retry-After`).
+        let asked = error.min_delay().and_then(|d| chrono::Duration::from_std(d).ok());
+        let delay = asked.map_or_else(
+            || self.settings.retry.delay(attempts),
+            |d| d.max(self.settings.retry.delay(attempts)),
+        );
         workflow.fail_step(error.message(), self.settings.retry.max_attempts.max(1), delay, now)?;
         match error.detail() {
             // Unexpected: the chain goes to the log, with the workflow id, and only there.
@@ -276,7 +335,7 @@ mod tests {
     use super::*;
     use crate::builtin::{RuleQualifier, RuleResearcher, TemplateDrafter};
     use crate::model::{Research, WorkflowStatus};
-    use crate::ports::{MockApprovalNotifier, MockMailer, MockResearcher, MockWorkflowRepository};
+    use crate::ports::{MockApprovalNotifier, MockMailer, MockResearcher, MockWorkflowRepository, Produced};
     use chrono::Utc;
     use leadflow_kernel::{OrganizationId, SystemClock};
     use std::sync::Mutex;
@@ -301,6 +360,7 @@ mod tests {
             drafter: Arc::new(TemplateDrafter),
             mailer: Arc::new(mailer),
             notifier: Arc::new(notifier),
+            metered: None,
         }
     }
 
@@ -394,7 +454,7 @@ mod tests {
         });
         store.expect_save_step().times(1).returning(|_, _, _, _, _| Ok(false));
         let mut researcher = MockResearcher::new();
-        researcher.expect_research().times(1).returning(|_| Ok(Research::default()));
+        researcher.expect_research().times(1).returning(|_| Ok(Produced::plain(Research::default())));
         let engine = Engine::new(
             Arc::new(store),
             steps(Arc::new(researcher), MockApprovalNotifier::new(), MockMailer::new()),
@@ -402,6 +462,53 @@ mod tests {
             settings(3),
         );
         engine.run_once("w1").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn model_steps_spend_the_budget_and_fall_back_to_rules_once_it_is_spent() {
+        use crate::model::TokenUsage;
+        use crate::ports::MockTokenBudget;
+        let used = TokenUsage { prompt_tokens: 700, completion_tokens: 50 };
+        let run = |remaining: Option<u64>, spends: usize| {
+            let saved = Arc::new(Mutex::new(Vec::new()));
+            let workflow = Workflow::new(OrganizationId::new(), leadflow_kernel::LeadId::new(), Utc::now());
+            let mut model = MockResearcher::new();
+            model.expect_research().returning(move |_| Ok(Produced::metered(Research::default(), used)));
+            let mut budget = MockTokenBudget::new();
+            budget.expect_remaining().returning(move |_, _| Ok(remaining));
+            budget
+                .expect_spend()
+                .withf(|_, tokens, _| *tokens == 750)
+                .times(spends)
+                .returning(|_, _, _| Ok(()));
+            let mut notifier = MockApprovalNotifier::new();
+            notifier.expect_approval_requested().returning(|_| Ok(()));
+            let mut steps = steps(Arc::new(model), notifier, MockMailer::new());
+            steps.metered = Some(Metered {
+                budget: Arc::new(budget),
+                researcher: Arc::new(RuleResearcher),
+                qualifier: Arc::new(RuleQualifier),
+                drafter: Arc::new(TemplateDrafter),
+            });
+            let engine = Engine::new(
+                Arc::new(store(workflow, saved.clone())),
+                steps,
+                Arc::new(SystemClock),
+                settings(3),
+            );
+            (engine, saved)
+        };
+        // Budget left: the model researches, its tokens are counted and recorded on the step.
+        let (engine, saved) = run(Some(10_000), 1);
+        engine.run_once("w1").await.unwrap();
+        let research = saved.lock().unwrap()[0].steps[0].clone();
+        assert_eq!((research.usage, research.fallback), (Some(used), None));
+        // Spent: the rules research, and the step says why.
+        let (engine, saved) = run(Some(0), 0);
+        engine.run_once("w1").await.unwrap();
+        let research = saved.lock().unwrap()[0].steps[0].clone();
+        assert_eq!((research.usage, research.fallback.as_deref()), (None, Some("budget")));
+        assert_eq!(saved.lock().unwrap()[0].research.as_ref().unwrap().domain, "bigcorp.io");
     }
 
     #[test]

@@ -16,10 +16,10 @@ pub mod model;
 pub mod ports;
 pub mod service;
 
-pub use engine::{Engine, EngineSettings, RetryPolicy};
+pub use engine::{Engine, EngineSettings, Metered, RetryPolicy};
 pub use error::{IllegalTransition, WorkflowError};
 pub use model::{
     Category, Decision, EmailDraft, LeadSnapshot, Qualification, Research, Step, StepRecord, StepStatus,
-    Workflow, WorkflowId, WorkflowStatus,
+    TokenUsage, WebsiteFacts, Workflow, WorkflowId, WorkflowStatus,
 };
 pub use service::WorkflowService;

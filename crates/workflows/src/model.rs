@@ -133,6 +133,54 @@ pub struct StepRecord {
     pub error: Option<String>,
     /// The worker that completed it.
     pub worker: Option<String>,
+    /// The language model's tokens the step spent (model-backed steps only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<TokenUsage>,
+    /// Why the rule-based adapter ran instead of the model (`budget`: the
+    /// organization's monthly token budget is spent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+/// Tokens a language model spent on one step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenUsage {
+    /// Tokens of the prompt.
+    pub prompt_tokens: u64,
+    /// Tokens of the answer.
+    pub completion_tokens: u64,
+}
+
+impl TokenUsage {
+    /// Both together (what the budget counts).
+    #[must_use]
+    pub const fn total(self) -> u64 {
+        self.prompt_tokens.saturating_add(self.completion_tokens)
+    }
+
+    /// The sum of two usages.
+    #[must_use]
+    pub const fn plus(self, other: Self) -> Self {
+        Self {
+            prompt_tokens: self.prompt_tokens.saturating_add(other.prompt_tokens),
+            completion_tokens: self.completion_tokens.saturating_add(other.completion_tokens),
+        }
+    }
+}
+
+/// What a lead's website says about it (its domain's home page).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebsiteFacts {
+    /// The page fetched.
+    pub url: String,
+    /// Its `<title>`.
+    pub title: Option<String>,
+    /// Its meta description.
+    pub description: Option<String>,
+    /// The start of its visible text.
+    pub excerpt: Option<String>,
 }
 
 /// What research found about a lead.
@@ -149,6 +197,12 @@ pub struct Research {
     pub company: Option<String>,
     /// What the message asks for: `demo`, `pricing`, `support`, `partnership`, `purchase`.
     pub intents: Vec<String>,
+    /// The company's website, when its home page could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<WebsiteFacts>,
+    /// A model's summary of the lead (model-backed research only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// A qualification category.
@@ -343,6 +397,8 @@ impl Workflow {
                 finished_at: None,
                 error: None,
                 worker: None,
+                usage: None,
+                fallback: None,
             });
         }
         let last = self.steps.len() - 1;
@@ -365,6 +421,18 @@ impl Workflow {
         record.started_at.get_or_insert(now);
         self.updated_at = now;
         Ok(step)
+    }
+
+    /// Records what the running step cost: the model's tokens, or why the
+    /// rule-based adapter ran instead.
+    pub fn record_cost(&mut self, usage: Option<TokenUsage>, fallback: Option<&str>) {
+        if let Some(step) = self.current_step {
+            let record = self.record(step);
+            if let Some(usage) = usage {
+                record.usage = Some(record.usage.map_or(usage, |u| u.plus(usage)));
+            }
+            record.fallback = fallback.map(str::to_owned);
+        }
     }
 
     /// Records a step's result and moves to the next step.

@@ -5,8 +5,49 @@ use chrono::{DateTime, Utc};
 use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, LeadId, PlatformScope, TenantScope};
 
 use crate::model::{
-    Category, EmailDraft, LeadSnapshot, Qualification, Research, Workflow, WorkflowId, WorkflowStatus,
+    Category, EmailDraft, LeadSnapshot, Qualification, Research, TokenUsage, Workflow, WorkflowId,
+    WorkflowStatus,
 };
+
+/// What a step adapter produced, with the language model's tokens it spent
+/// (none for rule-based adapters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Produced<T> {
+    /// The result.
+    pub value: T,
+    /// Tokens spent.
+    pub usage: Option<TokenUsage>,
+}
+
+impl<T> Produced<T> {
+    /// A result that cost no tokens.
+    pub const fn plain(value: T) -> Self {
+        Self { value, usage: None }
+    }
+
+    /// A result that cost `usage`.
+    pub const fn metered(value: T, usage: TokenUsage) -> Self {
+        Self { value, usage: Some(usage) }
+    }
+}
+
+/// An organization's monthly budget of language-model tokens (its plan's;
+/// owned by subscriptions, asked here).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TokenBudget: Send + Sync {
+    /// Tokens the scope may still spend in the period of `now` (`None`: no budget).
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn remaining(&self, scope: TenantScope, now: DateTime<Utc>) -> anyhow::Result<Option<u64>>;
+
+    /// Counts `tokens` spent by the scope at `now`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn spend(&self, scope: TenantScope, tokens: u64, now: DateTime<Utc>) -> anyhow::Result<()>;
+}
 
 /// A step failed; the engine retries it with backoff.
 ///
@@ -18,6 +59,8 @@ use crate::model::{
 pub struct StepError {
     message: String,
     detail: Option<String>,
+    retry_after: Option<std::time::Duration>,
+    usage: Option<TokenUsage>,
 }
 
 /// What tenants read when a step failed unexpectedly (a store or driver error).
@@ -27,7 +70,34 @@ impl StepError {
     /// A failure whose message is meant for the tenant (e.g. "research provider unavailable").
     #[must_use]
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), detail: None }
+        Self { message: message.into(), detail: None, retry_after: None, usage: None }
+    }
+
+    /// The same failure, to be retried no sooner than `delay` from now (a
+    /// provider's `Retry-After`).
+    #[must_use]
+    pub fn retry_after(mut self, delay: std::time::Duration) -> Self {
+        self.retry_after = Some(delay);
+        self
+    }
+
+    /// The same failure, having spent `usage` tokens (an answer that did not validate).
+    #[must_use]
+    pub fn with_usage(mut self, usage: TokenUsage) -> Self {
+        self.usage = Some(usage);
+        self
+    }
+
+    /// The earliest retry the provider asked for.
+    #[must_use]
+    pub fn min_delay(&self) -> Option<std::time::Duration> {
+        self.retry_after
+    }
+
+    /// Tokens the failed attempt spent.
+    #[must_use]
+    pub fn usage(&self) -> Option<TokenUsage> {
+        self.usage
     }
 
     /// What tenants see.
@@ -46,7 +116,12 @@ impl StepError {
 impl From<anyhow::Error> for StepError {
     /// An unexpected failure: tenants read [`INTERNAL_STEP_ERROR`], the chain is kept for the logs.
     fn from(e: anyhow::Error) -> Self {
-        Self { message: INTERNAL_STEP_ERROR.to_owned(), detail: Some(format!("{e:#}")) }
+        Self {
+            message: INTERNAL_STEP_ERROR.to_owned(),
+            detail: Some(format!("{e:#}")),
+            retry_after: None,
+            usage: None,
+        }
     }
 }
 
@@ -175,7 +250,7 @@ pub trait Researcher: Send + Sync {
     ///
     /// # Errors
     /// [`StepError`] (retried).
-    async fn research(&self, lead: &LeadSnapshot) -> Result<Research, StepError>;
+    async fn research(&self, lead: &LeadSnapshot) -> Result<Produced<Research>, StepError>;
 }
 
 /// Scores and categorises a lead.
@@ -186,7 +261,11 @@ pub trait Qualifier: Send + Sync {
     ///
     /// # Errors
     /// [`StepError`] (retried).
-    async fn qualify(&self, lead: &LeadSnapshot, research: &Research) -> Result<Qualification, StepError>;
+    async fn qualify(
+        &self,
+        lead: &LeadSnapshot,
+        research: &Research,
+    ) -> Result<Produced<Qualification>, StepError>;
 }
 
 /// Writes the outreach email.
@@ -202,7 +281,7 @@ pub trait EmailDrafter: Send + Sync {
         lead: &LeadSnapshot,
         research: &Research,
         category: Category,
-    ) -> Result<EmailDraft, StepError>;
+    ) -> Result<Produced<EmailDraft>, StepError>;
 }
 
 /// Sends an approved email.

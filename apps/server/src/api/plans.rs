@@ -33,6 +33,9 @@ pub struct PlanInfo {
     pub lead_limit: Option<u64>,
     /// Members plus pending invitations; `null` for unlimited.
     pub seat_limit: Option<u64>,
+    /// Language-model tokens the workflow steps may spend per period (then
+    /// they fall back to the rules); `null` for unlimited.
+    pub llm_token_budget: Option<u64>,
 }
 
 impl From<Plan> for PlanInfo {
@@ -44,6 +47,7 @@ impl From<Plan> for PlanInfo {
             currency: Plan::CURRENCY.to_owned(),
             lead_limit: p.lead_limit,
             seat_limit: p.seat_limit,
+            llm_token_budget: p.llm_tokens_per_month,
         }
     }
 }
@@ -146,6 +150,8 @@ pub struct UsageReportDto {
     pub leads: UsageDto,
     /// Members plus pending invitations.
     pub seats: UsageDto,
+    /// Language-model tokens the workflow steps spent this period.
+    pub llm_tokens: UsageDto,
 }
 
 #[OpenApi(tag = "ApiTags::Subscriptions")]
@@ -248,6 +254,7 @@ impl SubscriptionsApi {
             period_end: report.period.end,
             leads: report.leads.into(),
             seats: report.seats.into(),
+            llm_tokens: report.llm_tokens.into(),
         }))
     }
 }

@@ -68,6 +68,21 @@ pub struct StepDto {
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The last error.
     pub error: Option<String>,
+    /// The language model's tokens the step spent (model-backed steps only).
+    pub usage: Option<TokenUsageDto>,
+    /// Why the rule-based adapter ran instead of the model: `budget` (the
+    /// organization's monthly token budget is spent).
+    pub fallback: Option<String>,
+}
+
+/// Tokens a language model spent.
+#[derive(Object)]
+#[oai(rename = "TokenUsage", rename_all = "camelCase")]
+pub struct TokenUsageDto {
+    /// Tokens of the prompt.
+    pub prompt_tokens: u64,
+    /// Tokens of the answer.
+    pub completion_tokens: u64,
 }
 
 /// An outreach email.
@@ -147,6 +162,11 @@ impl From<Workflow> for WorkflowDto {
                     started_at: s.started_at,
                     finished_at: s.finished_at,
                     error: s.error.clone(),
+                    usage: s.usage.map(|u| TokenUsageDto {
+                        prompt_tokens: u.prompt_tokens,
+                        completion_tokens: u.completion_tokens,
+                    }),
+                    fallback: s.fallback.clone(),
                 })
                 .collect(),
             research: w.research.as_ref().and_then(|r| serde_json::to_value(r).ok()),

@@ -11,7 +11,7 @@ mod repository;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use leadflow_kernel::{OrganizationId, TenantScope};
-use leadflow_subscriptions::{Plan, PlanId, Subscription, SubscriptionStatus, UsageMeter};
+use leadflow_subscriptions::{Plan, PlanId, Subscription, SubscriptionStatus, USAGE_SHARDS, UsageMeter};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
@@ -207,6 +207,37 @@ pub(crate) async fn count_unit<C: ConnectionTrait>(
             Ok(if written > 0 { MeterOutcome::Counted } else { spent })
         }
     }
+}
+
+/// Adds `amount` to `meter` for the period starting at `period_start`, in one
+/// of the period's shards (a meter without a limit to enforce atomically, such
+/// as the language-model tokens the workflow steps spend).
+#[cfg(feature = "workflows")]
+pub(crate) async fn add_to_meter<C: ConnectionTrait>(
+    conn: &C,
+    scope: TenantScope,
+    meter: UsageMeter,
+    period_start: DateTime<Utc>,
+    amount: u64,
+) -> anyhow::Result<()> {
+    use sea_orm::sea_query::{ExprTrait as _, OnConflict};
+    use usage_shard::Column as C;
+    let amount = i64::try_from(amount).unwrap_or(i64::MAX);
+    let shard = (uuid::Uuid::now_v7().as_u128() % u128::from(USAGE_SHARDS)) as i16;
+    let mut upsert = OnConflict::columns([C::OrganizationId, C::Meter, C::PeriodStart, C::Shard]);
+    upsert.value(C::Used, Expr::col((usage_shard::Entity, C::Used)).add(amount));
+    usage_shard::Entity::insert(usage_shard::ActiveModel {
+        organization_id: Set(scope.organization_id().as_uuid()),
+        meter: Set(meter.as_str().to_owned()),
+        period_start: Set(period_start),
+        shard: Set(shard),
+        used: Set(amount),
+    })
+    .on_conflict(upsert.to_owned())
+    .exec_without_returning(conn)
+    .await
+    .map_err(|e| unexpected(e, "adding to a usage meter"))?;
+    Ok(())
 }
 
 /// Changes the scope's plan on `txn`: active from now, the trial over.

@@ -171,3 +171,48 @@ impl leadflow_workflows::ports::OutreachLimits for SeaOrmWorkflows {
         Ok(leadflow_workflows::ports::DailyOutreach { limit: Some(limit), used, in_force })
     }
 }
+
+#[async_trait]
+impl leadflow_workflows::ports::TokenBudget for SeaOrmWorkflows {
+    async fn remaining(
+        &self,
+        scope: leadflow_kernel::TenantScope,
+        now: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<Option<u64>> {
+        // The plan sets the budget (subscriptions decides); the period's meter counts it.
+        let Some(subscription) = crate::subscriptions::subscription_of(&self.db, scope).await? else {
+            return Ok(None);
+        };
+        if subscription.plan.plan().llm_tokens_per_month.is_none() {
+            return Ok(None);
+        }
+        let period = subscription.period(now);
+        let used = crate::subscriptions::used(
+            &self.db,
+            scope,
+            leadflow_subscriptions::UsageMeter::LlmTokens,
+            period.start,
+        )
+        .await?;
+        Ok(subscription.tokens_left(used))
+    }
+
+    async fn spend(
+        &self,
+        scope: leadflow_kernel::TenantScope,
+        tokens: u64,
+        now: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let Some(subscription) = crate::subscriptions::subscription_of(&self.db, scope).await? else {
+            return Ok(());
+        };
+        crate::subscriptions::add_to_meter(
+            &self.db,
+            scope,
+            leadflow_subscriptions::UsageMeter::LlmTokens,
+            subscription.period(now).start,
+            tokens,
+        )
+        .await
+    }
+}
