@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod helpers;
+mod llm;
 mod mailbox;
 mod receiver;
 mod stripe;
@@ -17,6 +18,7 @@ mod billing;
 mod duplicates;
 mod emails;
 mod errors;
+mod intelligence;
 mod invitations;
 mod isolation;
 mod leads;

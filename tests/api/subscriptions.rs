@@ -9,9 +9,9 @@ http_tests! {
     async fn the_catalogue_is_public_and_new_organizations_start_a_starter_trial(app: TestApp) {
         let plans = app.call(Method::GET, "/api/v1/plans", None, None).await.expect(200);
         assert_eq!(plans.body["data"], json!([
-            { "id": "starter", "name": "Starter", "priceCents": 4900, "currency": "USD", "leadLimit": 100, "seatLimit": 3 },
-            { "id": "pro", "name": "Pro", "priceCents": 19900, "currency": "USD", "leadLimit": 1000, "seatLimit": 10 },
-            { "id": "enterprise", "name": "Enterprise", "priceCents": null, "currency": "USD", "leadLimit": null, "seatLimit": null },
+            { "id": "starter", "name": "Starter", "priceCents": 4900, "currency": "USD", "leadLimit": 100, "seatLimit": 3, "llmTokenBudget": 200_000 },
+            { "id": "pro", "name": "Pro", "priceCents": 19900, "currency": "USD", "leadLimit": 1000, "seatLimit": 10, "llmTokenBudget": 2_000_000 },
+            { "id": "enterprise", "name": "Enterprise", "priceCents": null, "currency": "USD", "leadLimit": null, "seatLimit": null, "llmTokenBudget": null },
         ]));
 
         let ada = app.register("ada@example.com", Some("acme")).await;

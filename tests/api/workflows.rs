@@ -17,7 +17,7 @@ use crate::helpers::{Session, TestApp};
 
 const WORKERS: [(&str, &str); 1] = [("LEADFLOW_WORKERS", "2")];
 
-fn qualified_lead() -> Value {
+pub(crate) fn qualified_lead() -> Value {
     json!({ "email": "sam@bigcorp.io", "name": "Sam Doe", "company": "BigCorp Inc.", "message": "We want a demo and pricing for 40 seats", "source": "website" })
 }
 
@@ -25,7 +25,7 @@ fn unqualified_lead() -> Value {
     json!({ "email": "someone@gmail.com", "name": "Someone", "message": "hello" })
 }
 
-async fn submit(app: &TestApp, owner: &Session, body: Value) -> (String, String) {
+pub(crate) async fn submit(app: &TestApp, owner: &Session, body: Value) -> (String, String) {
     let reply = app.post("/api/v1/leads", Some(&owner.access), body).await.expect(201);
     (
         reply.body["lead"]["id"].as_str().unwrap().to_owned(),
@@ -34,7 +34,12 @@ async fn submit(app: &TestApp, owner: &Session, body: Value) -> (String, String)
 }
 
 /// Polls the workflow until `done` holds (10 s at most).
-async fn wait_for(app: &TestApp, token: &str, workflow: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(
+    app: &TestApp,
+    token: &str,
+    workflow: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     for _ in 0..500 {
         let reply = app.get(&format!("/api/v1/workflows/{workflow}"), token).await.expect(200);
         if done(&reply.body) {
@@ -45,7 +50,7 @@ async fn wait_for(app: &TestApp, token: &str, workflow: &str, done: impl Fn(&Val
     panic!("workflow {workflow} never reached the expected state");
 }
 
-fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
+pub(crate) fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
     move |w| w["status"] == status
 }
 

@@ -260,31 +260,32 @@ fn step_adapters(
         )?;
         facts = Arc::new(leadflow_integrations::website::WebsiteResearcher::new(facts, reader));
     }
-    let (researcher, qualifier, drafter, metered): (
-        Arc<dyn Researcher>,
-        Arc<dyn Qualifier>,
-        Arc<dyn EmailDrafter>,
-        _,
-    ) = match &config.llm {
-        Some(settings) => {
-            let client = leadflow_integrations::llm::ChatClient::new(settings.clone())?;
-            let model = Arc::new(leadflow_integrations::llm::LlmSteps::new(client, facts.clone())?);
-            let metered = leadflow_workflows::Metered {
-                budget: store.clone(),
-                researcher: facts,
-                qualifier: Arc::new(RuleQualifier),
-                drafter: Arc::new(TemplateDrafter),
-            };
-            (model.clone(), model.clone(), model, Some(metered))
-        }
-        None => (facts, Arc::new(RuleQualifier), Arc::new(TemplateDrafter), None),
+    let mut steps = Steps {
+        researcher: facts.clone(),
+        qualifier: Arc::new(RuleQualifier),
+        drafter: Arc::new(TemplateDrafter),
+        mailer: store.clone(),
+        notifier: store.clone(),
+        metered: None,
     };
+    if let Some(settings) = &config.llm {
+        let client = leadflow_integrations::llm::ChatClient::new(settings.clone())?;
+        let model = Arc::new(leadflow_integrations::llm::LlmSteps::new(client, facts)?);
+        // Past an organization's token budget, the rule-based adapters run.
+        steps.metered = Some(leadflow_workflows::Metered {
+            budget: store.clone(),
+            researcher: steps.researcher.clone(),
+            qualifier: steps.qualifier.clone(),
+            drafter: steps.drafter.clone(),
+        });
+        (steps.researcher, steps.qualifier, steps.drafter) = (model.clone(), model.clone(), model);
+    }
     Ok(Steps {
-        researcher: overrides.researcher.unwrap_or(researcher),
-        qualifier: overrides.qualifier.unwrap_or(qualifier),
-        drafter: overrides.drafter.unwrap_or(drafter),
-        mailer: overrides.mailer.unwrap_or_else(|| store.clone()),
-        notifier: overrides.notifier.unwrap_or_else(|| store.clone()),
-        metered,
+        researcher: overrides.researcher.unwrap_or(steps.researcher),
+        qualifier: overrides.qualifier.unwrap_or(steps.qualifier),
+        drafter: overrides.drafter.unwrap_or(steps.drafter),
+        mailer: overrides.mailer.unwrap_or(steps.mailer),
+        notifier: overrides.notifier.unwrap_or(steps.notifier),
+        metered: steps.metered,
     })
 }
