@@ -201,3 +201,35 @@ contract_tests! {
         assert_eq!(storage.subscriptions().used(crate::scope(org), UsageMeter::Leads, period.start).await.unwrap(), 100);
     }
 }
+
+contract_tests! {
+    async fn the_token_budget_is_the_plans_and_counts_what_was_spent(storage: Storage) {
+        use leadflow_workflows::ports::TokenBudget as _;
+        let starter = org_on(&storage, "acme", None).await;
+        let big = org_on(&storage, "bigco", Some("enterprise")).await;
+        let budget = storage.workflows();
+        let now = Utc::now();
+        assert_eq!(budget.remaining(crate::scope(starter), now).await.unwrap(), Some(200_000));
+        // Spent concurrently, counted exactly.
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let budget = storage.workflows();
+                tokio::spawn(async move { budget.spend(crate::scope(starter), 15_000, now).await.unwrap() })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(budget.remaining(crate::scope(starter), now).await.unwrap(), Some(50_000));
+        budget.spend(crate::scope(starter), 60_000, now).await.unwrap();
+        assert_eq!(budget.remaining(crate::scope(starter), now).await.unwrap(), Some(0));
+        let used = storage.subscriptions().used(crate::scope(starter), UsageMeter::LlmTokens, storage.subscriptions().get(crate::scope(starter)).await.unwrap().unwrap().period(now).start).await.unwrap();
+        assert_eq!(used, 210_000);
+        // Unlimited plans have no budget; another organization's spending is not ours.
+        assert_eq!(budget.remaining(crate::scope(big), now).await.unwrap(), None);
+        budget.spend(crate::scope(big), 1_000_000, now).await.unwrap();
+        assert_eq!(budget.remaining(crate::scope(starter), now).await.unwrap(), Some(0));
+        let fresh = org_on(&storage, "fresh", None).await;
+        assert_eq!(budget.remaining(crate::scope(fresh), now).await.unwrap(), Some(200_000));
+    }
+}
