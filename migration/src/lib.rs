@@ -20,6 +20,7 @@ mod m20261201_000010_delivery;
 mod m20261201_000011_past_due_since;
 mod m20261201_000012_billing;
 mod m20261201_000013_lead_origin;
+mod m20261201_000014_routing;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_past_due_since::Migration),
             Box::new(m20261201_000012_billing::Migration),
             Box::new(m20261201_000013_lead_origin::Migration),
+            Box::new(m20261201_000014_routing::Migration),
         ]
     }
 }

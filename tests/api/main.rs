@@ -25,6 +25,7 @@ mod leads;
 mod members;
 mod organizations;
 mod recovery;
+mod routing;
 mod secrets;
 mod subscriptions;
 mod system;

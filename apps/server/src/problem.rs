@@ -389,6 +389,7 @@ impl From<LeadError> for ApiError {
             LeadError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
             e @ LeadError::QuotaSpent { .. } => ApiError::new(StatusCode::PAYMENT_REQUIRED, e.to_string()),
             e @ LeadError::SubscriptionClosed => subscription_inactive(e.to_string()),
+            LeadError::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, detail),
             e @ (LeadError::IdempotencyMismatch | LeadError::Busy) => {
                 ApiError::new(StatusCode::CONFLICT, e.to_string())
             }

@@ -102,6 +102,8 @@ pub struct AppState {
     pub billing: BillingService,
     /// Leads.
     pub leads: LeadService,
+    /// Routing proposals.
+    pub proposals: leadflow_leads::proposals::ProposalService,
     /// Workflows (people-facing).
     pub workflows: WorkflowService,
     /// The workflow engine the workers run.
@@ -229,6 +231,7 @@ impl AppState {
             // Plans are the super admin's to change; owners pay for one through `billing`.
             subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone()),
             billing: BillingService::new(Arc::new(storage.subscriptions()), billing_provider, clock.clone()),
+            proposals: leadflow_leads::proposals::ProposalService::new(leads_store.clone(), clock.clone()),
             leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock.clone()),
             workflows: WorkflowService::new(workflows_store.clone(), workflows_store, clock.clone()),
             engine,
@@ -266,6 +269,7 @@ fn step_adapters(
         drafter: Arc::new(TemplateDrafter),
         mailer: store.clone(),
         notifier: store.clone(),
+        router: store.clone(),
         metered: None,
     };
     if let Some(settings) = &config.llm {
@@ -286,6 +290,7 @@ fn step_adapters(
         drafter: overrides.drafter.unwrap_or(steps.drafter),
         mailer: overrides.mailer.unwrap_or(steps.mailer),
         notifier: overrides.notifier.unwrap_or(steps.notifier),
+        router: steps.router,
         metered: steps.metered,
     })
 }

@@ -37,6 +37,9 @@ pub enum LeadError {
     /// The lead changed since the version the client named (`If-Match`).
     #[error("the lead changed since you read it; read it again")]
     PreconditionFailed,
+    /// The request conflicts with the resource's state.
+    #[error("{0}")]
+    Conflict(&'static str),
     /// It kept changing under this write; nothing was written.
     #[error("the lead is being changed by someone else; try again")]
     Busy,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod model;
 pub mod ports;
+pub mod proposals;
 pub mod service;
 
 pub use error::LeadError;

@@ -313,6 +313,7 @@ mod tests {
             metadata: json!({}),
             organization_name: "Acme".into(),
             organization_settings: settings,
+            assignee_id: None,
         }
     }
 

@@ -16,9 +16,11 @@ use tokio::sync::watch;
 use crate::model::{LeadSnapshot, StepOutcome, TokenUsage};
 use crate::model::{Step, Workflow};
 use crate::ports::{
-    ApprovalNotifier, EmailDrafter, LeadEffects, Mailer, Qualifier, Researcher, StepError, TokenBudget,
-    WorkflowRepository,
+    ApprovalNotifier, EmailDrafter, LeadEffects, Mailer, Qualifier, Researcher, RouteEffect, Router, Routing,
+    StepError, TokenBudget, WorkflowRepository,
 };
+use crate::routing::{self, RoutingMode, RoutingSettings, Strategy};
+use leadflow_kernel::AuditEntry;
 
 /// How failed steps are retried.
 #[derive(Clone, Copy, Debug)]
@@ -88,6 +90,8 @@ pub struct Steps {
     pub mailer: Arc<dyn Mailer>,
     /// Entering `await_approval`.
     pub notifier: Arc<dyn ApprovalNotifier>,
+    /// `route`: the candidates and the round-robin counter.
+    pub router: Arc<dyn Router>,
     /// When `researcher`, `qualifier` and `drafter` spend a language model's
     /// tokens: the organizations' budgets, and the rule-based adapters that
     /// run once an organization's budget for the month is spent.
@@ -113,6 +117,7 @@ struct Ran {
     outcome: StepOutcome,
     usage: Option<TokenUsage>,
     fallback: Option<&'static str>,
+    routing: Option<Routing>,
 }
 
 /// Runs workflows.
@@ -192,7 +197,7 @@ impl Engine {
                 fallback = Some("budget");
             }
         }
-        let ran = |outcome, usage| Ran { outcome, usage, fallback };
+        let ran = |outcome, usage| Ran { outcome, usage, fallback, routing: None };
         match step {
             Step::Research => {
                 let produced = researcher.research(lead).await?;
@@ -210,6 +215,9 @@ impl Engine {
                 let produced = drafter.draft(lead, research, category).await?;
                 Ok(ran(StepOutcome::Drafted(produced.value), produced.usage))
             }
+            Step::Route => {
+                Ok(Ran { routing: self.route(workflow, lead).await?, ..ran(StepOutcome::Routed, None) })
+            }
             Step::SendEmail => {
                 let draft = workflow.email_draft.as_ref().ok_or_else(|| missing("email draft"))?;
                 self.steps.mailer.send(workflow, draft).await?;
@@ -217,6 +225,49 @@ impl Engine {
             }
             Step::AwaitApproval => Err(StepError::new("the approval step is not run by workers")),
         }
+    }
+
+    /// Picks who works the lead, as the organization's routing settings say
+    /// (`None`: nobody eligible, or the lead was assigned meanwhile).
+    async fn route(&self, workflow: &Workflow, lead: &LeadSnapshot) -> anyhow::Result<Option<Routing>> {
+        let settings = RoutingSettings::from_settings(&lead.organization_settings);
+        if settings.mode == RoutingMode::Manual || lead.assignee_id.is_some() {
+            return Ok(None);
+        }
+        let scope = platform()?.tenant(workflow.organization_id);
+        let candidates = self.steps.router.candidates(scope, settings.team).await?;
+        let ticket = if settings.strategy == Strategy::RoundRobin && !candidates.is_empty() {
+            self.steps.router.next_ticket(scope).await?
+        } else {
+            0
+        };
+        let Some(user) = routing::pick(&settings, &candidates, ticket) else {
+            tracing::info!(workflow = %workflow.id, "no member to route the lead to");
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let system = leadflow_kernel::Actor::system();
+        let org = Some(workflow.organization_id);
+        let strategy = settings.strategy.as_str();
+        Ok(Some(match settings.mode {
+            RoutingMode::Propose => {
+                let proposal = uuid::Uuid::now_v7();
+                let audit =
+                    AuditEntry::new(&system, org, "lead.assignment_proposed", "lead", workflow.lead_id, now)
+                        .with_details(
+                            serde_json::json!({ "proposalId": proposal, "to": user, "strategy": strategy }),
+                        );
+                Routing {
+                    effect: RouteEffect::Propose { proposal, user, expires_at: now + routing::PROPOSAL_TTL },
+                    audit,
+                }
+            }
+            _ => {
+                let audit = AuditEntry::new(&system, org, "lead.assigned", "lead", workflow.lead_id, now)
+                    .with_details(serde_json::json!({ "from": null, "to": user, "by": "routing", "strategy": strategy }));
+                Routing { effect: RouteEffect::Assign(user), audit }
+            }
+        }))
     }
 
     /// Counts the tokens a step spent against its organization's budget.
@@ -237,14 +288,21 @@ impl Engine {
             let now = self.clock.now();
             let mut effects = LeadEffects::default();
             match result {
-                Ok(Ran { outcome, usage, fallback }) => {
+                Ok(Ran { outcome, usage, fallback, routing }) => {
                     if let StepOutcome::Qualified(q) = &outcome {
                         effects.qualification = Some(q.clone());
                     }
+                    effects.routing = routing;
                     self.spend(&workflow, usage).await?;
                     let mut next = workflow.clone();
                     next.record_cost(usage, fallback);
                     next.complete_step(outcome, worker, now)?;
+                    // An organization that assigns by hand has no route step at all.
+                    let routes = RoutingSettings::from_settings(&lead.organization_settings).mode
+                        != RoutingMode::Manual;
+                    if !routes || lead.assignee_id.is_some() {
+                        next.skip_routing(now);
+                    }
                     if step == Step::DraftEmail
                         && let Err(e) = self.steps.notifier.approval_requested(&next).await
                     {
@@ -350,6 +408,7 @@ mod tests {
             metadata: serde_json::json!({}),
             organization_name: "Acme".into(),
             organization_settings: serde_json::json!({}),
+            assignee_id: None,
         }
     }
 
@@ -360,6 +419,7 @@ mod tests {
             drafter: Arc::new(TemplateDrafter),
             mailer: Arc::new(mailer),
             notifier: Arc::new(notifier),
+            router: Arc::new(crate::ports::MockRouter::new()),
             metered: None,
         }
     }

@@ -1,7 +1,7 @@
 //! Durable lead-processing workflows.
 //!
-//! One workflow per lead: `research` → `qualify` → for qualified and
-//! follow-up leads `draft_email` → `await_approval` → (approved) `send_email`
+//! One workflow per lead: `research` → `qualify` → (unless unqualified, when
+//! the organization routes leads) `route` → for qualified and follow-up leads `draft_email` → `await_approval` → (approved) `send_email`
 //! → completed. The state machine ([`model`]) rejects every illegal
 //! transition; the steps are ports ([`ports`]) with built-in adapters that
 //! need no network ([`builtin`]); the [`engine`] runs due workflows under a
@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod ports;
+pub mod routing;
 pub mod service;
 
 pub use engine::{Engine, EngineSettings, Metered, RetryPolicy};

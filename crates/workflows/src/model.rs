@@ -80,6 +80,8 @@ pub enum Step {
     Research,
     /// Score and categorise it; writes the qualification onto the lead.
     Qualify,
+    /// Pick who works it (when the organization routes leads).
+    Route,
     /// Write the outreach email.
     DraftEmail,
     /// Wait for a person's decision.
@@ -95,6 +97,7 @@ impl Step {
         match self {
             Self::Research => "research",
             Self::Qualify => "qualify",
+            Self::Route => "route",
             Self::DraftEmail => "draft_email",
             Self::AwaitApproval => "await_approval",
             Self::SendEmail => "send_email",
@@ -294,6 +297,8 @@ pub struct LeadSnapshot {
     pub organization_name: String,
     /// The organization's settings (qualification rules live under `qualification`).
     pub organization_settings: Value,
+    /// The member working the lead, if any (routing leaves assigned leads alone).
+    pub assignee_id: Option<UserId>,
 }
 
 /// A workflow: one per lead.
@@ -338,6 +343,8 @@ pub enum StepOutcome {
     Researched(Research),
     /// `qualify` done.
     Qualified(Qualification),
+    /// `route` done (assigned, proposed, or no one to route to).
+    Routed,
     /// `draft_email` done.
     Drafted(EmailDraft),
     /// `send_email` done.
@@ -349,6 +356,7 @@ impl StepOutcome {
         match self {
             Self::Researched(_) => Step::Research,
             Self::Qualified(_) => Step::Qualify,
+            Self::Routed => Step::Route,
             Self::Drafted(_) => Step::DraftEmail,
             Self::Sent => Step::SendEmail,
         }
@@ -462,14 +470,15 @@ impl Workflow {
                 self.current_step = Some(Step::Qualify);
             }
             StepOutcome::Qualified(qualification) => {
-                let outreach = qualification.category.wants_outreach();
+                let unqualified = qualification.category == Category::Unqualified;
                 self.qualification = Some(qualification);
-                if outreach {
-                    self.current_step = Some(Step::DraftEmail);
-                } else {
+                if unqualified {
                     self.finish(WorkflowStatus::Completed, now);
+                } else {
+                    self.current_step = Some(Step::Route);
                 }
             }
+            StepOutcome::Routed => self.after_routing(now),
             StepOutcome::Drafted(draft) => {
                 self.email_draft = Some(draft);
                 self.current_step = Some(Step::AwaitApproval);
@@ -482,6 +491,22 @@ impl Workflow {
             StepOutcome::Sent => self.finish(WorkflowStatus::Completed, now),
         }
         Ok(())
+    }
+
+    /// Leaves the `route` step without running it (the organization assigns
+    /// leads by hand): no step record, on to the draft or the end.
+    pub fn skip_routing(&mut self, now: DateTime<Utc>) {
+        if self.current_step == Some(Step::Route) {
+            self.after_routing(now);
+        }
+    }
+
+    fn after_routing(&mut self, now: DateTime<Utc>) {
+        if self.qualification.as_ref().is_some_and(|q| q.category.wants_outreach()) {
+            self.current_step = Some(Step::DraftEmail);
+        } else {
+            self.finish(WorkflowStatus::Completed, now);
+        }
     }
 
     fn finish(&mut self, status: WorkflowStatus, now: DateTime<Utc>) {
@@ -642,6 +667,7 @@ mod tests {
         let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
         run(&mut w, StepOutcome::Researched(Research::default()));
         run(&mut w, StepOutcome::Qualified(qualification(Category::Qualified)));
+        run(&mut w, StepOutcome::Routed);
         run(&mut w, StepOutcome::Drafted(draft()));
         assert_eq!((w.status, w.current_step), (WorkflowStatus::AwaitingApproval, Some(Step::AwaitApproval)));
         assert!(w.begin_step(now()).is_err(), "nobody runs the approval step");
@@ -652,20 +678,36 @@ mod tests {
         let names: Vec<Step> = w.steps.iter().map(|s| s.name).collect();
         assert_eq!(
             names,
-            [Step::Research, Step::Qualify, Step::DraftEmail, Step::AwaitApproval, Step::SendEmail]
+            [
+                Step::Research,
+                Step::Qualify,
+                Step::Route,
+                Step::DraftEmail,
+                Step::AwaitApproval,
+                Step::SendEmail
+            ]
         );
         assert!(w.steps.iter().all(|s| s.status == StepStatus::Succeeded && s.attempts <= 1));
     }
 
     #[test]
-    fn unqualified_and_support_leads_complete_after_qualify() {
-        for category in [Category::Unqualified, Category::Support] {
-            let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
-            run(&mut w, StepOutcome::Researched(Research::default()));
-            run(&mut w, StepOutcome::Qualified(qualification(category)));
-            assert_eq!(w.status, WorkflowStatus::Completed);
-            assert_eq!(w.steps.len(), 2);
-        }
+    fn unqualified_leads_end_after_qualify_and_support_after_routing() {
+        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
+        run(&mut w, StepOutcome::Researched(Research::default()));
+        run(&mut w, StepOutcome::Qualified(qualification(Category::Unqualified)));
+        assert_eq!((w.status, w.steps.len()), (WorkflowStatus::Completed, 2));
+        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
+        run(&mut w, StepOutcome::Researched(Research::default()));
+        run(&mut w, StepOutcome::Qualified(qualification(Category::Support)));
+        assert_eq!(w.current_step, Some(Step::Route));
+        run(&mut w, StepOutcome::Routed);
+        assert_eq!((w.status, w.steps.len()), (WorkflowStatus::Completed, 3));
+        // Manual routing: no route step at all.
+        let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
+        run(&mut w, StepOutcome::Researched(Research::default()));
+        run(&mut w, StepOutcome::Qualified(qualification(Category::Support)));
+        w.skip_routing(now());
+        assert_eq!((w.status, w.steps.len()), (WorkflowStatus::Completed, 2));
     }
 
     #[test]
@@ -673,6 +715,7 @@ mod tests {
         let mut w = Workflow::new(OrganizationId::new(), LeadId::new(), now());
         run(&mut w, StepOutcome::Researched(Research::default()));
         run(&mut w, StepOutcome::Qualified(qualification(Category::FollowUp)));
+        w.skip_routing(now());
         run(&mut w, StepOutcome::Drafted(draft()));
         w.reject(decision(false), now()).unwrap();
         assert_eq!(w.status, WorkflowStatus::Completed);

@@ -2,7 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use leadflow_kernel::{AuditEntry, KeysetPage, KeysetPaged, LeadId, PlatformScope, TenantScope};
+use leadflow_kernel::{
+    AuditEntry, KeysetPage, KeysetPaged, LeadId, PlatformScope, TeamId, TenantScope, UserId,
+};
+
+use crate::routing::Candidate;
 
 use crate::model::{
     Category, EmailDraft, LeadSnapshot, Qualification, Research, TokenUsage, Workflow, WorkflowId,
@@ -126,12 +130,56 @@ impl From<anyhow::Error> for StepError {
 }
 
 /// What a change to a workflow also writes onto its lead, in the same transaction.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct LeadEffects {
     /// The qualification to write (after `qualify`).
     pub qualification: Option<Qualification>,
     /// The decision to write as the lead's status (`true`: approved).
     pub approved: Option<bool>,
+    /// Who the `route` step gave the lead to, or proposed.
+    pub routing: Option<Routing>,
+}
+
+/// What the `route` step decided, written with the step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Routing {
+    /// Assign, or propose.
+    pub effect: RouteEffect,
+    /// Its audit entry (`lead.assigned`, or `lead.assignment_proposed`), by the system.
+    pub audit: AuditEntry,
+}
+
+/// An assignment, or a proposal of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteEffect {
+    /// Assign the lead to the member (if it is still unassigned).
+    Assign(UserId),
+    /// Propose the member; a person accepts or rejects it before `expires_at`.
+    Propose {
+        /// The proposal's id.
+        proposal: uuid::Uuid,
+        /// The member proposed.
+        user: UserId,
+        /// When it expires.
+        expires_at: DateTime<Utc>,
+    },
+}
+
+/// Who may take an organization's leads (members, and their open leads).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Router: Send + Sync {
+    /// The scope's active members (only `team`'s, when given) with their open leads.
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn candidates(&self, scope: TenantScope, team: Option<TeamId>) -> anyhow::Result<Vec<Candidate>>;
+
+    /// The scope's next round-robin ticket: 0, 1, 2, … one per call.
+    ///
+    /// # Errors
+    /// When the store fails. MUST hand each ticket out once, whatever the concurrency.
+    async fn next_ticket(&self, scope: TenantScope) -> anyhow::Result<u64>;
 }
 
 /// Filters of the workflow list.

@@ -12,6 +12,7 @@ pub mod leads;
 pub mod members;
 pub mod organizations;
 pub mod plans;
+pub mod routing;
 pub mod system;
 pub mod teams;
 pub mod webhooks;
@@ -43,6 +44,8 @@ pub enum ApiTags {
     Leads,
     /// Lead-processing workflows and approvals.
     Workflows,
+    /// Who works a lead: proposed assignees awaiting a decision.
+    Routing,
     /// The organization's outgoing email: what was sent, what waits, what failed.
     Emails,
     /// Signed HTTP callbacks for the organization's events (Standard Webhooks).
@@ -63,10 +66,10 @@ pub type Apis = (
     api_keys::ApiKeysApi,
     teams::TeamsApi,
     audit::AuditApi,
-    plans::SubscriptionsApi,
-    billing::BillingApi,
+    (plans::SubscriptionsApi, billing::BillingApi),
     leads::LeadsApi,
     workflows::WorkflowsApi,
+    routing::RoutingApi,
     emails::EmailsApi,
     webhooks::WebhooksApi,
     admin::AdminApi,
@@ -85,10 +88,10 @@ pub fn service() -> OpenApiService<Apis, ()> {
             api_keys::ApiKeysApi,
             teams::TeamsApi,
             audit::AuditApi,
-            plans::SubscriptionsApi,
-            billing::BillingApi,
+            (plans::SubscriptionsApi, billing::BillingApi),
             leads::LeadsApi,
             workflows::WorkflowsApi,
+            routing::RoutingApi,
             emails::EmailsApi,
             webhooks::WebhooksApi,
             admin::AdminApi,

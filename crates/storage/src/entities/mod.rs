@@ -14,6 +14,8 @@ pub mod login_throttle;
 pub mod membership;
 pub mod organization;
 pub mod refresh_token;
+pub mod routing_cursor;
+pub mod routing_proposal;
 pub mod subscription;
 pub mod team;
 pub mod team_member;

@@ -1,12 +1,16 @@
-//! The leads context's storage. This module owns the `leads` and
-//! `idempotency_keys` tables: it is the only one that writes them and the only
+//! The leads context's storage. This module owns the `leads`,
+//! `idempotency_keys`, `lead_originals` and `routing_proposals` tables: it is the only one that writes them and the only
 //! one that knows their encodings. Other contexts change a lead through the
 //! `pub(crate)` functions here, in their own transaction.
 
 #[cfg(feature = "leads")]
+mod proposals;
+#[cfg(feature = "leads")]
 mod repository;
 #[cfg(feature = "workflows")]
 mod review;
+#[cfg(feature = "workflows")]
+mod routing;
 #[cfg(feature = "leads")]
 mod rows;
 #[cfg(feature = "leads")]
@@ -16,6 +20,8 @@ mod workers;
 
 #[cfg(feature = "workflows")]
 pub(crate) use review::record_review;
+#[cfg(feature = "workflows")]
+pub(crate) use routing::apply_route;
 #[cfg(feature = "leads")]
 use rows::{to_domain, to_row};
 

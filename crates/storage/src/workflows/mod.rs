@@ -7,6 +7,8 @@ mod delivery;
 #[cfg(feature = "workflows")]
 mod repository;
 #[cfg(feature = "workflows")]
+mod routing;
+#[cfg(feature = "workflows")]
 mod rows;
 
 use std::collections::BTreeMap;

@@ -106,6 +106,7 @@ async fn snapshots<C: ConnectionTrait>(
                 metadata: l.metadata,
                 organization_name: org.map(|o| o.display_name.clone()).unwrap_or_default(),
                 organization_settings: org.map(|o| o.settings.clone()).unwrap_or(serde_json::Value::Null),
+                assignee_id: l.assignee_id.map(leadflow_kernel::UserId::from_uuid),
             };
             (snapshot.lead_id, snapshot)
         })
@@ -181,7 +182,11 @@ impl WorkflowRepository for SeaOrmWorkflows {
             WorkflowStatus::Failed => Some("workflow.failed"),
             _ => None,
         };
-        if effects.qualification.is_none() && effects.approved.is_none() && ended.is_none() {
+        if effects.qualification.is_none()
+            && effects.approved.is_none()
+            && effects.routing.is_none()
+            && ended.is_none()
+        {
             // One statement is atomic on its own: no transaction round trips.
             let changed =
                 write(&self.db, w, lease, fence).await.map_err(|e| unexpected(e, "saving workflow step"))?;
@@ -194,6 +199,24 @@ impl WorkflowRepository for SeaOrmWorkflows {
             return Ok(false);
         }
         apply_effects(&txn, w, effects).await.map_err(|e| unexpected(e, "updating lead"))?;
+        if let Some(routing) = &effects.routing {
+            let written = crate::leads::apply_route(
+                &txn,
+                w.organization_id,
+                w.lead_id,
+                w.id,
+                routing.effect,
+                w.updated_at,
+            )
+            .await
+            .map_err(|e| unexpected(e, "routing the lead"))?;
+            // Audited (and sent as `lead.assigned`) only when it happened.
+            if written {
+                crate::db::audit::insert_audit(&txn, &routing.audit)
+                    .await
+                    .map_err(|e| unexpected(e, "writing the routing's audit entry"))?;
+            }
+        }
         if let Some(event) = ended {
             let data = serde_json::json!({
                 "workflowId": w.id,
