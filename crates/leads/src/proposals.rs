@@ -93,7 +93,7 @@ pub trait ProposalRepository: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    async fn page(
+    async fn proposals(
         &self,
         scope: TenantScope,
         status: Option<ProposalStatus>,
@@ -105,7 +105,7 @@ pub trait ProposalRepository: Send + Sync {
     ///
     /// # Errors
     /// When the store fails.
-    async fn get(&self, scope: TenantScope, id: Uuid) -> anyhow::Result<Option<Proposal>>;
+    async fn proposal(&self, scope: TenantScope, id: Uuid) -> anyhow::Result<Option<Proposal>>;
 
     /// Records `decided` (accepted or rejected) — only while the stored
     /// proposal is pending and unexpired at its `decided_at` — and, when
@@ -115,7 +115,7 @@ pub trait ProposalRepository: Send + Sync {
     /// # Errors
     /// When the store fails. MUST answer `Ok(false)` (and write nothing) when
     /// it was decided meanwhile, expired, or its lead is gone.
-    async fn decide(
+    async fn decide_proposal(
         &self,
         scope: TenantScope,
         decided: &Proposal,
@@ -152,7 +152,7 @@ impl ProposalService {
         page: KeysetPage,
     ) -> Result<KeysetPaged<Proposal>, LeadError> {
         let scope = Self::scope(actor)?;
-        Ok(self.proposals.page(scope, status, self.clock.now(), page).await?)
+        Ok(self.proposals.proposals(scope, status, self.clock.now(), page).await?)
     }
 
     /// Accepts (the lead is assigned to the proposed member) or rejects a
@@ -163,7 +163,7 @@ impl ProposalService {
     /// `NoOrganization`, `Forbidden`, `NotFound`, `Conflict` (decided or expired), `Unexpected`.
     pub async fn decide(&self, actor: &Actor, id: Uuid, accept: bool) -> Result<Proposal, LeadError> {
         let scope = Self::scope(actor)?;
-        let mut proposal = self.proposals.get(scope, id).await?.ok_or(LeadError::NotFound)?;
+        let mut proposal = self.proposals.proposal(scope, id).await?.ok_or(LeadError::NotFound)?;
         let now = self.clock.now();
         match proposal.status(now) {
             ProposalStatus::Pending => {}
@@ -180,7 +180,7 @@ impl ProposalService {
             AuditEntry::in_scope(actor, scope, "lead.assignment_rejected", "lead", proposal.lead_id, now)
                 .with_details(json!({ "proposed": proposal.user_id, "proposalId": proposal.id }))
         };
-        if !self.proposals.decide(scope, &proposal, &audit).await? {
+        if !self.proposals.decide_proposal(scope, &proposal, &audit).await? {
             return Err(LeadError::Conflict("the proposal was decided meanwhile, or its lead is gone"));
         }
         Ok(proposal)
@@ -220,9 +220,9 @@ mod tests {
         let old = proposal(org, -chrono::Duration::seconds(1));
         let (fresh_id, old_id) = (fresh.id, old.id);
         let mut repo = MockProposalRepository::new();
-        repo.expect_get()
+        repo.expect_proposal()
             .returning(move |_, id| Ok(Some(if id == fresh_id { fresh.clone() } else { old.clone() })));
-        repo.expect_decide()
+        repo.expect_decide_proposal()
             .withf(|_, p, a| {
                 p.stored_status == ProposalStatus::Accepted
                     && p.decided_by.is_some()

@@ -32,7 +32,7 @@ fn to_domain(r: routing_proposal::Model) -> anyhow::Result<Proposal> {
 
 #[async_trait]
 impl ProposalRepository for SeaOrmLeads {
-    async fn page(
+    async fn proposals(
         &self,
         scope: TenantScope,
         status: Option<ProposalStatus>,
@@ -61,7 +61,7 @@ impl ProposalRepository for SeaOrmLeads {
         Ok(KeysetPaged { items: rows.into_iter().map(to_domain).collect::<anyhow::Result<_>>()?, next })
     }
 
-    async fn get(&self, scope: TenantScope, id: Uuid) -> anyhow::Result<Option<Proposal>> {
+    async fn proposal(&self, scope: TenantScope, id: Uuid) -> anyhow::Result<Option<Proposal>> {
         let row = routing_proposal::Entity::find_by_id(id)
             .filter(routing_proposal::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
             .one(&self.db)
@@ -70,7 +70,7 @@ impl ProposalRepository for SeaOrmLeads {
         row.map(to_domain).transpose()
     }
 
-    async fn decide(
+    async fn decide_proposal(
         &self,
         scope: TenantScope,
         decided: &Proposal,

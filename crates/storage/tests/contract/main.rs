@@ -11,6 +11,7 @@ mod billing;
 mod delivery;
 mod leads;
 mod organizations;
+mod routing;
 mod subscriptions;
 mod teams;
 mod workflows;

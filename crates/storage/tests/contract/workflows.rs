@@ -15,7 +15,7 @@ use crate::auth::a_user;
 use crate::contract_tests;
 use crate::organizations::an_org;
 
-async fn org(storage: &Storage) -> OrganizationId {
+pub(crate) async fn org(storage: &Storage) -> OrganizationId {
     let owner = a_user(storage, "owner@acme.io").await;
     let org = an_org("acme");
     storage
@@ -27,7 +27,7 @@ async fn org(storage: &Storage) -> OrganizationId {
 }
 
 /// Submits `n` leads, each with its workflow; returns the workflow ids.
-async fn submit(storage: &Storage, org: OrganizationId, n: usize) -> Vec<WorkflowId> {
+pub(crate) async fn submit(storage: &Storage, org: OrganizationId, n: usize) -> Vec<WorkflowId> {
     let mut ids = Vec::new();
     for i in 0..n {
         let lead = Lead::new(
@@ -50,7 +50,7 @@ async fn submit(storage: &Storage, org: OrganizationId, n: usize) -> Vec<Workflo
     ids
 }
 
-fn later(ms: i64) -> chrono::DateTime<Utc> {
+pub(crate) fn later(ms: i64) -> chrono::DateTime<Utc> {
     SystemClock.now() + Duration::milliseconds(ms)
 }
 
