@@ -5,6 +5,7 @@
 //! rate for the same queries, measured by a plain SQL loop at the same concurrency.
 
 mod load;
+mod model;
 mod receiver;
 mod scenarios;
 mod seed;

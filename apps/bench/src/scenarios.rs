@@ -51,6 +51,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("submit-lead", |b| Box::pin(submit_lead(b))),
     ("login-storm", |b| Box::pin(login_storm(b))),
     ("workflows", |b| Box::pin(workflows(b))),
+    ("workflows-llm", |b| Box::pin(workflows_llm(b))),
     ("webhooks", |b| Box::pin(webhooks(b))),
     ("webhooks-drain", |b| Box::pin(webhooks_drain(b))),
     ("export", |b| Box::pin(export(b))),
@@ -250,22 +251,69 @@ async fn submit_many(
 
 /// Leads submitted over HTTP and carried through their workflow by the workers.
 async fn workflows(b: &Bench) -> anyhow::Result<Row> {
+    let env = [
+        ("LEADFLOW_WORKERS", b.args.workers.to_string()),
+        ("LEADFLOW_WORKER_POLL_MS", "5".into()),
+        ("LEADFLOW_WORKER_BATCH", "64".into()),
+    ];
+    let (completed, elapsed, errors, rss) = drive_workflows(b, &env, "flows").await?;
+    Ok(Row {
+        scenario: format!("workflows ({} workers, non-approval path)", b.args.workers),
+        stats: Stats { ok: completed, errors, elapsed, p50_ms: 0.0, p99_ms: 0.0 },
+        peak_rss_mb: rss,
+        note: format!("{completed} workflows from submission to completed"),
+    })
+}
+
+/// The same, with `research` and `qualify` on a language model that takes
+/// 200 ms per call (a local stand-in): how many workflows one process keeps
+/// in flight while it waits on a slow provider.
+async fn workflows_llm(b: &Bench) -> anyhow::Result<Row> {
+    const LATENCY: Duration = Duration::from_millis(200);
+    let model = crate::model::ModelStandIn::start(LATENCY).await?;
+    let env = [
+        ("LEADFLOW_WORKERS", b.args.workers.to_string()),
+        ("LEADFLOW_WORKER_POLL_MS", "5".into()),
+        // A worker drives its whole batch side by side: the batch is what is in flight.
+        ("LEADFLOW_WORKER_BATCH", "512".into()),
+        ("LEADFLOW_LLM_BASE_URL", model.base_url.clone()),
+        ("LEADFLOW_LLM_MODEL", "bench-model".into()),
+    ];
+    let (completed, elapsed, errors, rss) = drive_workflows(b, &env, "llmflows").await?;
+    let calls = model.calls.done.load(std::sync::atomic::Ordering::SeqCst);
+    let peak = model.calls.peak.load(std::sync::atomic::Ordering::SeqCst);
+    // Little's law: each workflow spends two calls (400 ms) on the model.
+    let rate = completed as f64 / elapsed.as_secs_f64().max(f64::EPSILON);
+    let in_flight = rate * 2.0 * LATENCY.as_secs_f64();
+    Ok(Row {
+        scenario: format!("workflows-llm ({} workers, model at 200 ms per call)", b.args.workers),
+        stats: Stats { ok: completed, errors, elapsed, p50_ms: 0.0, p99_ms: 0.0 },
+        peak_rss_mb: rss,
+        note: format!(
+            "{completed} workflows completed, {calls} model calls; ≈{in_flight:.0} workflows in flight on average (rate × 400 ms), peak {peak} calls in flight"
+        ),
+    })
+}
+
+/// Starts a server with `env`, submits the bench's workflow leads to a new
+/// tenant, and waits until their workflows completed: (completed, elapsed
+/// from the first submission, submissions refused, peak RSS).
+async fn drive_workflows(
+    b: &Bench,
+    env: &[(&str, String)],
+    slug: &str,
+) -> anyhow::Result<(u64, Duration, u64, f64)> {
     // Earlier scenarios left workflows no worker ran (their server had
     // none); park them, so that only this scenario's leads are worked.
     b.db.execute_unprepared(
         "UPDATE workflows SET status = 'cancelled' WHERE status IN ('pending', 'running')",
     )
     .await?;
-    let env = [
-        ("LEADFLOW_WORKERS", b.args.workers.to_string()),
-        ("LEADFLOW_WORKER_POLL_MS", "5".into()),
-        ("LEADFLOW_WORKER_BATCH", "64".into()),
-    ];
-    let flows = Server::start(&b.binary, &b.url, &env).await?;
-    let owner = seed::tenant(&flows.base, "flows").await?;
+    let flows = Server::start(&b.binary, &b.url, env).await?;
+    let owner = seed::tenant(&flows.base, slug).await?;
     let total = b.args.workflow_leads;
     let started = Instant::now();
-    let accepted = submit_many(&flows.base, &owner.key, total, b.args.concurrency, "v", "gmail.com").await;
+    let accepted = submit_many(&flows.base, &owner.key, total, b.args.concurrency, slug, "gmail.com").await;
     let count_sql = format!(
         "SELECT COUNT(*) AS n FROM workflows WHERE organization_id = {} AND status = 'completed'",
         b.param(1)
@@ -282,19 +330,12 @@ async fn workflows(b: &Bench) -> anyhow::Result<Row> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let elapsed = started.elapsed();
-    Ok(Row {
-        scenario: format!("workflows ({} workers, non-approval path)", b.args.workers),
-        stats: Stats {
-            ok: u64::try_from(completed).unwrap_or(0),
-            errors: u64::try_from(total - accepted).unwrap_or(0),
-            elapsed,
-            p50_ms: 0.0,
-            p99_ms: 0.0,
-        },
-        peak_rss_mb: flows.memory_mb().1,
-        note: format!("{completed} workflows from submission to completed"),
-    })
+    Ok((
+        u64::try_from(completed).unwrap_or(0),
+        started.elapsed(),
+        u64::try_from(total - accepted).unwrap_or(0),
+        flows.memory_mb().1,
+    ))
 }
 
 /// `lead.created` webhooks under the `submit-lead` load: each submission

@@ -26,7 +26,7 @@ pub(crate) use routing::apply_route;
 use rows::{to_domain, to_row};
 
 #[cfg(feature = "auth")]
-use leadflow_kernel::{LeadId, TenantScope, UserId};
+use leadflow_kernel::{TenantScope, UserId};
 #[cfg(feature = "auth")]
 use sea_orm::sea_query::Expr;
 #[cfg(feature = "auth")]
@@ -82,12 +82,14 @@ pub(crate) async fn leads_by_status<C: sea_orm::ConnectionTrait>(
 }
 
 /// Forgets `lead` as the original of its email (it is deleted), on `conn`.
-pub(crate) async fn forget_original<C: ConnectionTrait>(
+#[cfg(feature = "leads")]
+pub(crate) async fn forget_original<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    scope: TenantScope,
-    lead: LeadId,
+    scope: leadflow_kernel::TenantScope,
+    lead: leadflow_kernel::LeadId,
 ) -> anyhow::Result<()> {
     use crate::entities::lead_original;
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
     lead_original::Entity::delete_many()
         .filter(lead_original::Column::OrganizationId.eq(scope.organization_id().as_uuid()))
         .filter(lead_original::Column::LeadId.eq(lead.as_uuid()))
