@@ -225,3 +225,34 @@ async fn website_research_reads_the_home_page_only_through_the_guard(engine: Eng
     assert!(done["research"]["website"].is_null(), "{}", done["research"]);
     assert!(crate::helpers::captured_logs().contains("only https:// URLs are called; refused"));
 }
+
+mod an_unlimited_plan_has_no_budget {
+    use super::*;
+
+    async fn run(engine: Engine) {
+        let model = ModelStandIn::start(&[], (300, 40), Duration::ZERO).await;
+        // One connection: counting the lead and spending the tokens share the
+        // connection's prepared statements (they once disagreed on a type).
+        let Some(app) = with_model(engine, &model, &[("LEADFLOW_DATABASE_MAX_CONNECTIONS", "1")]).await
+        else {
+            return;
+        };
+        let owner = app.register("ada@acme.io", Some("acme")).await;
+        app.upgrade(&owner, "enterprise").await;
+        let (_, workflow) = submit(&app, &owner, qualified_lead()).await;
+        let done = wait_for(&app, &owner.access, &workflow, status_is("awaiting_approval")).await;
+        assert!(step(&done, "draft_email")["fallback"].is_null());
+        let usage = app.get("/api/v1/subscription/usage", &owner.access).await.expect(200);
+        assert_eq!(usage.body["llmTokens"], json!({ "used": 1020, "limit": null, "remaining": null }));
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(Engine::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        run(Engine::Postgres).await;
+    }
+}

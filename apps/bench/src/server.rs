@@ -47,11 +47,16 @@ impl Server {
             .env("LEADFLOW_BIND", format!("127.0.0.1:{port}"))
             .env("LEADFLOW_JWT_SECRET", SECRET)
             .env("LEADFLOW_SUPER_ADMIN_PASSWORD", SUPER_ADMIN_PASSWORD)
-            .env("LEADFLOW_LOG", "warn")
+            // `LEADFLOW_BENCH_LOG=info` shows the servers' logs (on stdout) when a scenario misbehaves.
+            .env("LEADFLOW_LOG", std::env::var("LEADFLOW_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
             // No .eml files from the bench's registrations; the webhooks scenario turns delivery on.
             .env("LEADFLOW_EMAIL_TRANSPORT", "none")
             .env("LEADFLOW_DELIVERY_WORKERS", "0")
-            .stdout(Stdio::null())
+            .stdout(if std::env::var_os("LEADFLOW_BENCH_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .stderr(Stdio::inherit());
         for (key, value) in env {
             command.env(key, value);

@@ -167,7 +167,9 @@ pub(crate) async fn count_unit<C: ConnectionTrait>(
             // The low bits of a UUID v7's random part spread writes evenly enough.
             let shard = (uuid::Uuid::now_v7().as_u128() % u128::from(Ord::max(shards, 1))) as i16;
             let mut upsert = OnConflict::columns([C::OrganizationId, C::Meter, C::PeriodStart, C::Shard]);
-            upsert.value(C::Used, Expr::col((usage_shard::Entity, C::Used)).add(1));
+            // An i64, like every statement of this text: PostgreSQL keeps the
+            // parameter types of a prepared statement (see `add_to_meter`).
+            upsert.value(C::Used, Expr::col((usage_shard::Entity, C::Used)).add(1_i64));
             usage_shard::Entity::insert(usage_shard::ActiveModel {
                 organization_id: Set(org),
                 meter: Set(meter.as_str().to_owned()),
@@ -192,7 +194,7 @@ pub(crate) async fn count_unit<C: ConnectionTrait>(
             }
             let mut upsert = OnConflict::columns([C::OrganizationId, C::Meter, C::PeriodStart]);
             upsert
-                .value(C::Used, Expr::col((usage_counter::Entity, C::Used)).add(1))
+                .value(C::Used, Expr::col((usage_counter::Entity, C::Used)).add(1_i64))
                 .action_and_where(Expr::col((usage_counter::Entity, C::Used)).lt(limit - sharded));
             let written = usage_counter::Entity::insert(usage_counter::ActiveModel {
                 organization_id: Set(org),
@@ -222,6 +224,10 @@ pub(crate) async fn add_to_meter<C: ConnectionTrait>(
 ) -> anyhow::Result<()> {
     use sea_orm::sea_query::{ExprTrait as _, OnConflict};
     use usage_shard::Column as C;
+    // The same SQL text as counting one lead (`count_unit`), and sqlx caches
+    // prepared statements by text with the parameter types of their first
+    // use: the increment must be an i64 in both, or PostgreSQL refuses the
+    // second with "incorrect binary data format".
     let amount = i64::try_from(amount).unwrap_or(i64::MAX);
     let shard = (uuid::Uuid::now_v7().as_u128() % u128::from(USAGE_SHARDS)) as i16;
     let mut upsert = OnConflict::columns([C::OrganizationId, C::Meter, C::PeriodStart, C::Shard]);
