@@ -24,6 +24,18 @@ pub struct Calls {
     pub in_flight: AtomicU64,
     /// The most in flight at once.
     pub peak: AtomicU64,
+    /// Calls in flight, summed over samples taken every 10 ms while any was.
+    pub sampled: AtomicU64,
+    /// Samples taken while any call was in flight.
+    pub samples: AtomicU64,
+}
+
+impl Calls {
+    /// The mean number of calls in flight while the model was busy.
+    pub fn mean_in_flight(&self) -> f64 {
+        let samples = self.samples.load(Ordering::SeqCst);
+        if samples == 0 { 0.0 } else { self.sampled.load(Ordering::SeqCst) as f64 / samples as f64 }
+    }
 }
 
 /// A running stand-in.
@@ -76,6 +88,17 @@ impl ModelStandIn {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let base_url = format!("http://{}/v1", listener.local_addr()?);
         let calls = Arc::new(Calls::default());
+        let sampler = calls.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let now = sampler.in_flight.load(Ordering::SeqCst);
+                if now > 0 {
+                    sampler.sampled.fetch_add(now, Ordering::SeqCst);
+                    sampler.samples.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
         let shared = calls.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {

@@ -282,15 +282,14 @@ async fn workflows_llm(b: &Bench) -> anyhow::Result<Row> {
     let (completed, elapsed, errors, rss) = drive_workflows(b, &env, "llmflows").await?;
     let calls = model.calls.done.load(std::sync::atomic::Ordering::SeqCst);
     let peak = model.calls.peak.load(std::sync::atomic::Ordering::SeqCst);
-    // Little's law: each workflow spends two calls (400 ms) on the model.
-    let rate = completed as f64 / elapsed.as_secs_f64().max(f64::EPSILON);
-    let in_flight = rate * 2.0 * LATENCY.as_secs_f64();
+    // Each workflow waits on one call at a time: calls in flight are workflows in flight.
+    let in_flight = model.calls.mean_in_flight();
     Ok(Row {
         scenario: format!("workflows-llm ({} workers, model at 200 ms per call)", b.args.workers),
         stats: Stats { ok: completed, errors, elapsed, p50_ms: 0.0, p99_ms: 0.0 },
         peak_rss_mb: rss,
         note: format!(
-            "{completed} workflows completed, {calls} model calls; ≈{in_flight:.0} workflows in flight on average (rate × 400 ms), peak {peak} calls in flight"
+            "{completed} workflows completed, {calls} model calls (2 each, 200 ms): {in_flight:.0} workflows waiting on the model on average while it was busy, {peak} at the peak"
         ),
     })
 }
