@@ -129,6 +129,8 @@ http_tests! {
         // Canceled: no leads either; back in force on a plan: leads again.
         app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "starter", "status": "canceled" }))).await.expect(200);
         app.post("/api/v1/leads", Some(&ada.access), lead(4)).await.expect_problem(402, "subscription_inactive");
+        // A repeat of a lead (a duplicate, which takes no quota unit) is refused too.
+        app.post("/api/v1/leads", Some(&ada.access), lead(1)).await.expect_problem(402, "subscription_inactive");
         app.call(Method::PUT, &path, Some(&root.access), Some(json!({ "plan": "pro" }))).await.expect(200);
         app.post("/api/v1/leads", Some(&ada.access), lead(5)).await.expect(201);
     }

@@ -90,6 +90,14 @@ pub trait SubmissionUnit: Send {
         window_start: DateTime<Utc>,
     ) -> anyhow::Result<Option<LeadId>>;
 
+    /// Whether the organization's subscription takes new leads at `at` (a
+    /// duplicate takes no quota unit, but an inactive subscription takes no
+    /// lead at all).
+    ///
+    /// # Errors
+    /// When the store fails.
+    async fn accepts_leads(&mut self, scope: TenantScope, at: DateTime<Utc>) -> anyhow::Result<bool>;
+
     /// Stores the lead.
     ///
     /// # Errors

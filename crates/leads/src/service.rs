@@ -138,6 +138,9 @@ impl LeadService {
             lead.duplicate_of = unit.claim_original(scope, &lead, window_start).await?;
         }
         if let Some(original) = lead.duplicate_of {
+            if !unit.accepts_leads(scope, now).await? {
+                return Err(LeadError::SubscriptionClosed);
+            }
             unit.insert_lead(scope, &lead).await?;
             let entry = AuditEntry::in_scope(actor, scope, "lead.created", "lead", lead.id, now)
                 .with_details(
@@ -510,6 +513,7 @@ mod tests {
                 .returning(|_, _| Ok(()));
             unit.expect_start_workflow().never();
             unit.expect_take_quota().never();
+            unit.expect_accepts_leads().returning(|_, _| Ok(true));
             unit.expect_record()
                 .withf(move |e| e.details["duplicateOf"] == json!(original))
                 .times(1)

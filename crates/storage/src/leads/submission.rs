@@ -139,6 +139,11 @@ impl SubmissionUnit for SeaOrmSubmission {
         Ok((original.lead_id != l.id.as_uuid()).then(|| LeadId::from_uuid(original.lead_id)))
     }
 
+    async fn accepts_leads(&mut self, scope: TenantScope, at: DateTime<Utc>) -> anyhow::Result<bool> {
+        // The subscriptions context decides; its storage reads the row.
+        Ok(subscription_of(&self.txn, scope).await?.is_some_and(|s| s.accepts_leads(at)))
+    }
+
     async fn insert_lead(&mut self, scope: TenantScope, l: &Lead) -> anyhow::Result<()> {
         // The scope decides the tenant, whatever the value says.
         let mut row = to_row(l);
