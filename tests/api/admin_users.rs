@@ -43,7 +43,7 @@ http_tests! {
         app.post(&format!("/api/v1/admin/users/{}/disable", bob.user_id), Some(&ada.access), json!({})).await.expect_problem(403, "forbidden");
         app.post(&format!("/api/v1/admin/users/{}/enable", bob.user_id), Some(&ada.access), json!({})).await.expect_problem(403, "forbidden");
         let key = app.api_key(&ada, &["users:manage"]).await;
-        app.with_key(Method::GET, "/api/v1/admin/users", &key, None).await.expect_problem(401, "unauthorized");
+        app.with_key(Method::GET, "/api/v1/admin/users", &key, None).await.expect_problem(403, "forbidden");
         app.get("/api/v1/auth/me", &bob.access).await.expect(200);
 
         let unknown = uuid::Uuid::now_v7();

@@ -38,10 +38,12 @@ http_tests! {
         app.with_key(Method::PATCH, &org_path, &secret, Some(json!({ "displayName": "By Key" }))).await.expect(200);
         app.with_key(Method::GET, &format!("{org_path}/stats"), &secret, None).await.expect_problem(403, "forbidden");
         app.with_key(Method::GET, "/api/v1/audit-logs", &secret, None).await.expect_problem(403, "forbidden");
-        // Session, key and platform endpoints are for signed-in users only.
-        app.with_key(Method::GET, "/api/v1/api-keys", &secret, None).await.expect_problem(401, "unauthorized");
-        app.with_key(Method::GET, "/api/v1/auth/me", &secret, None).await.expect_problem(401, "unauthorized");
-        app.with_key(Method::GET, "/api/v1/admin/overview", &secret, None).await.expect_problem(401, "unauthorized");
+        // Session, key and platform endpoints are for signed-in users only: a
+        // valid key is a credential without the right (403), a bad one none (401).
+        app.with_key(Method::GET, "/api/v1/api-keys", &secret, None).await.expect_problem(403, "forbidden");
+        app.with_key(Method::GET, "/api/v1/auth/me", &secret, None).await.expect_problem(403, "forbidden");
+        app.with_key(Method::GET, "/api/v1/admin/overview", &secret, None).await.expect_problem(403, "forbidden");
+        app.with_key(Method::GET, "/api/v1/api-keys", "lf_nothing_nothing", None).await.expect_problem(401, "unauthorized");
 
         let listed = app.get("/api/v1/api-keys", &ada.access).await.expect(200);
         assert!(listed.body["data"][0]["lastUsedAt"].is_string());

@@ -422,5 +422,5 @@ async fn without_stripe_billing_is_the_administrators(engine: Engine) {
     let key = app.api_key(&owner, &["settings:billing"]).await;
     app.with_key(Method::POST, "/api/v1/subscription/checkout", &key, Some(json!({ "plan": "pro" })))
         .await
-        .expect(401);
+        .expect_problem(403, "forbidden");
 }

@@ -56,7 +56,7 @@ http_tests! {
         let billing_key = app.api_key(&ada, &["settings:billing"]).await;
         app.with_key(Method::GET, "/api/v1/subscription/usage", &billing_key, None).await.expect(200);
         // Plan changes are for signed-in users.
-        app.with_key(Method::PUT, "/api/v1/subscription", &billing_key, Some(json!({ "plan": "starter" }))).await.expect_problem(401, "unauthorized");
+        app.with_key(Method::PUT, "/api/v1/subscription", &billing_key, Some(json!({ "plan": "starter" }))).await.expect_problem(403, "forbidden");
 
         // Each organization sees its own subscription only.
         let bob = app.register("bob@example.com", Some("globex")).await;

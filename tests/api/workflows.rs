@@ -112,6 +112,11 @@ async fn a_qualified_lead_is_approved_emailed_once_and_completed(engine: Engine)
         .expect(200);
     assert_eq!(approved.body["decision"]["approved"], true);
     assert_eq!(approved.body["decision"]["note"], "go");
+    // camelCase like every other wire name.
+    assert!(
+        approved.body["decision"]["byEmail"].is_string()
+            && approved.body["decision"].get("by_email").is_none()
+    );
     let done = wait_for(&app, &ada.access, &workflow, status_is("completed")).await;
     let steps: Vec<&str> =
         done["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();

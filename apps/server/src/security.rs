@@ -22,13 +22,86 @@ use crate::state::AppState;
 /// refused with 403 `org_inactive`.
 #[derive(SecurityScheme)]
 #[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "active_actor")]
+pub struct BearerToken(pub Actor);
+
+/// A signed-in user's [`BearerToken`], for the operations that only people
+/// may call. A valid API key sent instead is a credential without the right
+/// (403), not a missing one (401).
 pub struct BearerAuth(pub Actor);
 
-/// Like [`BearerAuth`], but a deactivated organization's token is accepted, so
+impl<'a> ApiExtractor<'a> for BearerAuth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        BearerToken::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        BearerToken::security_schemes()
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        refuse_api_key(req, body, param_opts.clone()).await?;
+        BearerToken::from_request(req, body, param_opts).await.map(|token| Self(token.0))
+    }
+}
+
+/// Like [`BearerToken`], but a deactivated organization's token is accepted, so
 /// its members can switch to another organization.
 #[derive(SecurityScheme)]
 #[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "any_actor")]
+pub struct BearerTokenAnyOrganization(pub Actor);
+
+/// [`BearerTokenAnyOrganization`] for the operations only people may call
+/// (a valid API key is refused with 403, as for [`BearerAuth`]).
 pub struct BearerAuthAnyOrganization(pub Actor);
+
+/// Refuses a valid API key sent to an operation for signed-in users (403);
+/// an invalid one is 401. `Ok(())` when no key is sent instead of a token.
+async fn refuse_api_key(
+    req: &Request,
+    body: &mut RequestBody,
+    param_opts: ExtractParamOptions<()>,
+) -> poem::Result<()> {
+    if !req.headers().contains_key("authorization") && req.headers().contains_key("x-api-key") {
+        ApiKeyAuth::from_request(req, body, param_opts).await?;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "This operation is for signed-in users (Authorization: Bearer <access token>); API keys cannot call it.",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+impl<'a> ApiExtractor<'a> for BearerAuthAnyOrganization {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        BearerTokenAnyOrganization::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        BearerTokenAnyOrganization::security_schemes()
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        refuse_api_key(req, body, param_opts.clone()).await?;
+        BearerTokenAnyOrganization::from_request(req, body, param_opts).await.map(|token| Self(token.0))
+    }
+}
 
 /// An organization's API key in `X-Api-Key` (`lf_<prefix>_<secret>`), acting
 /// with exactly its scopes.
@@ -41,7 +114,7 @@ pub struct ApiKeyAuth(pub Actor);
 /// answer (401, or 403 `org_inactive`) is about the credential the client sent.
 pub enum TenantAuth {
     /// A user's access token.
-    Bearer(BearerAuth),
+    Bearer(BearerToken),
     /// An API key.
     ApiKey(ApiKeyAuth),
 }
@@ -52,12 +125,12 @@ impl<'a> ApiExtractor<'a> for TenantAuth {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        BearerAuth::register(registry);
+        BearerToken::register(registry);
         ApiKeyAuth::register(registry);
     }
 
     fn security_schemes() -> Vec<&'static str> {
-        let mut schemes = BearerAuth::security_schemes();
+        let mut schemes = BearerToken::security_schemes();
         schemes.extend(ApiKeyAuth::security_schemes());
         schemes
     }
@@ -70,7 +143,7 @@ impl<'a> ApiExtractor<'a> for TenantAuth {
         if req.headers().contains_key("x-api-key") {
             ApiKeyAuth::from_request(req, body, param_opts).await.map(Self::ApiKey)
         } else {
-            BearerAuth::from_request(req, body, param_opts).await.map(Self::Bearer)
+            BearerToken::from_request(req, body, param_opts).await.map(Self::Bearer)
         }
     }
 }

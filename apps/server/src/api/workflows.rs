@@ -98,6 +98,7 @@ pub struct EmailDto {
 
 /// A person's decision.
 #[derive(Object)]
+#[oai(rename = "Decision", rename_all = "camelCase")]
 pub struct DecisionDto {
     /// The user who decided.
     pub by: Option<Uuid>,
