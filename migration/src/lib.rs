@@ -21,6 +21,7 @@ mod m20261201_000011_past_due_since;
 mod m20261201_000012_billing;
 mod m20261201_000013_lead_origin;
 mod m20261201_000014_routing;
+mod m20261201_000015_lead_forms;
 
 /// Every migration of Leadflow, in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_billing::Migration),
             Box::new(m20261201_000013_lead_origin::Migration),
             Box::new(m20261201_000014_routing::Migration),
+            Box::new(m20261201_000015_lead_forms::Migration),
         ]
     }
 }

@@ -86,7 +86,7 @@ http_tests! {
         assert_eq!(log.body["data"][0]["action"], "organization.entered");
         assert_eq!(log.body["data"][0]["actor"]["email"], "root@leadflow.test");
 
-        app.delete(&format!("/api/v1/organizations/{globex}?hard=true&confirm=globex"), &root.access).await.expect(204);
+        app.post(&format!("/api/v1/organizations/{globex}/purge"), Some(&root.access), json!({ "confirm": "globex" })).await.expect(204);
         let all = app.get("/api/v1/audit-logs", &root.access).await.expect(200);
         let entries = all.body["data"].as_array().unwrap();
         assert_eq!(entries.len(), 1, "the organization's own entries went with it: {entries:?}");

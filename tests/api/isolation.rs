@@ -14,7 +14,7 @@ fn scoped_routes(id: &str) -> Vec<(Method, String, Option<Value>)> {
         (Method::GET, base.clone(), None),
         (Method::PATCH, base.clone(), Some(json!({ "displayName": "Hijacked" }))),
         (Method::DELETE, base.clone(), None),
-        (Method::DELETE, format!("{base}?hard=true&confirm=globex"), None),
+        (Method::POST, format!("{base}/purge"), Some(json!({ "confirm": "globex" }))),
         (Method::POST, format!("{base}/activate"), Some(json!({}))),
         (Method::GET, format!("{base}/stats"), None),
     ]
@@ -118,9 +118,9 @@ http_tests! {
         let root = app.super_admin().await;
         let path = format!("/api/v1/organizations/{globex}");
 
-        app.delete(&format!("{path}?hard=true"), &root.access).await.expect_problem(400, "validation_failed");
-        app.delete(&format!("{path}?hard=true&confirm=acme"), &root.access).await.expect_problem(400, "validation_failed");
-        app.delete(&format!("{path}?hard=true&confirm=globex"), &root.access).await.expect(204);
+        app.post(&format!("{path}/purge"), Some(&root.access), json!({})).await.expect_problem(400, "validation_failed");
+        app.post(&format!("{path}/purge"), Some(&root.access), json!({ "confirm": "acme" })).await.expect_problem(400, "validation_failed");
+        app.post(&format!("{path}/purge"), Some(&root.access), json!({ "confirm": "globex" })).await.expect(204);
 
         app.get(&path, &root.access).await.expect_problem(404, "not_found");
         app.get(&path, &bob.access).await.expect_problem(401, "unauthorized");

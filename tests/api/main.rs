@@ -18,6 +18,7 @@ mod billing;
 mod duplicates;
 mod emails;
 mod errors;
+mod forms;
 mod intelligence;
 mod invitations;
 mod isolation;

@@ -143,7 +143,7 @@ http_tests! {
         app.delete(&path, &admin.access).await.expect_problem(403, "forbidden");
         // activation and hard delete are the super admin's alone
         app.post(&format!("{path}/activate"), Some(&ada.access), json!({})).await.expect_problem(403, "forbidden");
-        app.delete(&format!("{path}?hard=true&confirm=acme"), &ada.access).await.expect_problem(403, "forbidden");
+        app.post(&format!("{path}/purge"), Some(&ada.access), json!({ "confirm": "acme" })).await.expect_problem(403, "forbidden");
         app.get("/api/v1/admin/overview", &ada.access).await.expect_problem(403, "forbidden");
 
         // Nothing changed but the admin's rename.

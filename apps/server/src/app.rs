@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::state::{AppState, StepOverrides};
-use crate::{api, edge};
+use crate::{api, cors, edge};
 
 /// The application: its configuration and wired services.
 pub struct Application {
@@ -78,6 +78,7 @@ impl Application {
             .nest("/docs", docs)
             .at("/openapi.json", spec)
             .nest("/", service)
+            .around(cors::forms_cors)
             .with(CatchPanic::new())
             .data(self.state.clone())
             .around(edge::edge)

@@ -3,7 +3,7 @@
 
 use leadflow_auth::RegisterInput;
 use leadflow_auth::model::OrganizationDraft;
-use leadflow_leads::{LeadInput, Submission};
+use leadflow_leads::LeadInput;
 use serde_json::json;
 
 use crate::state::AppState;
@@ -83,10 +83,8 @@ pub async fn seed(state: &AppState, request: &DemoRequest) -> anyhow::Result<Dem
             source: Some("demo".to_owned()),
             metadata: Some(json!({ "seeded": true })),
         };
-        match state.leads.submit(&actor, input, None, None).await {
-            Ok(Submission::Created { .. }) => {}
-            Ok(Submission::Ignored) => anyhow::bail!("demo lead {i} was ignored"),
-            Err(e) => anyhow::bail!("demo lead {i} was refused: {e}"),
+        if let Err(e) = state.leads.submit(&actor, input, None).await {
+            anyhow::bail!("demo lead {i} was refused: {e}");
         }
     }
     Ok(DemoSeeded { organization_id: organization_id.to_string(), leads: request.leads })

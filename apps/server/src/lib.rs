@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod cors;
 pub mod demo;
 pub mod edge;
 pub mod problem;

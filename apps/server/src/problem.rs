@@ -384,7 +384,18 @@ impl From<LeadError> for ApiError {
     fn from(e: LeadError) -> Self {
         match e {
             LeadError::Invalid(errors) => errors.into(),
-            e @ LeadError::NotFound => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            e @ (LeadError::NotFound | LeadError::FormNotFound) => {
+                ApiError::new(StatusCode::NOT_FOUND, e.to_string())
+            }
+            e @ LeadError::OriginNotAllowed => ApiError(
+                Problem::new(StatusCode::FORBIDDEN, e.to_string())
+                    .with_code("origin_not_allowed", "The origin may not post to this form"),
+            ),
+            e @ LeadError::Throttled { retry_after_secs } => {
+                let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, e.to_string());
+                problem.retry_after = Some(retry_after_secs);
+                ApiError(problem)
+            }
             e @ LeadError::NoOrganization => forbidden(e.to_string()),
             LeadError::Forbidden(p) => forbidden(format!("This needs the permission {p}.")),
             e @ LeadError::QuotaSpent { .. } => ApiError::new(StatusCode::PAYMENT_REQUIRED, e.to_string()),

@@ -104,6 +104,8 @@ pub struct AppState {
     pub leads: LeadService,
     /// Routing proposals.
     pub proposals: leadflow_leads::proposals::ProposalService,
+    /// Public web forms: managing them and their submissions.
+    pub forms: leadflow_leads::forms::FormService,
     /// Workflows (people-facing).
     pub workflows: WorkflowService,
     /// The workflow engine the workers run.
@@ -232,6 +234,12 @@ impl AppState {
             subscriptions: SubscriptionService::new(Arc::new(storage.subscriptions()), clock.clone()),
             billing: BillingService::new(Arc::new(storage.subscriptions()), billing_provider, clock.clone()),
             proposals: leadflow_leads::proposals::ProposalService::new(leads_store.clone(), clock.clone()),
+            // Submissions per address are counted in the database, like every action budget.
+            forms: leadflow_leads::forms::FormService::new(
+                leads_store.clone(),
+                Arc::new(login_throttle.clone()),
+                clock.clone(),
+            ),
             leads: LeadService::new(leads_store.clone(), leads_store.clone(), leads_store, clock.clone()),
             workflows: WorkflowService::new(workflows_store.clone(), workflows_store, clock.clone()),
             engine,

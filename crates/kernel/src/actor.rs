@@ -21,6 +21,13 @@ pub enum Principal {
         /// The key's name, kept for audit entries.
         name: String,
     },
+    /// An organization's public web form (publishable key): it may only submit leads.
+    Form {
+        /// The form's id.
+        id: uuid::Uuid,
+        /// The form's name, kept for audit entries.
+        name: String,
+    },
     /// Leadflow itself (workers, bootstrap).
     System,
 }
@@ -93,6 +100,20 @@ impl Actor {
             organization: Some(organization),
             role: None,
             permissions: scopes,
+            super_admin: false,
+            ip: None,
+            unverified: false,
+        }
+    }
+
+    /// A public web form of `organization`: it holds `leads:create` and nothing else.
+    #[must_use]
+    pub fn form(id: uuid::Uuid, name: impl Into<String>, organization: OrganizationId) -> Self {
+        Self {
+            principal: Principal::Form { id, name: name.into() },
+            organization: Some(organization),
+            role: None,
+            permissions: PermissionSet::of(&[Permission::LeadsCreate]),
             super_admin: false,
             ip: None,
             unverified: false,

@@ -15,6 +15,8 @@ pub enum AuditActorKind {
     User,
     /// An API key.
     ApiKey,
+    /// A public web form.
+    Form,
     /// Leadflow itself.
     System,
 }
@@ -26,6 +28,7 @@ impl AuditActorKind {
         match self {
             Self::User => "user",
             Self::ApiKey => "api_key",
+            Self::Form => "form",
             Self::System => "system",
         }
     }
@@ -36,6 +39,7 @@ impl AuditActorKind {
         match raw {
             "user" => Some(Self::User),
             "api_key" => Some(Self::ApiKey),
+            "form" => Some(Self::Form),
             "system" => Some(Self::System),
             _ => None,
         }
@@ -99,6 +103,7 @@ impl AuditEntry {
             Principal::ApiKey { id, name } => {
                 (AuditActorKind::ApiKey, Some(id.as_uuid()), Some(name.clone()))
             }
+            Principal::Form { id, name } => (AuditActorKind::Form, Some(*id), Some(name.clone())),
             Principal::System => (AuditActorKind::System, None, None),
         };
         Self {

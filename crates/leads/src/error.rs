@@ -12,6 +12,18 @@ pub enum LeadError {
     /// No such lead, or not one the actor may see.
     #[error("lead not found")]
     NotFound,
+    /// No form has this id or publishable key (in the actor's organization).
+    #[error("form not found")]
+    FormNotFound,
+    /// The request's `Origin` is not among the form's allowed origins.
+    #[error("this origin may not post to the form; add it to the form's allowedOrigins")]
+    OriginNotAllowed,
+    /// Too many submissions from this client address; try again later.
+    #[error("too many submissions from this address; retry in {retry_after_secs} s")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
     /// The actor acts in no organization.
     #[error("act in an organization first (POST /auth/switch-organization)")]
     NoOrganization,

@@ -3,11 +3,12 @@
 //! The lead model and its validation ([`model`]), the ports its storage must
 //! provide ([`ports`]) — among them the [`ports::SubmissionUnit`] that makes a
 //! submission all or nothing — the use cases ([`service`]) and the CSV export
-//! ([`export`]). Quotas, memberships and teams belong to other contexts; this
+//! ([`export`]), and public web forms ([`forms`]). Quotas, memberships and teams belong to other contexts; this
 //! crate asks for them through ports in its own words.
 
 pub mod error;
 pub mod export;
+pub mod forms;
 pub mod model;
 pub mod ports;
 pub mod proposals;

@@ -169,8 +169,10 @@ pub struct Lead {
 pub enum CreatorKind {
     /// A signed-in user.
     User,
-    /// An API key (a form or a tool).
+    /// An API key (a tool or an integration).
     ApiKey,
+    /// A public web form (`POST /forms/{formKey}/submissions`).
+    Form,
     /// Leadflow itself (demo data).
     System,
 }
@@ -182,6 +184,7 @@ impl CreatorKind {
         match self {
             Self::User => "user",
             Self::ApiKey => "api_key",
+            Self::Form => "form",
             Self::System => "system",
         }
     }
@@ -189,7 +192,7 @@ impl CreatorKind {
     /// Reads a name.
     #[must_use]
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::User, Self::ApiKey, Self::System].into_iter().find(|k| k.as_str() == raw)
+        [Self::User, Self::ApiKey, Self::Form, Self::System].into_iter().find(|k| k.as_str() == raw)
     }
 }
 
@@ -210,6 +213,7 @@ impl Creator {
         match actor.principal() {
             Principal::User { id, .. } => Self { kind: CreatorKind::User, id: Some(id.as_uuid()) },
             Principal::ApiKey { id, .. } => Self { kind: CreatorKind::ApiKey, id: Some(id.as_uuid()) },
+            Principal::Form { id, .. } => Self { kind: CreatorKind::Form, id: Some(*id) },
             Principal::System => Self { kind: CreatorKind::System, id: None },
         }
     }

@@ -17,21 +17,16 @@ use crate::model::{
 };
 use crate::ports::{IdempotencyClaim, LeadRepository, LeadWorkers, QuotaOutcome, SubmissionUnits};
 
-/// The outcome of a submission.
+/// A stored submission (or, for a retry with the same `Idempotency-Key`,
+/// the one stored earlier: `replayed`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Submission {
-    /// The lead was stored (or, for a retry with the same `Idempotency-Key`,
-    /// had been: `replayed`).
-    Created {
-        /// The lead.
-        lead: Box<Lead>,
-        /// Its workflow.
-        workflow_id: Option<WorkflowId>,
-        /// Whether this answers a retry of an earlier submission.
-        replayed: bool,
-    },
-    /// The honeypot field was filled: a bot. Nothing was stored or counted.
-    Ignored,
+pub struct Submission {
+    /// The lead.
+    pub lead: Box<Lead>,
+    /// Its workflow (`None` for a duplicate, which starts none).
+    pub workflow_id: Option<WorkflowId>,
+    /// Whether this answers a retry of an earlier submission.
+    pub replayed: bool,
 }
 
 /// The lead use cases.
@@ -70,8 +65,7 @@ impl LeadService {
 
     /// Submits a lead (`leads:create`, users or API keys): checks the plan's
     /// monthly quota, stores the lead, counts the usage and writes the audit
-    /// entry, all in one transaction. A filled `website` (the honeypot) is
-    /// ignored. With an `Idempotency-Key`, a retry returns the first result.
+    /// entry, all in one transaction. With an `Idempotency-Key`, a retry returns the first result.
     ///
     /// # Errors
     /// `NoOrganization`, `Forbidden`, `Invalid`, `QuotaSpent`, `SubscriptionClosed`,
@@ -80,14 +74,10 @@ impl LeadService {
         &self,
         actor: &Actor,
         input: LeadInput,
-        website: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Submission, LeadError> {
         let scope = scope_of(actor)?;
         actor.require(Permission::LeadsCreate)?;
-        if website.is_some_and(|w| !w.trim().is_empty()) {
-            return Ok(Submission::Ignored);
-        }
         if let Some(key) = idempotency_key
             && (key.is_empty()
                 || key.len() > MAX_IDEMPOTENCY_KEY
@@ -127,7 +117,7 @@ impl LeadService {
                         ),
                     };
                     let workflow_id = self.leads.workflow_of(scope, first_lead).await?;
-                    return Ok(Submission::Created { lead, workflow_id, replayed: true });
+                    return Ok(Submission { lead, workflow_id, replayed: true });
                 }
             }
         }
@@ -148,7 +138,7 @@ impl LeadService {
                 );
             unit.record(&entry).await?;
             unit.commit().await?;
-            return Ok(Submission::Created { lead: Box::new(lead), workflow_id: None, replayed: false });
+            return Ok(Submission { lead: Box::new(lead), workflow_id: None, replayed: false });
         }
         unit.insert_lead(scope, &lead).await?;
         let workflow_id = unit.start_workflow(scope, &lead).await?;
@@ -166,7 +156,7 @@ impl LeadService {
             QuotaOutcome::Closed => return Err(LeadError::SubscriptionClosed),
         }
         unit.commit().await?;
-        Ok(Submission::Created { lead: Box::new(lead), workflow_id: Some(workflow_id), replayed: false })
+        Ok(Submission { lead: Box::new(lead), workflow_id: Some(workflow_id), replayed: false })
     }
 
     /// Forgets the idempotency keys older than [`IDEMPOTENCY_KEY_TTL_HOURS`]
@@ -405,7 +395,7 @@ impl LeadService {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ports::{MockLeadRepository, MockLeadWorkers, MockSubmissionUnit, MockSubmissionUnits};
     use chrono::Utc;
@@ -419,6 +409,13 @@ mod tests {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
         LeadService::new(Arc::new(units), Arc::new(leads), Arc::new(workers), Arc::new(clock))
+    }
+
+    /// A service whose ports expect no call at all.
+    pub(crate) fn strict_service() -> LeadService {
+        let mut units = MockSubmissionUnits::new();
+        units.expect_begin().never();
+        service(units, MockLeadRepository::new(), MockLeadWorkers::new())
     }
 
     fn input() -> LeadInput {
@@ -465,10 +462,10 @@ mod tests {
             Ok(Box::new(unit))
         });
         let result = service(units, MockLeadRepository::new(), MockLeadWorkers::new())
-            .submit(&key(org, &[Permission::LeadsCreate]), input(), None, None)
+            .submit(&key(org, &[Permission::LeadsCreate]), input(), None)
             .await
             .unwrap();
-        assert!(matches!(result, Submission::Created { replayed: false, .. }));
+        assert!(matches!(result, Submission { replayed: false, .. }));
     }
 
     #[tokio::test]
@@ -490,7 +487,7 @@ mod tests {
             Ok(Box::new(unit))
         });
         let result = service(units, MockLeadRepository::new(), MockLeadWorkers::new())
-            .submit(&key(org, &[Permission::LeadsCreate]), input(), None, None)
+            .submit(&key(org, &[Permission::LeadsCreate]), input(), None)
             .await;
         assert!(matches!(result, Err(LeadError::QuotaSpent { limit: 100, .. })));
     }
@@ -522,29 +519,18 @@ mod tests {
             Ok(Box::new(unit))
         });
         let result = service(units, MockLeadRepository::new(), MockLeadWorkers::new())
-            .submit(&key(org, &[Permission::LeadsCreate]), input(), None, None)
+            .submit(&key(org, &[Permission::LeadsCreate]), input(), None)
             .await
             .unwrap();
-        match result {
-            Submission::Created { lead, workflow_id: None, .. } => {
-                assert_eq!(lead.duplicate_of, Some(original))
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(result.workflow_id, None);
+        assert_eq!(result.lead.duplicate_of, Some(original));
     }
 
     #[tokio::test]
-    async fn the_honeypot_and_missing_scope_touch_nothing() {
-        let mut units = MockSubmissionUnits::new();
-        units.expect_begin().never();
-        let svc = service(units, MockLeadRepository::new(), MockLeadWorkers::new());
+    async fn a_missing_scope_touches_nothing() {
+        let svc = strict_service();
         let org = OrganizationId::new();
-        let bot = svc
-            .submit(&key(org, &[Permission::LeadsCreate]), input(), Some("http://spam"), None)
-            .await
-            .unwrap();
-        assert_eq!(bot, Submission::Ignored);
-        let reader = svc.submit(&key(org, &[Permission::LeadsViewAll]), input(), None, None).await;
+        let reader = svc.submit(&key(org, &[Permission::LeadsViewAll]), input(), None).await;
         assert!(matches!(reader, Err(LeadError::Forbidden(Permission::LeadsCreate))));
     }
 
@@ -572,15 +558,10 @@ mod tests {
         let svc = service(units, leads, MockLeadWorkers::new());
         let actor = key(org, &[Permission::LeadsCreate]);
 
-        let replay = svc.submit(&actor, input(), None, Some("k-1")).await.unwrap();
-        assert!(
-            matches!(replay, Submission::Created { replayed: true, ref lead, .. } if lead.id == first_id)
-        );
+        let replay = svc.submit(&actor, input(), Some("k-1")).await.unwrap();
+        assert!(matches!(replay, Submission { replayed: true, ref lead, .. } if lead.id == first_id));
         let other = LeadInput { message: "different".into(), ..input() };
-        assert!(matches!(
-            svc.submit(&actor, other, None, Some("k-1")).await,
-            Err(LeadError::IdempotencyMismatch)
-        ));
+        assert!(matches!(svc.submit(&actor, other, Some("k-1")).await, Err(LeadError::IdempotencyMismatch)));
     }
 
     #[tokio::test]

@@ -93,7 +93,8 @@ impl WorkflowService {
         }
         let by_email = match actor.principal() {
             leadflow_kernel::Principal::User { email, .. } => Some(email.clone()),
-            leadflow_kernel::Principal::ApiKey { name, .. } => Some(name.clone()),
+            leadflow_kernel::Principal::ApiKey { name, .. }
+            | leadflow_kernel::Principal::Form { name, .. } => Some(name.clone()),
             leadflow_kernel::Principal::System => None,
         };
         Ok(Decision {

@@ -59,13 +59,9 @@ async fn main() -> anyhow::Result<()> {
             message: "Tell me more about your plans.".into(),
             ..LeadInput::default()
         };
-        match leads.submit(&form, input, None, None).await? {
-            Submission::Created { lead, workflow_id, .. } => {
-                let workflow = workflow_id.map_or_else(|| "none".to_owned(), |w| w.to_string());
-                println!("submitted {} <{}> (workflow {workflow})", lead.name, lead.email.as_ref());
-            }
-            Submission::Ignored => println!("ignored {email}"),
-        }
+        let Submission { lead, workflow_id, .. } = leads.submit(&form, input, None).await?;
+        let workflow = workflow_id.map_or_else(|| "none".to_owned(), |w| w.to_string());
+        println!("submitted {} <{}> (workflow {workflow})", lead.name, lead.email.as_ref());
     }
 
     let page = leads.list(&form, LeadFilter::default(), None, KeysetPage::new(Some(10), None)?).await?;

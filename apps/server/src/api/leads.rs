@@ -164,8 +164,10 @@ pub struct LeadDto {
 pub enum CreatorKindDto {
     /// A signed-in user.
     User,
-    /// An API key (a form or a tool).
+    /// An API key (a tool or an integration).
     ApiKey,
+    /// A public web form (`POST /forms/{formKey}/submissions`).
+    Form,
     /// Leadflow itself (demo data).
     System,
 }
@@ -174,10 +176,10 @@ pub enum CreatorKindDto {
 #[derive(Object)]
 #[oai(rename = "CreatedBy")]
 pub struct CreatedByDto {
-    /// `user`, `api_key` or `system`.
+    /// `user`, `api_key`, `form` or `system`.
     #[oai(rename = "type")]
     pub kind: CreatorKindDto,
-    /// The user's or API key's id (`null` for `system`).
+    /// The user's, API key's or form's id (`null` for `system`).
     pub id: Option<Uuid>,
 }
 
@@ -187,6 +189,7 @@ impl From<Creator> for CreatedByDto {
             kind: match c.kind {
                 CreatorKind::User => CreatorKindDto::User,
                 CreatorKind::ApiKey => CreatorKindDto::ApiKey,
+                CreatorKind::Form => CreatorKindDto::Form,
                 CreatorKind::System => CreatorKindDto::System,
             },
             id: c.id,
@@ -252,10 +255,6 @@ pub struct SubmitLeadBody {
     pub source: Option<String>,
     /// Free-form data, a JSON object of at most 16 KiB.
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
-    /// Honeypot: leave empty. Forms hide it from people; bots fill it, and
-    /// then the lead is silently dropped (202).
-    #[oai(validator(max_length = 2000))]
-    pub website: Option<String>,
 }
 
 /// A submitted lead.
@@ -269,14 +268,10 @@ pub struct SubmittedDto {
 }
 
 #[derive(ApiResponse)]
-#[allow(clippy::large_enum_variant)] // built once per request and returned by value
 enum SubmitResponse {
     /// Stored, quota counted. A retry with the same `Idempotency-Key` and body gets this same answer.
     #[oai(status = 201)]
     Created(Json<SubmittedDto>),
-    /// Accepted and dropped: the honeypot field was filled.
-    #[oai(status = 202)]
-    Ignored,
 }
 
 /// Changes to a lead; absent fields stay, `null` clears an optional one.
@@ -401,17 +396,12 @@ impl LeadsApi {
             source: body.source,
             metadata: body.metadata.map(object),
         };
-        let outcome = state
-            .leads
-            .submit(auth.actor(), input, body.website.as_deref(), idempotency_key.0.as_deref())
-            .await?;
-        Ok(match outcome {
-            Submission::Created { lead, workflow_id, .. } => SubmitResponse::Created(Json(SubmittedDto {
-                lead: (*lead).into(),
-                workflow_id: workflow_id.map(|w| w.as_uuid()),
-            })),
-            Submission::Ignored => SubmitResponse::Ignored,
-        })
+        let Submission { lead, workflow_id, .. } =
+            state.leads.submit(auth.actor(), input, idempotency_key.0.as_deref()).await?;
+        Ok(SubmitResponse::Created(Json(SubmittedDto {
+            lead: (*lead).into(),
+            workflow_id: workflow_id.map(|w| w.as_uuid()),
+        })))
     }
 
     /// List leads, newest first

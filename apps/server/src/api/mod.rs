@@ -7,6 +7,7 @@ pub mod auth;
 pub mod billing;
 pub mod dto;
 pub mod emails;
+pub mod forms;
 pub mod invitations;
 pub mod leads;
 pub mod members;
@@ -42,6 +43,8 @@ pub enum ApiTags {
     Subscriptions,
     /// Lead capture and work.
     Leads,
+    /// Public web forms: a publishable key per form that websites post leads with.
+    Forms,
     /// Lead-processing workflows and approvals.
     Workflows,
     /// Who works a lead: proposed assignees awaiting a decision.
@@ -67,7 +70,7 @@ pub type Apis = (
     teams::TeamsApi,
     audit::AuditApi,
     (plans::SubscriptionsApi, billing::BillingApi),
-    leads::LeadsApi,
+    (leads::LeadsApi, forms::FormsApi),
     workflows::WorkflowsApi,
     routing::RoutingApi,
     emails::EmailsApi,
@@ -89,7 +92,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             teams::TeamsApi,
             audit::AuditApi,
             (plans::SubscriptionsApi, billing::BillingApi),
-            leads::LeadsApi,
+            (leads::LeadsApi, forms::FormsApi),
             workflows::WorkflowsApi,
             routing::RoutingApi,
             emails::EmailsApi,

@@ -143,13 +143,18 @@ enum CreateResponse {
 }
 
 #[derive(ApiResponse)]
-enum DeleteResponse {
-    /// Deactivated (soft delete): the organization, now inactive. Its data is kept.
-    #[oai(status = 200)]
-    Deactivated(Json<OrganizationDto>),
-    /// Deleted for good with all its data (`hard=true`).
+enum PurgeResponse {
+    /// Deleted for good with all its data.
     #[oai(status = 204)]
-    Deleted,
+    Purged,
+}
+
+/// The confirmation of a purge.
+#[derive(Object)]
+pub struct PurgeBody {
+    /// The organization's name, repeated exactly: a purge cannot be undone.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub confirm: String,
 }
 
 fn map_value(map: BTreeMap<String, serde_json::Value>) -> serde_json::Value {
@@ -261,29 +266,38 @@ impl OrganizationsApi {
         Ok(VersionedOrganization::from(organization))
     }
 
-    /// Deactivate or delete an organization
+    /// Deactivate an organization
     ///
-    /// Without `hard`: deactivates it (`org:delete`); its data is kept and its
-    /// members' tokens get 403 `org_inactive`. With `hard=true&confirm=<name>`
-    /// (super admin only): deletes it and every row of its data, for good.
-    #[oai(path = "/:id", method = "delete", operation_id = "deleteOrganization")]
+    /// Needs `org:delete`. Its data is kept and its members' tokens get 403
+    /// `org_inactive` until a super admin reactivates it. Answers the
+    /// organization, now inactive. To delete it for good, see `purgeOrganization`.
+    #[oai(path = "/:id", method = "delete", operation_id = "deactivateOrganization")]
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Delete for good instead of deactivating.
-        hard: Query<Option<bool>>,
-        /// The organization's slug, required with `hard=true`.
-        confirm: Query<Option<String>>,
-    ) -> ApiResult<DeleteResponse> {
+    ) -> ApiResult<Json<OrganizationDto>> {
         let id = OrganizationId::from_uuid(id.0);
-        if hard.0.unwrap_or(false) {
-            state.organizations.hard_delete(&auth.0, id, confirm.0.as_deref()).await?;
-            Ok(DeleteResponse::Deleted)
-        } else {
-            Ok(DeleteResponse::Deactivated(Json(state.organizations.deactivate(&auth.0, id).await?.into())))
-        }
+        Ok(Json(state.organizations.deactivate(&auth.0, id).await?.into()))
+    }
+
+    /// Delete an organization and all its data for good (super admin)
+    ///
+    /// `confirm` must repeat the organization's name. Every row of its data
+    /// goes (members' accesses, keys, leads, workflows, audit entries); a
+    /// platform-level audit entry `organization.deleted` records the purge.
+    #[oai(path = "/:id/purge", method = "post", operation_id = "purgeOrganization")]
+    async fn purge(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<PurgeBody>,
+    ) -> ApiResult<PurgeResponse> {
+        let id = OrganizationId::from_uuid(id.0);
+        state.organizations.hard_delete(&auth.0, id, Some(body.0.confirm.as_str())).await?;
+        Ok(PurgeResponse::Purged)
     }
 
     /// Reactivate an organization (super admin)

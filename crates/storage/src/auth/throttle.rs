@@ -166,3 +166,17 @@ impl ActionBudget for SeaOrmLoginThrottle {
         }
     }
 }
+/// Public form submissions are counted per form and address in the same
+/// table as every other action budget.
+#[cfg(feature = "leads")]
+#[async_trait]
+impl leadflow_leads::forms::SubmissionBudget for SeaOrmLoginThrottle {
+    async fn spend(
+        &self,
+        key: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> Result<(), std::time::Duration> {
+        ActionBudget::spend(self, key, limit, window).await
+    }
+}

@@ -9,6 +9,7 @@ pub mod event;
 pub mod idempotency_key;
 pub mod invitation;
 pub mod lead;
+pub mod lead_form;
 pub mod lead_original;
 pub mod login_throttle;
 pub mod membership;

@@ -1,8 +1,10 @@
 //! The leads context's storage. This module owns the `leads`,
-//! `idempotency_keys`, `lead_originals` and `routing_proposals` tables: it is the only one that writes them and the only
+//! `idempotency_keys`, `lead_originals`, `lead_forms` and `routing_proposals` tables: it is the only one that writes them and the only
 //! one that knows their encodings. Other contexts change a lead through the
 //! `pub(crate)` functions here, in their own transaction.
 
+#[cfg(feature = "leads")]
+mod forms;
 #[cfg(feature = "leads")]
 mod proposals;
 #[cfg(feature = "leads")]

@@ -11,7 +11,7 @@ use crate::auth::a_user;
 use crate::contract_tests;
 use crate::organizations::an_org;
 
-async fn org(storage: &Storage, name: &str) -> (OrganizationId, UserId) {
+pub(crate) async fn org(storage: &Storage, name: &str) -> (OrganizationId, UserId) {
     let owner = a_user(storage, &format!("owner@{name}.io")).await;
     let org = an_org(name);
     storage

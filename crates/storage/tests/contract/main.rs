@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod billing;
 mod delivery;
+mod forms;
 mod leads;
 mod organizations;
 mod routing;
