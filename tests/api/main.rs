@@ -24,6 +24,7 @@ mod invitations;
 mod isolation;
 mod leads;
 mod members;
+mod metrics;
 mod organizations;
 mod recovery;
 mod routing;

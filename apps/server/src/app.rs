@@ -40,6 +40,10 @@ impl Application {
     /// When the database, the migrations or the key file fail.
     pub async fn build_with(config: Config, steps: StepOverrides) -> anyhow::Result<Self> {
         let state = AppState::build_with(&config, steps).await?;
+        if config.metrics.token.is_some() || config.metrics.bind.is_some() {
+            // Recording starts with the process, so the first scrape sees everything.
+            crate::metrics::install();
+        }
         Ok(Self { config, state })
     }
 
@@ -77,6 +81,7 @@ impl Application {
         Route::new()
             .nest("/docs", docs)
             .at("/openapi.json", spec)
+            .at("/metrics", poem::get(crate::metrics::scrape_with_token))
             .nest("/", service)
             .around(cors::forms_cors)
             .with(CatchPanic::new())
@@ -138,6 +143,10 @@ impl Application {
             crate::config::EmailTransportConfig::None => {
                 println!("Email is kept in the outbox, unsent (LEADFLOW_EMAIL_TRANSPORT=none)")
             }
+        }
+        if let Some(bind) = self.config.metrics.bind {
+            let metrics = crate::metrics::listen(self.state.clone(), bind).await?;
+            println!("Prometheus metrics: http://{metrics}/metrics");
         }
         let (stop, stopped) = watch::channel(false);
         let workers = self.start_workers(&stopped);

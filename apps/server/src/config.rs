@@ -85,6 +85,8 @@ pub struct Config {
     /// reverse proxies whose `X-Forwarded-For` names the client (default: none,
     /// the header is ignored and the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Who may read `GET /metrics` (SPEC §8): nobody unless one is set.
+    pub metrics: MetricsAccess,
     /// `LEADFLOW_HEADER_READ_TIMEOUT_SECS` (10), `LEADFLOW_MAX_HEADER_BYTES` (16384),
     /// `LEADFLOW_IDLE_TIMEOUT_SECS` (60): the connection limits.
     pub server_limits: crate::serve::ServerLimits,
@@ -254,6 +256,17 @@ fn llm(
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
 
+/// Who may read the Prometheus metrics.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsAccess {
+    /// `LEADFLOW_METRICS_TOKEN` (at least 16 characters): `GET /metrics` on the
+    /// API's address answers with `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// `LEADFLOW_METRICS_BIND` (e.g. `127.0.0.1:9464`): a separate listener
+    /// serving `GET /metrics` without a token, for a private network.
+    pub bind: Option<SocketAddr>,
+}
+
 /// `LEADFLOW_TRUSTED_PROXIES`: addresses (`10.0.0.5`) or ranges (`10.0.0.0/8`), comma-separated.
 fn trusted_proxies(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
     let Some(raw) = lookup("LEADFLOW_TRUSTED_PROXIES") else { return Ok(Vec::new()) };
@@ -412,6 +425,25 @@ impl Config {
             super_admin_email: lookup("LEADFLOW_SUPER_ADMIN_EMAIL"),
             super_admin_password: lookup("LEADFLOW_SUPER_ADMIN_PASSWORD"),
             trusted_proxies: trusted_proxies(&lookup)?,
+            metrics: MetricsAccess {
+                token: match lookup("LEADFLOW_METRICS_TOKEN") {
+                    Some(t) if t.len() < 16 => {
+                        return Err(ConfigError(
+                            "LEADFLOW_METRICS_TOKEN must be at least 16 characters".into(),
+                        ));
+                    }
+                    token => token,
+                },
+                bind: lookup("LEADFLOW_METRICS_BIND")
+                    .map(|raw| {
+                        raw.parse::<SocketAddr>().map_err(|_| {
+                            ConfigError(format!(
+                                "LEADFLOW_METRICS_BIND: {raw:?} is not an address such as 127.0.0.1:9464"
+                            ))
+                        })
+                    })
+                    .transpose()?,
+            },
             server_limits: crate::serve::ServerLimits {
                 header_read_timeout: Duration::from_secs(
                     parse(&lookup, "LEADFLOW_HEADER_READ_TIMEOUT_SECS", 10_u64)?.max(1),

@@ -8,6 +8,7 @@ use std::time::Instant;
 use poem::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use poem::http::{HeaderValue, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::OperationId;
 use tracing::Instrument as _;
 
 use crate::problem::{PROBLEM_JSON, Problem};
@@ -37,11 +38,21 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
             Ok(()) => refuse_nul(&mut req).await,
             Err(problem) => Err(problem),
         };
+        let mut operation = "unmatched";
         let mut response = match checked {
             Err(problem) => problem.into_response(),
             Ok(()) => match next.call(req).await {
-                Ok(output) => as_problem_if_error(output.into_response(), None),
+                Ok(output) => {
+                    let response = output.into_response();
+                    if let Some(id) = response.data::<OperationId>() {
+                        operation = id.0;
+                    }
+                    as_problem_if_error(response, None)
+                }
                 Err(e) => {
+                    if let Some(id) = e.data::<OperationId>() {
+                        operation = id.0;
+                    }
                     let status = e.status();
                     let message = e.to_string();
                     as_problem_if_error(e.into_response(), Some((status, message)))
@@ -52,7 +63,9 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
             response.headers_mut().insert(REQUEST_ID, value);
         }
         let status = response.status().as_u16();
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let took = started.elapsed();
+        crate::metrics::record_request(operation, status, took);
+        let elapsed_ms = took.as_secs_f64() * 1000.0;
         if status >= 500 {
             tracing::error!(status, elapsed_ms, "request failed");
         } else {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod cors;
 pub mod demo;
 pub mod edge;
+pub mod metrics;
 pub mod problem;
 pub mod security;
 pub mod serve;

@@ -122,6 +122,8 @@ pub struct AppState {
     pub storage: Storage,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `LEADFLOW_METRICS_TOKEN`: the bearer token `GET /metrics` asks for.
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {
@@ -249,6 +251,7 @@ impl AppState {
             dispatcher,
             storage,
             trusted_proxies: config.trusted_proxies.clone(),
+            metrics_token: config.metrics.token.clone(),
         }))
     }
 }

@@ -161,6 +161,13 @@ impl Dispatcher {
                 }
             }
         };
+        let result = match &outcome {
+            EmailOutcome::Sent { .. } => "sent",
+            EmailOutcome::Retry { .. } => "retry",
+            _ => "failed",
+        };
+        metrics::counter!("leadflow_emails_total", "kind" => email.kind.as_str(), "outcome" => result)
+            .increment(1);
         match &outcome {
             EmailOutcome::Sent { .. } => {
                 tracing::info!(email = %email.id, kind = email.kind.as_str(), "email sent")
@@ -246,6 +253,7 @@ impl Dispatcher {
         };
         let attempt =
             DeliveryAttempt { at: started, status_code: result.status, latency_ms: result.latency_ms, error };
+        record_delivery(delivery, success, self.clock.now());
         if success {
             tracing::debug!(delivery = %delivery.id, event = %delivery.event_type, "webhook delivered");
         } else {
@@ -566,5 +574,16 @@ mod tests {
             .returning(|_, _, _| PostResult { status: Some(410), error: None, latency_ms: 3 });
         let d = dispatcher(MockEmailOutbox::new(), MockEmailTransport::new(), webhooks, sender);
         assert_eq!(d.deliver_webhooks_once("w").await.unwrap(), 1);
+    }
+}
+
+/// Records a webhook attempt through the `metrics` facade; a success also
+/// records its lag, from the event to its delivery.
+fn record_delivery(delivery: &WebhookDelivery, success: bool, now: chrono::DateTime<chrono::Utc>) {
+    let outcome = if success { "succeeded" } else { "failed" };
+    metrics::counter!("leadflow_webhook_attempts_total", "outcome" => outcome).increment(1);
+    if success {
+        let lag = (now - delivery.created_at).to_std().unwrap_or_default();
+        metrics::histogram!("leadflow_webhook_delivery_lag_seconds").record(lag.as_secs_f64());
     }
 }

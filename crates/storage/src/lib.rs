@@ -12,6 +12,7 @@ pub mod auth;
 pub(crate) mod db;
 pub mod entities;
 pub mod leads;
+pub mod operations;
 pub mod organizations;
 #[cfg(feature = "delivery")]
 pub mod outbox;

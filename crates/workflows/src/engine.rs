@@ -128,6 +128,16 @@ pub struct Engine {
     settings: EngineSettings,
 }
 
+/// Records a step's outcome and duration through the `metrics` facade (the
+/// server exports them; without a recorder this costs next to nothing).
+fn record_step(step: Step, ok: bool, took: Duration) {
+    let outcome = if ok { "succeeded" } else { "failed" };
+    metrics::counter!("leadflow_workflow_steps_total", "step" => step.as_str(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("leadflow_workflow_step_duration_seconds", "step" => step.as_str())
+        .record(took.as_secs_f64());
+}
+
 /// The platform scope the workers act in: Leadflow itself, across organizations.
 fn platform() -> anyhow::Result<leadflow_kernel::PlatformScope> {
     leadflow_kernel::Actor::system()
@@ -284,7 +294,9 @@ impl Engine {
     async fn drive(&self, worker: &str, mut workflow: Workflow, lead: &LeadSnapshot) -> anyhow::Result<()> {
         loop {
             let Ok(step) = workflow.begin_step(self.clock.now()) else { return Ok(()) };
+            let started = std::time::Instant::now();
             let result = self.execute(step, &workflow, lead).await;
+            record_step(step, result.is_ok(), started.elapsed());
             let now = self.clock.now();
             let mut effects = LeadEffects::default();
             match result {
