@@ -395,6 +395,17 @@ impl Dispatcher {
     }
 }
 
+/// Records a webhook attempt through the `metrics` facade; a success also
+/// records its lag, from the event to its delivery.
+fn record_delivery(delivery: &WebhookDelivery, success: bool, now: chrono::DateTime<chrono::Utc>) {
+    let outcome = if success { "succeeded" } else { "failed" };
+    metrics::counter!("leadflow_webhook_attempts_total", "outcome" => outcome).increment(1);
+    if success {
+        let lag = (now - delivery.created_at).to_std().unwrap_or_default();
+        metrics::histogram!("leadflow_webhook_delivery_lag_seconds").record(lag.as_secs_f64());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,16 +585,5 @@ mod tests {
             .returning(|_, _, _| PostResult { status: Some(410), error: None, latency_ms: 3 });
         let d = dispatcher(MockEmailOutbox::new(), MockEmailTransport::new(), webhooks, sender);
         assert_eq!(d.deliver_webhooks_once("w").await.unwrap(), 1);
-    }
-}
-
-/// Records a webhook attempt through the `metrics` facade; a success also
-/// records its lag, from the event to its delivery.
-fn record_delivery(delivery: &WebhookDelivery, success: bool, now: chrono::DateTime<chrono::Utc>) {
-    let outcome = if success { "succeeded" } else { "failed" };
-    metrics::counter!("leadflow_webhook_attempts_total", "outcome" => outcome).increment(1);
-    if success {
-        let lag = (now - delivery.created_at).to_std().unwrap_or_default();
-        metrics::histogram!("leadflow_webhook_delivery_lag_seconds").record(lag.as_secs_f64());
     }
 }
