@@ -28,6 +28,7 @@ mod metrics;
 mod organizations;
 mod recovery;
 mod routing;
+mod sdk;
 mod secrets;
 mod subscriptions;
 mod system;

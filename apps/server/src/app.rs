@@ -76,11 +76,17 @@ impl Application {
     #[must_use]
     pub fn endpoint(&self) -> impl Endpoint + 'static {
         let service = api::service();
-        let docs = service.swagger_ui();
-        let spec = service.spec_endpoint();
+        // Swagger UI and /openapi.json show the published document (api::document).
+        let published = api::document::published();
+        let swagger = service.swagger_ui_html().replacen(&service.spec(), published, 1);
         Route::new()
-            .nest("/docs", docs)
-            .at("/openapi.json", spec)
+            .at("/docs", poem::endpoint::make_sync(move |_| poem::web::Html(swagger.clone())))
+            .at(
+                "/openapi.json",
+                poem::endpoint::make_sync(move |_| {
+                    poem::Response::builder().content_type("application/json; charset=utf-8").body(published)
+                }),
+            )
             .at("/metrics", poem::get(crate::metrics::scrape_with_token))
             .nest("/", service)
             .around(cors::forms_cors)

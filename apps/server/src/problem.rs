@@ -40,12 +40,12 @@ pub struct Problem {
     /// A short summary of the code.
     pub title: String,
     /// What happened in this case.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable)]
     pub detail: Option<String>,
     /// Field-level errors (for `validation_failed`).
     pub errors: Vec<FieldProblem>,
     /// Seconds to wait, sent as the `Retry-After` header (for `rate_limited`).
-    #[oai(skip)]
+    #[oai(nullable, skip)]
     pub retry_after: Option<u64>,
 }
 

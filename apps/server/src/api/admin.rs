@@ -53,8 +53,10 @@ pub struct SubscriptionTermsBody {
     /// The plan.
     pub plan: crate::api::dto::PlanDto,
     /// The status; default `active`.
+    #[oai(nullable)]
     pub status: Option<SubscriptionStatusDto>,
     /// When the trial ends; only with `trialing`, and required there.
+    #[oai(nullable)]
     pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -116,6 +118,7 @@ pub struct AdminUserDto {
     /// Whether the account is disabled.
     pub disabled: bool,
     /// When it was disabled.
+    #[oai(nullable)]
     pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 

@@ -31,12 +31,16 @@ pub struct ApiKeyDto {
     /// Permissions the key acts with.
     pub scopes: Vec<String>,
     /// Expiry.
+    #[oai(nullable)]
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Last use, to the minute.
+    #[oai(nullable)]
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Revocation time.
+    #[oai(nullable)]
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Creator.
+    #[oai(nullable)]
     pub created_by: Option<Uuid>,
     /// Creation time.
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -67,6 +71,7 @@ pub struct CreateApiKeyBody {
     #[oai(validator(max_items = 17))]
     pub scopes: Vec<String>,
     /// Optional expiry, in the future.
+    #[oai(nullable)]
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 

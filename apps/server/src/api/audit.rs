@@ -26,8 +26,10 @@ pub struct AuditActorDto {
     #[oai(rename = "type")]
     pub kind: String,
     /// The user's or key's id.
+    #[oai(nullable)]
     pub id: Option<Uuid>,
     /// The user's email, or the key's name.
+    #[oai(nullable)]
     pub email: Option<String>,
 }
 
@@ -38,6 +40,7 @@ pub struct AuditEntryDto {
     /// Id.
     pub id: Uuid,
     /// The organization (none for platform-level entries).
+    #[oai(nullable)]
     pub organization_id: Option<Uuid>,
     /// Who.
     pub actor: AuditActorDto,
@@ -46,10 +49,12 @@ pub struct AuditEntryDto {
     /// Kind of resource.
     pub resource_type: String,
     /// The resource.
+    #[oai(nullable)]
     pub resource_id: Option<String>,
     /// Context (never secrets).
     pub details: serde_json::Value,
     /// Client address.
+    #[oai(nullable)]
     pub ip: Option<String>,
     /// When.
     pub created_at: chrono::DateTime<chrono::Utc>,

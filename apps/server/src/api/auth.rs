@@ -28,7 +28,7 @@ pub struct NewOrganizationBody {
     #[oai(validator(max_length = 63))]
     pub name: String,
     /// Name shown to people (defaults to the slug).
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub display_name: Option<String>,
 }
 
@@ -46,12 +46,13 @@ pub struct RegisterBody {
     #[oai(validator(max_length = 200))]
     pub name: String,
     /// Optional unique handle, 3–32 characters of `[a-z0-9_.-]`.
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub username: Option<String>,
     /// Create this organization, owned by the new user.
+    #[oai(nullable)]
     pub organization: Option<NewOrganizationBody>,
     /// Join the organization of this invitation (the email must be the invited one).
-    #[oai(validator(max_length = 128))]
+    #[oai(nullable, validator(max_length = 128))]
     pub invitation_token: Option<String>,
 }
 
@@ -62,8 +63,10 @@ pub struct RegisteredDto {
     /// The new user.
     pub user: UserDto,
     /// The organization created with them, if any.
+    #[oai(nullable)]
     pub organization: Option<OrganizationDto>,
     /// Their role there.
+    #[oai(nullable)]
     pub role: Option<RoleDto>,
     /// Their first session.
     pub tokens: TokensDto,
@@ -87,6 +90,7 @@ pub struct LoginBody {
     #[oai(validator(max_length = 256))]
     pub password: String,
     /// The organization to act in (default: the oldest active membership).
+    #[oai(nullable)]
     pub organization_id: Option<Uuid>,
 }
 
@@ -97,8 +101,10 @@ pub struct SessionDto {
     /// The user.
     pub user: UserDto,
     /// The organization the tokens act in (none for a user without one).
+    #[oai(nullable)]
     pub organization_id: Option<Uuid>,
     /// The user's role there.
+    #[oai(nullable)]
     pub role: Option<RoleDto>,
     /// The tokens.
     pub tokens: TokensDto,
@@ -149,8 +155,10 @@ pub struct MeDto {
     /// The user.
     pub user: UserDto,
     /// The organization of the token.
+    #[oai(nullable)]
     pub organization_id: Option<Uuid>,
     /// The current role there.
+    #[oai(nullable)]
     pub role: Option<RoleDto>,
     /// Effective permissions (`resource:action`).
     pub permissions: Vec<String>,

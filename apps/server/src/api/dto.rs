@@ -47,14 +47,17 @@ pub struct UserDto {
     /// Name.
     pub name: String,
     /// Optional handle.
+    #[oai(nullable)]
     pub username: Option<String>,
     /// Platform super admin.
     pub is_super_admin: bool,
     /// Last successful login.
+    #[oai(nullable)]
     pub last_login_at: Option<DateTime<Utc>>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
     /// When the user verified their email address (`null`: not verified).
+    #[oai(nullable)]
     pub email_verified_at: Option<DateTime<Utc>>,
 }
 
@@ -109,14 +112,17 @@ pub struct OrganizationDto {
     /// Name shown to people.
     pub display_name: String,
     /// Contact email.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Contact phone.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// `false` once deactivated.
     pub is_active: bool,
     /// Free-form settings (a JSON object, at most 16 KiB).
     pub settings: BTreeMap<String, serde_json::Value>,
     /// The user who created it.
+    #[oai(nullable)]
     pub created_by: Option<Uuid>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -165,6 +171,7 @@ pub struct KeysetPagination {
     /// Page size.
     pub limit: u64,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 

@@ -124,18 +124,24 @@ pub struct EmailDto {
     /// Attempts made so far.
     pub attempts: u32,
     /// When the next attempt is due (pending emails).
+    #[oai(nullable)]
     pub next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Why the last attempt failed.
+    #[oai(nullable)]
     pub last_error: Option<String>,
     /// The mail server's reply to the accepted message.
+    #[oai(nullable)]
     pub reply: Option<String>,
     /// The `Message-ID` header it was sent with.
+    #[oai(nullable)]
     pub message_id: Option<String>,
     /// The lead an outreach email was written to.
+    #[oai(nullable)]
     pub lead_id: Option<Uuid>,
     /// When it was queued.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When the mail server accepted it.
+    #[oai(nullable)]
     pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 

@@ -41,6 +41,7 @@ pub struct FormDto {
     /// without `Origin` (servers, curl) are accepted.
     pub allowed_origins: Vec<String>,
     /// Where a plain HTML form's visitor is sent (303) after submitting, if anywhere.
+    #[oai(nullable)]
     pub redirect_url: Option<String>,
     /// When the form was created.
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -94,7 +95,7 @@ pub struct FormBody {
     pub allowed_origins: Vec<String>,
     /// Where to send a plain HTML form's visitor afterwards: an absolute
     /// http(s) URL of at most 2000 characters.
-    #[oai(validator(max_length = 2000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub redirect_url: Option<String>,
 }
 
@@ -132,21 +133,21 @@ pub struct FormSubmissionBody {
     #[oai(validator(min_length = 1, max_length = 200))]
     pub name: String,
     /// Their company, at most 200 characters.
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub company: Option<String>,
     /// Their phone number, at most 32 characters.
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub phone: Option<String>,
     /// Their message, 1–5000 characters.
     #[oai(validator(min_length = 1, max_length = 5000))]
     pub message: String,
     /// Where the lead came from (a campaign, a page), at most 100 characters.
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub source: Option<String>,
     /// The honeypot: the form hides this field from people, so it stays
     /// empty; bots fill it, and such a submission is answered like any other
     /// but stores nothing.
-    #[oai(validator(max_length = 2000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub website: Option<String>,
 }
 
@@ -307,7 +308,7 @@ impl FormsApi {
     /// counts against the plan's quota like any other (402 when spent). A
     /// plain HTML form (URL-encoded body) of a form with a `redirectUrl` is
     /// answered 303 to that page; everything else 202.
-    #[oai(path = "/:form_key/submissions", method = "post", operation_id = "submitFormLead")]
+    #[oai(path = "/:formKey/submissions", method = "post", operation_id = "submitFormLead")]
     async fn submit(
         &self,
         state: Data<&Arc<AppState>>,

@@ -70,10 +70,12 @@ pub struct InvitationDto {
     /// Its state now.
     pub status: InvitationStatusDto,
     /// Who invited.
+    #[oai(nullable)]
     pub invited_by: Option<Uuid>,
     /// When it expires.
     pub expires_at: chrono::DateTime<chrono::Utc>,
     /// When it was accepted.
+    #[oai(nullable)]
     pub accepted_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When it was created.
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -132,29 +132,36 @@ pub struct LeadDto {
     /// Contact name.
     pub name: String,
     /// Company.
+    #[oai(nullable)]
     pub company: Option<String>,
     /// Phone.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// Their message.
     pub message: String,
     /// Where it came from.
+    #[oai(nullable)]
     pub source: Option<String>,
     /// Free-form data (a JSON object).
     pub metadata: BTreeMap<String, serde_json::Value>,
     /// Status.
     pub status: LeadStatusDto,
     /// Qualification, once its workflow has qualified it.
+    #[oai(nullable)]
     pub qualification: Option<QualificationDto>,
     /// The member working it.
+    #[oai(nullable)]
     pub assignee_id: Option<Uuid>,
     /// Submission time.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Who submitted it (`null` for leads older than the record).
+    #[oai(nullable)]
     pub created_by: Option<CreatedByDto>,
     /// The original lead this one repeats (same email within the duplicate
     /// window): it started no workflow and did not count against the quota.
+    #[oai(nullable)]
     pub duplicate_of: Option<Uuid>,
 }
 
@@ -180,6 +187,7 @@ pub struct CreatedByDto {
     #[oai(rename = "type")]
     pub kind: CreatorKindDto,
     /// The user's, API key's or form's id (`null` for `system`).
+    #[oai(nullable)]
     pub id: Option<Uuid>,
 }
 
@@ -242,18 +250,19 @@ pub struct SubmitLeadBody {
     #[oai(validator(max_length = 200))]
     pub name: String,
     /// Company, at most 200 characters.
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub company: Option<String>,
     /// Phone, at most 32 characters.
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub phone: Option<String>,
     /// Their message, 1–5000 characters.
     #[oai(validator(max_length = 5000))]
     pub message: String,
     /// Where it came from, at most 100 characters.
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub source: Option<String>,
     /// Free-form data, a JSON object of at most 16 KiB.
+    #[oai(nullable)]
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
 }
 
@@ -264,6 +273,7 @@ pub struct SubmittedDto {
     /// The lead.
     pub lead: LeadDto,
     /// Its processing workflow (`GET /workflows/{id}`).
+    #[oai(nullable)]
     pub workflow_id: Option<Uuid>,
 }
 
@@ -278,24 +288,25 @@ enum SubmitResponse {
 #[derive(Object)]
 pub struct UpdateLeadBody {
     /// New email.
-    #[oai(validator(max_length = 254))]
+    #[oai(nullable, validator(max_length = 254))]
     pub email: Option<String>,
     /// New name.
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub name: Option<String>,
     /// New company, or `null`.
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub company: MaybeUndefined<String>,
     /// New phone, or `null`.
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub phone: MaybeUndefined<String>,
     /// New message.
-    #[oai(validator(max_length = 5000))]
+    #[oai(nullable, validator(max_length = 5000))]
     pub message: Option<String>,
     /// New source, or `null`.
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub source: MaybeUndefined<String>,
     /// New metadata (replaces the object).
+    #[oai(nullable)]
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
 }
 
@@ -304,6 +315,7 @@ pub struct UpdateLeadBody {
 #[oai(rename_all = "camelCase")]
 pub struct AssignBody {
     /// A member of the organization, or `null` to unassign.
+    #[oai(nullable)]
     pub assignee_id: Option<Uuid>,
 }
 

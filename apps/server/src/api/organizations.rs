@@ -45,17 +45,19 @@ pub struct CreateOrganizationBody {
     #[oai(validator(max_length = 63))]
     pub name: String,
     /// Name shown to people (defaults to the slug).
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub display_name: Option<String>,
     /// Contact email.
-    #[oai(validator(max_length = 254))]
+    #[oai(nullable, validator(max_length = 254))]
     pub email: Option<String>,
     /// Contact phone.
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub phone: Option<String>,
     /// Free-form settings object (at most 16 KiB as JSON).
+    #[oai(nullable)]
     pub settings: Option<BTreeMap<String, serde_json::Value>>,
     /// The plan to start on (super admin only; default: a 14-day starter trial).
+    #[oai(nullable)]
     pub plan: Option<PlanDto>,
 }
 
@@ -64,18 +66,19 @@ pub struct CreateOrganizationBody {
 #[oai(rename_all = "camelCase")]
 pub struct UpdateOrganizationBody {
     /// New slug.
-    #[oai(validator(max_length = 63))]
+    #[oai(nullable, validator(max_length = 63))]
     pub name: Option<String>,
     /// New display name.
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub display_name: Option<String>,
     /// New contact email, or `null` to clear it.
-    #[oai(validator(max_length = 254))]
+    #[oai(nullable, validator(max_length = 254))]
     pub email: MaybeUndefined<String>,
     /// New contact phone, or `null` to clear it.
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub phone: MaybeUndefined<String>,
     /// New settings (replaces the whole object).
+    #[oai(nullable)]
     pub settings: Option<BTreeMap<String, serde_json::Value>>,
 }
 
@@ -107,6 +110,7 @@ pub struct OrganizationCounts {
     /// Leads per status.
     pub leads_by_status: BTreeMap<String, u64>,
     /// The plan and the current period's usage.
+    #[oai(nullable)]
     pub usage: Option<UsageCounts>,
     /// Workflows.
     pub total_workflows: u64,

@@ -26,15 +26,19 @@ pub struct PlanInfo {
     /// Display name.
     pub name: String,
     /// Monthly price in cents; `null` for a custom price.
+    #[oai(nullable)]
     pub price_cents: Option<u32>,
     /// ISO currency of the price.
     pub currency: String,
     /// Leads per monthly period; `null` for unlimited.
+    #[oai(nullable)]
     pub lead_limit: Option<u64>,
     /// Members plus pending invitations; `null` for unlimited.
+    #[oai(nullable)]
     pub seat_limit: Option<u64>,
     /// Language-model tokens the workflow steps may spend per period (then
     /// they fall back to the rules); `null` for unlimited.
+    #[oai(nullable)]
     pub llm_token_budget: Option<u64>,
 }
 
@@ -70,14 +74,17 @@ pub struct SubscriptionDto {
     /// `trialing`, `active`, `past_due` or `canceled` (a trial past its end is `past_due`).
     pub status: String,
     /// End of the trial.
+    #[oai(nullable)]
     pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Start of the current usage period.
     pub current_period_start: chrono::DateTime<chrono::Utc>,
     /// End of the current usage period (when usage resets).
     pub current_period_end: chrono::DateTime<chrono::Utc>,
     /// The billing provider's customer id, when connected.
+    #[oai(nullable)]
     pub external_customer_id: Option<String>,
     /// The billing provider's subscription id, once a checkout completed.
+    #[oai(nullable)]
     pub external_subscription_id: Option<String>,
     /// The paid subscription ends when its current period ends.
     pub cancel_at_period_end: bool,
@@ -127,8 +134,10 @@ pub struct UsageDto {
     /// Used this period.
     pub used: u64,
     /// The limit; `null` for unlimited.
+    #[oai(nullable)]
     pub limit: Option<u64>,
     /// What is left; `null` for unlimited.
+    #[oai(nullable)]
     pub remaining: Option<u64>,
 }
 

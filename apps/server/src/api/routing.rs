@@ -72,8 +72,10 @@ pub struct ProposalDto {
     /// When it expires unless decided.
     pub expires_at: chrono::DateTime<chrono::Utc>,
     /// Who accepted or rejected it.
+    #[oai(nullable)]
     pub decided_by: Option<Uuid>,
     /// When.
+    #[oai(nullable)]
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 

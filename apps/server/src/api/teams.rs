@@ -46,8 +46,10 @@ pub struct TeamDto {
     /// Name, unique in the organization.
     pub name: String,
     /// Description.
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Leader (sees the leads assigned to the team's members).
+    #[oai(nullable)]
     pub leader_id: Option<Uuid>,
     /// Creation time.
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -113,9 +115,10 @@ pub struct CreateTeamBody {
     #[oai(validator(max_length = 100))]
     pub name: String,
     /// Description, at most 1000 characters.
-    #[oai(validator(max_length = 1000))]
+    #[oai(nullable, validator(max_length = 1000))]
     pub description: Option<String>,
     /// Leader, a member of the organization.
+    #[oai(nullable)]
     pub leader_id: Option<Uuid>,
 }
 
@@ -124,12 +127,13 @@ pub struct CreateTeamBody {
 #[oai(rename_all = "camelCase")]
 pub struct UpdateTeamBody {
     /// New name.
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub name: Option<String>,
     /// New description, or `null`.
-    #[oai(validator(max_length = 1000))]
+    #[oai(nullable, validator(max_length = 1000))]
     pub description: MaybeUndefined<String>,
     /// New leader, or `null`.
+    #[oai(nullable)]
     pub leader_id: MaybeUndefined<Uuid>,
 }
 

@@ -34,14 +34,17 @@ pub struct EndpointDto {
     /// Where events are POSTed (`https://`).
     pub url: String,
     /// What the endpoint is for.
+    #[oai(nullable)]
     pub description: Option<String>,
     /// The event types it receives.
     pub events: Vec<String>,
     /// Whether events are delivered to it.
     pub enabled: bool,
     /// Why Leadflow disabled it: `gone` (it answered 410) or `failing` (every attempt failed for 5 days).
+    #[oai(nullable)]
     pub disabled_reason: Option<String>,
     /// Since when every attempt has failed; cleared by a success.
+    #[oai(nullable)]
     pub failing_since: Option<chrono::DateTime<chrono::Utc>>,
     /// When it was created.
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -94,7 +97,7 @@ pub struct CreateBody {
     #[oai(validator(min_items = 1, max_items = 14))]
     pub events: Vec<String>,
     /// What the endpoint is for.
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub description: Option<String>,
 }
 
@@ -103,15 +106,16 @@ pub struct CreateBody {
 #[oai(rename = "UpdateWebhookEndpoint")]
 pub struct UpdateBody {
     /// A new URL.
-    #[oai(validator(min_length = 8, max_length = 2048))]
+    #[oai(nullable, validator(min_length = 8, max_length = 2048))]
     pub url: Option<String>,
     /// New event types.
-    #[oai(validator(min_items = 1, max_items = 14))]
+    #[oai(nullable, validator(min_items = 1, max_items = 14))]
     pub events: Option<Vec<String>>,
     /// A new description; `null` clears it.
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub description: MaybeUndefined<String>,
     /// `false` pauses deliveries; `true` resumes them (and clears why Leadflow disabled it).
+    #[oai(nullable)]
     pub enabled: Option<bool>,
 }
 
@@ -154,10 +158,12 @@ pub struct AttemptDto {
     /// When it started.
     pub at: chrono::DateTime<chrono::Utc>,
     /// The HTTP status the endpoint answered; absent when it did not answer.
+    #[oai(nullable)]
     pub status_code: Option<u16>,
     /// How long the attempt took, in milliseconds.
     pub latency_ms: u32,
     /// Why it failed.
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 
@@ -178,14 +184,18 @@ pub struct DeliveryDto {
     /// Attempts made.
     pub attempts: u32,
     /// When the next attempt is due.
+    #[oai(nullable)]
     pub next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The last HTTP status answered.
+    #[oai(nullable)]
     pub last_status_code: Option<u16>,
     /// The last failure.
+    #[oai(nullable)]
     pub last_error: Option<String>,
     /// When the event happened.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When the endpoint accepted it.
+    #[oai(nullable)]
     pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Every attempt, oldest first.
     pub log: Vec<AttemptDto>,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use leadflow_kernel::{KeysetPage, LeadId};
+use leadflow_workflows::model::{Category, Research, Step, StepStatus};
 use leadflow_workflows::ports::WorkflowFilter;
 use leadflow_workflows::service::EditedEmail;
 use leadflow_workflows::{Workflow, WorkflowId, WorkflowStatus};
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use crate::api::ApiTags;
 use crate::api::dto::KeysetPagination;
+use crate::api::leads::{QualificationCategoryDto, QualificationDto};
 use crate::problem::ApiResult;
 use crate::security::TenantAuth;
 use crate::state::AppState;
@@ -39,6 +41,134 @@ pub enum WorkflowStatusDto {
     Cancelled,
 }
 
+impl From<WorkflowStatus> for WorkflowStatusDto {
+    fn from(s: WorkflowStatus) -> Self {
+        match s {
+            WorkflowStatus::Pending => Self::Pending,
+            WorkflowStatus::Running => Self::Running,
+            WorkflowStatus::AwaitingApproval => Self::AwaitingApproval,
+            WorkflowStatus::Completed => Self::Completed,
+            WorkflowStatus::Failed => Self::Failed,
+            WorkflowStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// A step of the lead-processing workflow, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename = "WorkflowStepName", rename_all = "snake_case")]
+pub enum StepNameDto {
+    /// Learn about the lead (email domain, company, intent, optionally its website).
+    Research,
+    /// Score and categorise it; writes the qualification onto the lead.
+    Qualify,
+    /// Pick who works it (when the organization routes leads automatically or by proposal).
+    Route,
+    /// Write the outreach email.
+    DraftEmail,
+    /// Wait for a person's approval of the draft.
+    AwaitApproval,
+    /// Send the approved email.
+    SendEmail,
+}
+
+impl From<Step> for StepNameDto {
+    fn from(s: Step) -> Self {
+        match s {
+            Step::Research => Self::Research,
+            Step::Qualify => Self::Qualify,
+            Step::Route => Self::Route,
+            Step::DraftEmail => Self::DraftEmail,
+            Step::AwaitApproval => Self::AwaitApproval,
+            Step::SendEmail => Self::SendEmail,
+        }
+    }
+}
+
+/// Where one step is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename = "WorkflowStepStatus", rename_all = "snake_case")]
+pub enum StepStatusDto {
+    /// Running, or due to run (again, after a failed attempt).
+    Running,
+    /// Waiting for a person.
+    Waiting,
+    /// Done.
+    Succeeded,
+    /// Failed for good (its attempts are spent).
+    Failed,
+}
+
+impl From<StepStatus> for StepStatusDto {
+    fn from(s: StepStatus) -> Self {
+        match s {
+            StepStatus::Running => Self::Running,
+            StepStatus::Waiting => Self::Waiting,
+            StepStatus::Succeeded => Self::Succeeded,
+            StepStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+/// What the `research` step found about a lead.
+#[derive(Object)]
+#[oai(rename = "Research", rename_all = "camelCase")]
+pub struct ResearchDto {
+    /// The domain of the lead's email address, e.g. `bigcorp.io`.
+    pub domain: String,
+    /// Whether the address is at a free mail provider (gmail.com, …).
+    pub free_mail: bool,
+    /// Whether the address is at a disposable mail provider (mailinator.com, …).
+    pub disposable: bool,
+    /// The company name, normalised (`null` when the lead gave none).
+    #[oai(nullable)]
+    pub company: Option<String>,
+    /// What the message asks for: any of `demo`, `pricing`, `support`, `partnership`, `purchase`.
+    pub intents: Vec<String>,
+    /// What the company's home page says, when website research is on and the page could be read.
+    #[oai(nullable)]
+    pub website: Option<WebsiteFactsDto>,
+    /// The language model's one-paragraph summary of the lead (model-backed research only).
+    #[oai(nullable)]
+    pub summary: Option<String>,
+}
+
+/// What a company's home page says.
+#[derive(Object)]
+#[oai(rename = "WebsiteFacts")]
+pub struct WebsiteFactsDto {
+    /// The page that was read.
+    pub url: String,
+    /// Its `<title>`, if it has one.
+    #[oai(nullable)]
+    pub title: Option<String>,
+    /// Its meta description, if it has one.
+    #[oai(nullable)]
+    pub description: Option<String>,
+    /// The start of its visible text.
+    #[oai(nullable)]
+    pub excerpt: Option<String>,
+}
+
+impl From<&Research> for ResearchDto {
+    fn from(r: &Research) -> Self {
+        Self {
+            domain: r.domain.clone(),
+            free_mail: r.free_mail,
+            disposable: r.disposable,
+            company: r.company.clone(),
+            intents: r.intents.clone(),
+            website: r.website.as_ref().map(|w| WebsiteFactsDto {
+                url: w.url.clone(),
+                title: w.title.clone(),
+                description: w.description.clone(),
+                excerpt: w.excerpt.clone(),
+            }),
+            summary: r.summary.clone(),
+        }
+    }
+}
+
 impl From<WorkflowStatusDto> for WorkflowStatus {
     fn from(s: WorkflowStatusDto) -> Self {
         match s {
@@ -56,22 +186,27 @@ impl From<WorkflowStatusDto> for WorkflowStatus {
 #[derive(Object)]
 #[oai(rename = "WorkflowStep", rename_all = "camelCase")]
 pub struct StepDto {
-    /// `research`, `qualify`, `draft_email`, `await_approval` or `send_email`.
-    pub name: String,
-    /// `running`, `waiting`, `succeeded` or `failed`.
-    pub status: String,
+    /// Which step.
+    pub name: StepNameDto,
+    /// Where it is.
+    pub status: StepStatusDto,
     /// Attempts so far.
     pub attempts: u32,
     /// First attempt's start.
+    #[oai(nullable)]
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When it succeeded or failed for good.
+    #[oai(nullable)]
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The last error.
+    #[oai(nullable)]
     pub error: Option<String>,
     /// The language model's tokens the step spent (model-backed steps only).
+    #[oai(nullable)]
     pub usage: Option<TokenUsageDto>,
     /// Why the rule-based adapter ran instead of the model: `budget` (the
     /// organization's monthly token budget is spent).
+    #[oai(nullable)]
     pub fallback: Option<String>,
 }
 
@@ -101,12 +236,15 @@ pub struct EmailDto {
 #[oai(rename = "Decision", rename_all = "camelCase")]
 pub struct DecisionDto {
     /// The user who decided.
+    #[oai(nullable)]
     pub by: Option<Uuid>,
     /// Their email.
+    #[oai(nullable)]
     pub by_email: Option<String>,
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,
     /// Their note.
+    #[oai(nullable)]
     pub note: Option<String>,
     /// Approved or rejected.
     pub approved: bool,
@@ -120,30 +258,33 @@ pub struct WorkflowDto {
     pub id: Uuid,
     /// Its lead.
     pub lead_id: Uuid,
-    /// Status.
-    pub status: String,
-    /// The step running, due or waiting.
-    pub current_step: Option<String>,
+    /// Where the workflow is.
+    pub status: WorkflowStatusDto,
+    /// The step running, due or waiting (`null` once the workflow ended).
+    #[oai(nullable)]
+    pub current_step: Option<StepNameDto>,
     /// Every step so far.
     pub steps: Vec<StepDto>,
-    /// What research found.
-    pub research: Option<serde_json::Value>,
-    /// The qualification (also written onto the lead).
-    pub qualification: Option<serde_json::Value>,
+    /// What research found (`null` until the research step ran).
+    #[oai(nullable)]
+    pub research: Option<ResearchDto>,
+    /// The qualification, also written onto the lead (`null` until the qualify step ran).
+    #[oai(nullable)]
+    pub qualification: Option<QualificationDto>,
     /// The outreach draft.
+    #[oai(nullable)]
     pub email_draft: Option<EmailDto>,
     /// The approval decision.
+    #[oai(nullable)]
     pub decision: Option<DecisionDto>,
     /// The last step error.
+    #[oai(nullable)]
     pub last_error: Option<String>,
     /// Creation.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When it completed, failed or was cancelled.
+    #[oai(nullable)]
     pub completed_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-fn text<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 impl From<Workflow> for WorkflowDto {
@@ -151,14 +292,14 @@ impl From<Workflow> for WorkflowDto {
         Self {
             id: w.id.as_uuid(),
             lead_id: w.lead_id.as_uuid(),
-            status: w.status.as_str().to_owned(),
-            current_step: w.current_step.map(|s| s.as_str().to_owned()),
+            status: w.status.into(),
+            current_step: w.current_step.map(Into::into),
             steps: w
                 .steps
                 .iter()
                 .map(|s| StepDto {
-                    name: s.name.as_str().to_owned(),
-                    status: text(&s.status),
+                    name: s.name.into(),
+                    status: s.status.into(),
                     attempts: s.attempts,
                     started_at: s.started_at,
                     finished_at: s.finished_at,
@@ -170,8 +311,17 @@ impl From<Workflow> for WorkflowDto {
                     fallback: s.fallback.clone(),
                 })
                 .collect(),
-            research: w.research.as_ref().and_then(|r| serde_json::to_value(r).ok()),
-            qualification: w.qualification.as_ref().and_then(|q| serde_json::to_value(q).ok()),
+            research: w.research.as_ref().map(Into::into),
+            qualification: w.qualification.as_ref().map(|q| QualificationDto {
+                category: match q.category {
+                    Category::Qualified => QualificationCategoryDto::Qualified,
+                    Category::FollowUp => QualificationCategoryDto::FollowUp,
+                    Category::Support => QualificationCategoryDto::Support,
+                    Category::Unqualified => QualificationCategoryDto::Unqualified,
+                },
+                reason: q.reason.clone(),
+                score: q.score,
+            }),
             email_draft: w.email_draft.map(|d| EmailDto { to: d.to, subject: d.subject, body: d.body }),
             decision: w.decision.map(|d| DecisionDto {
                 by: d.by.map(|u| u.as_uuid()),
@@ -211,9 +361,10 @@ pub struct EditedEmailBody {
 #[derive(Object)]
 pub struct ApproveBody {
     /// A note for the record.
-    #[oai(validator(max_length = 2000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub note: Option<String>,
     /// The email to send instead of the draft.
+    #[oai(nullable)]
     pub email: Option<EditedEmailBody>,
 }
 
@@ -221,7 +372,7 @@ pub struct ApproveBody {
 #[derive(Object)]
 pub struct RejectBody {
     /// A note for the record.
-    #[oai(validator(max_length = 2000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub note: Option<String>,
 }
 
