@@ -15,6 +15,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod billing;
+mod contract;
 mod duplicates;
 mod emails;
 mod errors;

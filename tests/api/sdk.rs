@@ -62,7 +62,52 @@ crate::on_both_engines!(
     python_client_drives_the_flow,
     typescript_client_drives_the_flow,
     rust_client_drives_the_flow,
+    schemathesis_finds_no_failure,
 );
+
+/// The operations that end the caller's session or organization: tested in
+/// a pass of their own, so that they do not starve the rest.
+const SESSION_ENDING: [&str; 3] = ["logout", "changePassword", "deactivateOrganization"];
+
+/// schemathesis with its default checks (tests/sdk/schemathesis/schemathesis.toml)
+/// in the examples, coverage and fuzzing phases (its stateful phase, which
+/// follows the document's links, passes too but schemathesis 4.32.5 can
+/// crash inside it on a response holding an IPv6-looking URL: "Invalid IPv6 URL"
+/// in its own `_extract_body_urls`, not a finding about Leadflow)
+/// over the whole API as an organization's owner, then the session-ending
+/// operations with a second owner: no server error, no answer outside its
+/// schema, no valid request refused and no invalid one accepted (it exits
+/// non-zero on any failure).
+async fn schemathesis_finds_no_failure(engine: Engine) {
+    let Some(schemathesis) = tool("venv/bin/schemathesis") else { return };
+    let Some(app) = TestApp::spawn(engine).await else { return };
+    let config = workspace().join("tests/sdk/schemathesis/schemathesis.toml");
+    let pass = |token: &str, only_session_ending: bool| {
+        let mut command = Command::new(&schemathesis);
+        command
+            .arg("--config-file")
+            .arg(&config)
+            .arg("run")
+            .arg(format!("{}/openapi.json", app.base))
+            .args(["--header", &format!("Authorization: Bearer {token}")])
+            .args(["--max-examples", "10", "--workers", "2", "--seed", "20261201"])
+            .args(["--phases", "examples,coverage,fuzzing", "--no-color"]);
+        for operation in SESSION_ENDING {
+            command.arg(if only_session_ending {
+                "--include-operation-id"
+            } else {
+                "--exclude-operation-id"
+            });
+            command.arg(operation);
+        }
+        command
+    };
+    // Both before the first pass: it spends the address's registration budget.
+    let owner = app.register("owner@schemathesis.example", Some("fuzzed")).await;
+    let other = app.register("other@schemathesis.example", Some("ended")).await;
+    run("schemathesis", pass(&owner.access, false)).await;
+    run("schemathesis (session-ending operations)", pass(&other.access, true)).await;
+}
 
 async fn python_client_drives_the_flow(engine: Engine) {
     let (Some(generator), Some(python)) = (tool("venv/bin/openapi-python-client"), tool("venv/bin/python"))
@@ -130,7 +175,7 @@ async fn rust_client_drives_the_flow(engine: Engine) {
     let created = user
         .create_api_key(&types::CreateApiKeyBody {
             name: text("website"),
-            scopes: vec!["leads:create".into()],
+            scopes: vec![types::Permission::LeadsCreate],
             expires_at: None,
         })
         .await
@@ -153,7 +198,7 @@ async fn rust_client_drives_the_flow(engine: Engine) {
         submitted.push(reply);
     }
     let page = user
-        .list_leads(None, None, None, None, None, Some(10), None, None, None, None)
+        .list_leads(None, None, None, None, None, std::num::NonZeroU64::new(10), None, None, None, None)
         .await
         .unwrap()
         .into_inner();

@@ -34,6 +34,7 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
         tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     async move {
         let started = Instant::now();
+        let path = req.uri().path().to_owned();
         let checked = match limit_body(&mut req).await {
             Ok(()) => refuse_nul(&mut req).await,
             Err(problem) => Err(problem),
@@ -61,6 +62,13 @@ pub async fn edge<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respon
         };
         if let Ok(value) = HeaderValue::from_str(&id) {
             response.headers_mut().insert(REQUEST_ID, value);
+        }
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED
+            && let Some(allowed) = allowed_methods(&path)
+            && let Ok(value) = HeaderValue::from_str(allowed)
+        {
+            // RFC 9110: a 405 names the methods the resource supports.
+            response.headers_mut().insert(poem::http::header::ALLOW, value);
         }
         let status = response.status().as_u16();
         let took = started.elapsed();
@@ -152,8 +160,79 @@ fn nul_at(value: &serde_json::Value, path: &str) -> Option<String> {
     }
 }
 
+/// The methods the document declares for `path` (matched against its path
+/// templates), as an `Allow` header value.
+fn allowed_methods(path: &str) -> Option<&'static str> {
+    static ROUTES: std::sync::OnceLock<Vec<(Vec<String>, String)>> = std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let document: serde_json::Value =
+            serde_json::from_str(crate::api::document::published()).unwrap_or_default();
+        document["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(template, item)| {
+                let segments = template.split('/').map(str::to_owned).collect();
+                let methods: Vec<String> = item
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|o| o.keys())
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect();
+                (segments, methods.join(", "))
+            })
+            .collect()
+    });
+    let wanted: Vec<&str> = path.split('/').collect();
+    // The most literal template wins (`/leads/stats` over `/leads/{id}`).
+    routes
+        .iter()
+        .filter(|(template, _)| {
+            template.len() == wanted.len()
+                && template.iter().zip(&wanted).all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()))
+        })
+        .min_by_key(|(template, _)| template.iter().filter(|t| t.starts_with('{')).count())
+        .map(|(_, methods)| methods.as_str())
+}
+
 fn is_problem(response: &Response) -> bool {
     response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+}
+
+/// The field a poem-openapi parse error names, as a dotted path
+/// (`failed to parse "A": field `organization` … failed to parse "B": field `name` …`
+/// → `organization.name`), or the parameter it names.
+fn parse_error_field(detail: &str) -> Option<String> {
+    let fields: Vec<&str> =
+        detail.split("field `").skip(1).filter_map(|rest| rest.split('`').next()).collect();
+    if !fields.is_empty() {
+        return Some(fields.join("."));
+    }
+    let parameter = detail.strip_prefix("failed to parse parameter `")?;
+    parameter.split('`').next().map(str::to_owned)
+}
+
+/// What a poem-openapi parse error says about its field, in the API's words.
+fn parse_error_message(detail: &str) -> String {
+    let after =
+        |marker: &str| detail.split(marker).nth(1).and_then(|rest| rest.split(')').next()).map(str::to_owned);
+    if detail.contains("pattern(") {
+        "does not have the form the API document states (its pattern)".to_owned()
+    } else if let Some(n) = after("maxLength(") {
+        format!("must be at most {n} characters")
+    } else if let Some(n) = after("minLength(") {
+        format!("must be at least {n} characters")
+    } else if let Some(n) = after("maxItems(") {
+        format!("must have at most {n} items")
+    } else if let Some(n) = after("minItems(") {
+        format!("must have at least {n} items")
+    } else if detail.contains("maximum(") || detail.contains("minimum(") {
+        "is out of the range the API document states".to_owned()
+    } else if detail.contains("missing") {
+        "is required".to_owned()
+    } else {
+        "has the wrong type or value for the API document".to_owned()
+    }
 }
 
 /// Rewrites any error response that is not yet a problem document.
@@ -170,7 +249,14 @@ fn as_problem_if_error(response: Response, error: Option<(StatusCode, String)>) 
         (_, Some((_, message))) => message,
         (_, None) => status.canonical_reason().unwrap_or("error").to_owned(),
     };
-    let mut rewritten = Problem::new(status, detail).into_response();
+    let mut problem = Problem::new(status, detail);
+    if status == StatusCode::BAD_REQUEST
+        && let Some(field) = problem.detail.as_deref().and_then(parse_error_field)
+    {
+        let message = problem.detail.as_deref().map_or_else(String::new, parse_error_message);
+        problem.errors.push(crate::problem::FieldProblem { field, message });
+    }
+    let mut rewritten = problem.into_response();
     for (name, value) in response.headers() {
         if name != CONTENT_TYPE && name != CONTENT_LENGTH {
             rewritten.headers_mut().insert(name.clone(), value.clone());

@@ -28,8 +28,9 @@ impl EmailAddress {
             return Err(InvalidEmail);
         }
         let (local, domain) = candidate.rsplit_once('@').ok_or(InvalidEmail)?;
+        // The local part is bounded by the total length only (RFC 5321's 64
+        // cannot be stated by the API document's pattern, which must agree).
         let local_ok = !local.is_empty()
-            && local.len() <= 64
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")

@@ -74,23 +74,32 @@ pub struct Cursor {
 pub struct InvalidCursor;
 
 impl Cursor {
-    /// The opaque form given to clients.
+    /// The opaque form given to clients: 32 base64url characters (the time
+    /// in microseconds and the id, 24 bytes).
     #[must_use]
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.at.timestamp_micros(), self.id))
+        let mut bytes = [0_u8; 24];
+        bytes[..8].copy_from_slice(&self.at.timestamp_micros().to_be_bytes());
+        bytes[8..].copy_from_slice(self.id.as_bytes());
+        URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// Reads a cursor produced by [`Cursor::encode`].
+    /// Reads a cursor: any 32 base64url characters (the pattern the API
+    /// document states) are a position, a time outside 1970–9999 being read
+    /// as the nearest end of that range.
     ///
     /// # Errors
     /// [`InvalidCursor`] for anything else.
     pub fn decode(raw: &str) -> Result<Self, InvalidCursor> {
+        if raw.len() != 32 {
+            return Err(InvalidCursor);
+        }
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| InvalidCursor)?;
-        let text = String::from_utf8(bytes).map_err(|_| InvalidCursor)?;
-        let (micros, id) = text.split_once('|').ok_or(InvalidCursor)?;
-        let micros: i64 = micros.parse().map_err(|_| InvalidCursor)?;
-        let at = DateTime::from_timestamp_micros(micros).ok_or(InvalidCursor)?;
-        let id = Uuid::parse_str(id).map_err(|_| InvalidCursor)?;
+        let micros = i64::from_be_bytes(bytes.get(..8).and_then(|b| b.try_into().ok()).ok_or(InvalidCursor)?);
+        let id = Uuid::from_slice(bytes.get(8..24).ok_or(InvalidCursor)?).map_err(|_| InvalidCursor)?;
+        // 9999-12-31T23:59:59.999999Z: both databases store it.
+        const LATEST: i64 = 253_402_300_799_999_999;
+        let at = DateTime::from_timestamp_micros(micros.clamp(0, LATEST)).ok_or(InvalidCursor)?;
         Ok(Self { at, id })
     }
 }

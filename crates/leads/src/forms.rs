@@ -60,7 +60,8 @@ pub struct FormInput {
     pub name: String,
     /// At most [`MAX_ORIGINS`] origins, each `http(s)://host[:port]` without a path.
     pub allowed_origins: Vec<String>,
-    /// An absolute `http(s)` URL of at most 2,000 characters.
+    /// An absolute `http(s)` URL of at most 2,000 characters, without spaces or
+    /// control characters (`None` for no redirect).
     pub redirect_url: Option<String>,
 }
 
@@ -90,7 +91,6 @@ impl FormInput {
             }
         }
         self.allowed_origins = origins;
-        self.redirect_url = self.redirect_url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
         if let Some(url) = &self.redirect_url
             && (url.len() > 2000 || !is_absolute_http_url(url))
         {
@@ -104,7 +104,7 @@ impl FormInput {
 /// `scheme://host[:port]`, lowercased, when `raw` is an http(s) origin.
 #[must_use]
 pub fn normalize_origin(raw: &str) -> Option<String> {
-    let lower = raw.trim().to_ascii_lowercase();
+    let lower = raw.to_ascii_lowercase();
     let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"))?;
     let valid_host = |h: &str| {
         !h.is_empty()
@@ -118,7 +118,7 @@ fn is_absolute_http_url(url: &str) -> bool {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     rest.is_some_and(|r| {
         let host = r.split(['/', '?', '#']).next().unwrap_or_default();
-        !host.is_empty() && !r.chars().any(char::is_whitespace)
+        !host.is_empty() && !r.chars().any(|c| c.is_whitespace() || c.is_control())
     })
 }
 

@@ -23,6 +23,7 @@ from leadflow_client.models import (
     LeadPage,
     LeadStatusDto,
     NewOrganizationBody,
+    Permission,
     RegisterBody,
     RegisteredDto,
     ApiKeyWithSecretDto,
@@ -56,7 +57,7 @@ def main(base: str, run: str) -> None:
     user = AuthenticatedClient(base_url=base, token=registered.tokens.access_token, raise_on_unexpected_status=True)
 
     created = expect(
-        create_api_key.sync(client=user, body=CreateApiKeyBody(name="website", scopes=["leads:create"])),
+        create_api_key.sync(client=user, body=CreateApiKeyBody(name="website", scopes=[Permission.LEADSCREATE])),
         ApiKeyWithSecretDto,
     )
     key = AuthenticatedClient(

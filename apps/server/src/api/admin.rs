@@ -33,6 +33,18 @@ pub enum SubscriptionStatusDto {
     Canceled,
 }
 
+impl From<leadflow_subscriptions::SubscriptionStatus> for SubscriptionStatusDto {
+    fn from(s: leadflow_subscriptions::SubscriptionStatus) -> Self {
+        use leadflow_subscriptions::SubscriptionStatus as S;
+        match s {
+            S::Trialing => Self::Trialing,
+            S::Active => Self::Active,
+            S::PastDue => Self::PastDue,
+            S::Canceled => Self::Canceled,
+        }
+    }
+}
+
 impl SubscriptionStatusDto {
     /// The subscriptions context's name.
     #[must_use]
@@ -50,7 +62,7 @@ impl SubscriptionStatusDto {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct SubscriptionTermsBody {
-    /// The plan.
+    /// The plan in force.
     pub plan: crate::api::dto::PlanDto,
     /// The status; default `active`.
     #[oai(nullable)]
@@ -63,11 +75,11 @@ pub struct SubscriptionTermsBody {
 /// Organizations by state.
 #[derive(Object)]
 pub struct OrganizationTotals {
-    /// Active organizations.
+    /// How many organizations are active.
     pub active: u64,
-    /// Deactivated organizations.
+    /// How many organizations are deactivated.
     pub inactive: u64,
-    /// All organizations.
+    /// How many organizations there are in all.
     pub total: u64,
 }
 
@@ -75,7 +87,7 @@ pub struct OrganizationTotals {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct OverviewDto {
-    /// Organizations.
+    /// How many organizations there are, active and not.
     pub organizations: OrganizationTotals,
     /// Users on the platform.
     pub total_users: u64,
@@ -100,11 +112,11 @@ pub struct OverviewDto {
 /// An organization ranked by leads.
 #[derive(Object)]
 pub struct TopOrganization {
-    /// Its id.
+    /// The organization's id.
     pub id: uuid::Uuid,
-    /// Its slug.
+    /// The organization's slug (its unique name).
     pub name: String,
-    /// Its leads.
+    /// How many leads it has.
     pub leads: u64,
 }
 
@@ -112,7 +124,7 @@ pub struct TopOrganization {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct AdminUserDto {
-    /// The user.
+    /// The user in question.
     #[oai(flatten)]
     pub user: UserDto,
     /// Whether the account is disabled.
@@ -131,7 +143,7 @@ impl From<PlatformUser> for AdminUserDto {
 /// A page of users.
 #[derive(Object)]
 pub struct AdminUserPage {
-    /// Newest first.
+    /// The items of this page, newest first.
     pub data: Vec<AdminUserDto>,
     /// Where the next page starts.
     pub pagination: KeysetPagination,
@@ -150,8 +162,10 @@ impl AdminApi {
         /// Part of the email or name.
         search: Query<Option<String>>,
         /// 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `pagination.nextCursor` of the previous page.
+        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<AdminUserPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use leadflow_auth::api_keys::{ApiKey, ApiKeyInput};
-use leadflow_kernel::{ApiKeyId, Permission};
+use leadflow_kernel::ApiKeyId;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -22,27 +22,27 @@ pub struct ApiKeysApi;
 #[derive(Object)]
 #[oai(rename = "ApiKey", rename_all = "camelCase")]
 pub struct ApiKeyDto {
-    /// Id.
+    /// The API key's id (a UUID v7, so ids sort by creation time).
     pub id: Uuid,
-    /// Name.
+    /// The API key's name, as shown to people.
     pub name: String,
     /// Public prefix: the key reads `lf_<prefix>_<secret>`.
     pub prefix: String,
     /// Permissions the key acts with.
-    pub scopes: Vec<String>,
-    /// Expiry.
+    pub scopes: Vec<crate::api::dto::PermissionDto>,
+    /// When it stops working (`null`: never).
     #[oai(nullable)]
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Last use, to the minute.
     #[oai(nullable)]
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Revocation time.
+    /// When it was revoked (`null` while it works).
     #[oai(nullable)]
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Creator.
+    /// The user who created it (`null` once that user is deleted).
     #[oai(nullable)]
     pub created_by: Option<Uuid>,
-    /// Creation time.
+    /// When the API key was created.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -51,7 +51,7 @@ fn dto(k: ApiKey) -> ApiKeyDto {
         id: k.id.as_uuid(),
         name: k.name,
         prefix: k.prefix,
-        scopes: k.scopes.iter().map(|p| Permission::as_str(p).to_owned()).collect(),
+        scopes: k.scopes.iter().map(Into::into).collect(),
         expires_at: k.expires_at,
         last_used_at: k.last_used_at,
         revoked_at: k.revoked_at,
@@ -65,11 +65,14 @@ fn dto(k: ApiKey) -> ApiKeyDto {
 #[oai(rename_all = "camelCase")]
 pub struct CreateApiKeyBody {
     /// A name for people, 1–100 characters.
-    #[oai(validator(max_length = 100))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(min_length = 1, max_length = 100, pattern = r"^\s*\S")
+    )]
     pub name: String,
-    /// Permissions (`resource:action`), each one the creator holds.
-    #[oai(validator(max_items = 17))]
-    pub scopes: Vec<String>,
+    /// Permissions (`resource:action`), at least one, each one the creator holds.
+    #[oai(validator(min_items = 1, max_items = 17))]
+    pub scopes: Vec<crate::api::dto::PermissionDto>,
     /// Optional expiry, in the future.
     #[oai(nullable)]
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -78,7 +81,7 @@ pub struct CreateApiKeyBody {
 /// A key with its full secret, shown only in this response.
 #[derive(Object)]
 pub struct ApiKeyWithSecretDto {
-    /// The key.
+    /// The API key, as listed from now on.
     #[oai(rename = "apiKey")]
     pub api_key: ApiKeyDto,
     /// The full key, `lf_<prefix>_<secret>`, for the `X-Api-Key` header.
@@ -88,7 +91,7 @@ pub struct ApiKeyWithSecretDto {
 /// API keys.
 #[derive(Object)]
 pub struct ApiKeyList {
-    /// Newest first.
+    /// The items of this page, newest first.
     pub data: Vec<ApiKeyDto>,
 }
 
@@ -119,7 +122,11 @@ impl ApiKeysApi {
         body: Json<CreateApiKeyBody>,
     ) -> ApiResult<CreateResponse> {
         let body = body.0;
-        let input = ApiKeyInput { name: body.name, scopes: body.scopes, expires_at: body.expires_at };
+        let input = ApiKeyInput {
+            name: body.name,
+            scopes: body.scopes.iter().map(|p| p.as_str().to_owned()).collect(),
+            expires_at: body.expires_at,
+        };
         let (key, secret) = state.api_keys.create(&auth.0, input).await?;
         Ok(CreateResponse::Created(Json(ApiKeyWithSecretDto { api_key: dto(key), secret })))
     }

@@ -37,26 +37,26 @@ pub struct AuditActorDto {
 #[derive(Object)]
 #[oai(rename = "AuditEntry", rename_all = "camelCase")]
 pub struct AuditEntryDto {
-    /// Id.
+    /// The audit entry's id (a UUID v7, so ids sort by creation time).
     pub id: Uuid,
     /// The organization (none for platform-level entries).
     #[oai(nullable)]
     pub organization_id: Option<Uuid>,
-    /// Who.
+    /// Who did it: a user, an API key, a form or Leadflow itself.
     pub actor: AuditActorDto,
-    /// What, `resource.verb`.
+    /// What happened, as `resource.verb` (e.g. `member.role_changed`).
     pub action: String,
     /// Kind of resource.
     pub resource_type: String,
-    /// The resource.
+    /// The id of the resource changed, if it has one.
     #[oai(nullable)]
     pub resource_id: Option<String>,
     /// Context (never secrets).
     pub details: serde_json::Value,
-    /// Client address.
+    /// The client's IP address, when the change came over HTTP.
     #[oai(nullable)]
     pub ip: Option<String>,
-    /// When.
+    /// When it happened.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -83,7 +83,7 @@ impl From<AuditEntry> for AuditEntryDto {
 /// A page of audit entries.
 #[derive(Object)]
 pub struct AuditPage {
-    /// Newest first.
+    /// The items of this page, newest first.
     pub data: Vec<AuditEntryDto>,
     /// Where the next page starts.
     pub pagination: KeysetPagination,
@@ -101,10 +101,15 @@ impl AuditApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAuth,
-        /// Exact action, e.g. `member.role_changed`.
+        /// Exact action, e.g. `member.role_changed` (at most 64 characters).
+        #[oai(validator(max_length = 64))]
         action: Query<Option<String>>,
-        #[oai(name = "resourceType")] resource_type: Query<Option<String>>,
-        #[oai(name = "resourceId")] resource_id: Query<Option<String>>,
+        /// Exact resource type, e.g. `lead` (at most 64 characters).
+        #[oai(name = "resourceType", validator(max_length = 64))]
+        resource_type: Query<Option<String>>,
+        /// Exact resource id (at most 64 characters).
+        #[oai(name = "resourceId", validator(max_length = 64))]
+        resource_id: Query<Option<String>>,
         #[oai(name = "actorId")] actor_id: Query<Option<Uuid>>,
         /// Entries at or after this time.
         from: Query<Option<chrono::DateTime<chrono::Utc>>>,
@@ -114,15 +119,17 @@ impl AuditApi {
         #[oai(name = "organizationId")]
         organization_id: Query<Option<Uuid>>,
         /// 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
+        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<AuditPage>> {
         let mut errors = ValidationErrors::new();
         for (field, value) in
             [("action", &action.0), ("resourceType", &resource_type.0), ("resourceId", &resource_id.0)]
         {
-            if value.as_ref().is_some_and(|v| v.len() > 64) {
+            if value.as_ref().is_some_and(|v| v.chars().count() > 64) {
                 errors.push(field, "must be at most 64 characters");
             }
         }

@@ -24,11 +24,21 @@ pub struct AuthApi;
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct NewOrganizationBody {
-    /// Unique slug, `[a-z0-9-]`, 3–63 characters.
-    #[oai(validator(max_length = 63))]
+    /// Unique slug: 3–63 characters of `[a-z0-9-]`, not starting or ending with `-`.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(min_length = 3, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+    )]
     pub name: String,
     /// Name shown to people (defaults to the slug).
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub display_name: Option<String>,
 }
 
@@ -37,22 +47,38 @@ pub struct NewOrganizationBody {
 #[oai(rename_all = "camelCase")]
 pub struct RegisterBody {
     /// Email, unique case-insensitively.
-    #[oai(validator(max_length = 254))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+        )
+    )]
     pub email: String,
     /// 10 to 256 characters.
-    #[oai(validator(max_length = 256))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 10, max_length = 256))]
     pub password: String,
-    /// Name.
-    #[oai(validator(max_length = 200))]
+    /// The person's name, 1–200 characters without control characters.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: String,
     /// Optional unique handle, 3–32 characters of `[a-z0-9_.-]`.
-    #[oai(nullable, validator(max_length = 32))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$")
+    )]
     pub username: Option<String>,
     /// Create this organization, owned by the new user.
     #[oai(nullable)]
     pub organization: Option<NewOrganizationBody>,
     /// Join the organization of this invitation (the email must be the invited one).
-    #[oai(nullable, validator(max_length = 128))]
+    #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 128))]
     pub invitation_token: Option<String>,
 }
 
@@ -83,11 +109,17 @@ enum RegisterResponse {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct LoginBody {
-    /// Email.
-    #[oai(validator(max_length = 254))]
+    /// The account's email address (any case).
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+        )
+    )]
     pub email: String,
-    /// Password.
-    #[oai(validator(max_length = 256))]
+    /// The account's password.
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 10, max_length = 256))]
     pub password: String,
     /// The organization to act in (default: the oldest active membership).
     #[oai(nullable)]
@@ -98,7 +130,7 @@ pub struct LoginBody {
 #[derive(Object)]
 #[oai(rename = "Session", rename_all = "camelCase")]
 pub struct SessionDto {
-    /// The user.
+    /// The user in question.
     pub user: UserDto,
     /// The organization the tokens act in (none for a user without one).
     #[oai(nullable)]
@@ -106,7 +138,7 @@ pub struct SessionDto {
     /// The user's role there.
     #[oai(nullable)]
     pub role: Option<RoleDto>,
-    /// The tokens.
+    /// The new access and refresh tokens.
     pub tokens: TokensDto,
 }
 
@@ -126,7 +158,7 @@ impl From<Session> for SessionDto {
 #[oai(rename_all = "camelCase")]
 pub struct RefreshBody {
     /// The refresh token of a session.
-    #[oai(validator(max_length = 128))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(max_length = 128))]
     pub refresh_token: String,
 }
 
@@ -134,9 +166,9 @@ pub struct RefreshBody {
 #[derive(Object)]
 #[oai(rename = "Membership", rename_all = "camelCase")]
 pub struct MembershipDto {
-    /// The organization.
+    /// The organization the membership belongs to.
     pub organization_id: Uuid,
-    /// Its slug.
+    /// The organization's slug (its unique name).
     pub name: String,
     /// Its display name.
     pub display_name: String,
@@ -152,7 +184,7 @@ pub struct MembershipDto {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct MeDto {
-    /// The user.
+    /// The user in question.
     pub user: UserDto,
     /// The organization of the token.
     #[oai(nullable)]
@@ -162,7 +194,7 @@ pub struct MeDto {
     pub role: Option<RoleDto>,
     /// Effective permissions (`resource:action`).
     pub permissions: Vec<String>,
-    /// Every membership.
+    /// Every organization the user belongs to, with the role there.
     pub memberships: Vec<MembershipDto>,
 }
 
@@ -202,10 +234,10 @@ pub struct SwitchOrganizationBody {
 #[oai(rename_all = "camelCase")]
 pub struct ChangePasswordBody {
     /// The password in use.
-    #[oai(validator(max_length = 256))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(max_length = 256))]
     pub current_password: String,
     /// The new password, 10 to 256 characters.
-    #[oai(validator(max_length = 256))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 10, max_length = 256))]
     pub new_password: String,
 }
 
@@ -213,7 +245,13 @@ pub struct ChangePasswordBody {
 #[derive(Object)]
 pub struct PasswordResetRequestBody {
     /// The account's email address.
-    #[oai(validator(max_length = 254))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+        )
+    )]
     pub email: String,
 }
 
@@ -222,10 +260,10 @@ pub struct PasswordResetRequestBody {
 #[oai(rename_all = "camelCase")]
 pub struct PasswordResetConfirmBody {
     /// The token from the reset link (`{appUrl}/reset-password?token=…`).
-    #[oai(validator(min_length = 1, max_length = 256))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 1, max_length = 256))]
     pub token: String,
     /// The new password, 10 to 256 characters.
-    #[oai(validator(max_length = 256))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 10, max_length = 256))]
     pub new_password: String,
 }
 
@@ -233,7 +271,7 @@ pub struct PasswordResetConfirmBody {
 #[derive(Object)]
 pub struct VerifyEmailBody {
     /// The token from the verification link (`{appUrl}/verify-email?token=…`).
-    #[oai(validator(min_length = 1, max_length = 256))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 1, max_length = 256))]
     pub token: String,
 }
 

@@ -24,9 +24,10 @@ pub struct BillingApi;
 #[oai(rename = "StripeEvent")]
 pub struct StripeEventDoc {
     /// The event id (`evt_…`); each is processed once.
+    #[oai(validator(max_length = 255))]
     pub id: String,
     /// The event type, such as `invoice.paid`.
-    #[oai(rename = "type")]
+    #[oai(rename = "type", validator(max_length = 255))]
     pub kind: String,
     /// When the event was created (Unix seconds): an event older than the last one applied changes nothing.
     pub created: i64,

@@ -40,13 +40,13 @@ impl From<Role> for RoleDto {
 #[derive(Clone, Debug, Object)]
 #[oai(rename = "User", rename_all = "camelCase")]
 pub struct UserDto {
-    /// Id.
+    /// The user's id (a UUID v7, so ids sort by creation time).
     pub id: Uuid,
-    /// Email (lowercased).
+    /// The user's email address, lowercased.
     pub email: String,
-    /// Name.
+    /// The user's name, as shown to people.
     pub name: String,
-    /// Optional handle.
+    /// The user's optional handle (3–32 characters of `[a-z0-9_.-]`).
     #[oai(nullable)]
     pub username: Option<String>,
     /// Platform super admin.
@@ -84,7 +84,7 @@ pub struct TokensDto {
     pub access_token: String,
     /// Opaque refresh token, for `POST /auth/refresh` (single use).
     pub refresh_token: String,
-    /// Always `Bearer`.
+    /// The token type, always `Bearer`.
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
@@ -105,16 +105,16 @@ impl From<IssuedTokens> for TokensDto {
 #[derive(Clone, Debug, Object)]
 #[oai(rename = "Organization", rename_all = "camelCase")]
 pub struct OrganizationDto {
-    /// Id.
+    /// The organization's id (a UUID v7, so ids sort by creation time).
     pub id: Uuid,
     /// Unique slug, `[a-z0-9-]`, 3–63 characters.
     pub name: String,
     /// Name shown to people.
     pub display_name: String,
-    /// Contact email.
+    /// The contact email address.
     #[oai(nullable)]
     pub email: Option<String>,
-    /// Contact phone.
+    /// The contact phone number.
     #[oai(nullable)]
     pub phone: Option<String>,
     /// `false` once deactivated.
@@ -124,9 +124,9 @@ pub struct OrganizationDto {
     /// The user who created it.
     #[oai(nullable)]
     pub created_by: Option<Uuid>,
-    /// Creation time.
+    /// When the organization was created.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// When the organization last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -152,9 +152,9 @@ impl From<Organization> for OrganizationDto {
 pub struct OffsetPagination {
     /// Matches in all.
     pub total: u64,
-    /// Page size.
+    /// The page size used for this answer.
     pub limit: u64,
-    /// Items skipped.
+    /// How many items were skipped before this page.
     pub offset: u64,
 }
 
@@ -168,7 +168,7 @@ impl<T> From<&Paged<T>> for OffsetPagination {
 #[derive(Clone, Debug, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct KeysetPagination {
-    /// Page size.
+    /// The page size used for this answer.
     pub limit: u64,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[oai(nullable)]
@@ -187,7 +187,24 @@ pub enum PlanDto {
     Enterprise,
 }
 
+impl From<leadflow_subscriptions::PlanId> for PlanDto {
+    fn from(p: leadflow_subscriptions::PlanId) -> Self {
+        match p {
+            leadflow_subscriptions::PlanId::Starter => Self::Starter,
+            leadflow_subscriptions::PlanId::Pro => Self::Pro,
+            leadflow_subscriptions::PlanId::Enterprise => Self::Enterprise,
+        }
+    }
+}
+
 impl PlanDto {
+    /// The plan of a stored name (the organizations context reports plans by name);
+    /// `None` for a name outside the catalogue.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Starter, Self::Pro, Self::Enterprise].into_iter().find(|p| p.as_str() == name)
+    }
+
     /// The plan's name in the subscriptions context.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -236,4 +253,152 @@ pub enum NoContent {
     /// Done.
     #[oai(status = 204)]
     Done,
+}
+
+/// A permission, `resource:action` (SPEC §2): what a role grants and an API key may be scoped to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename = "Permission")]
+#[allow(missing_docs)]
+pub enum PermissionDto {
+    #[oai(rename = "leads:view_all")]
+    LeadsViewAll,
+    #[oai(rename = "leads:view_assigned")]
+    LeadsViewAssigned,
+    #[oai(rename = "leads:create")]
+    LeadsCreate,
+    #[oai(rename = "leads:edit")]
+    LeadsEdit,
+    #[oai(rename = "leads:approve")]
+    LeadsApprove,
+    #[oai(rename = "leads:delete")]
+    LeadsDelete,
+    #[oai(rename = "leads:export")]
+    LeadsExport,
+    #[oai(rename = "workflows:view_all")]
+    WorkflowsViewAll,
+    #[oai(rename = "workflows:cancel")]
+    WorkflowsCancel,
+    #[oai(rename = "settings:manage")]
+    SettingsManage,
+    #[oai(rename = "settings:billing")]
+    SettingsBilling,
+    #[oai(rename = "analytics:view_all")]
+    AnalyticsViewAll,
+    #[oai(rename = "analytics:view_own")]
+    AnalyticsViewOwn,
+    #[oai(rename = "users:manage")]
+    UsersManage,
+    #[oai(rename = "api_keys:manage")]
+    ApiKeysManage,
+    #[oai(rename = "audit:view")]
+    AuditView,
+    #[oai(rename = "org:delete")]
+    OrgDelete,
+}
+
+impl From<leadflow_kernel::Permission> for PermissionDto {
+    fn from(p: leadflow_kernel::Permission) -> Self {
+        use leadflow_kernel::Permission as P;
+        match p {
+            P::LeadsViewAll => Self::LeadsViewAll,
+            P::LeadsViewAssigned => Self::LeadsViewAssigned,
+            P::LeadsCreate => Self::LeadsCreate,
+            P::LeadsEdit => Self::LeadsEdit,
+            P::LeadsApprove => Self::LeadsApprove,
+            P::LeadsDelete => Self::LeadsDelete,
+            P::LeadsExport => Self::LeadsExport,
+            P::WorkflowsViewAll => Self::WorkflowsViewAll,
+            P::WorkflowsCancel => Self::WorkflowsCancel,
+            P::SettingsManage => Self::SettingsManage,
+            P::SettingsBilling => Self::SettingsBilling,
+            P::AnalyticsViewAll => Self::AnalyticsViewAll,
+            P::AnalyticsViewOwn => Self::AnalyticsViewOwn,
+            P::UsersManage => Self::UsersManage,
+            P::ApiKeysManage => Self::ApiKeysManage,
+            P::AuditView => Self::AuditView,
+            P::OrgDelete => Self::OrgDelete,
+        }
+    }
+}
+
+impl PermissionDto {
+    /// The `resource:action` name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        leadflow_kernel::Permission::ALL
+            .into_iter()
+            .find(|p| PermissionDto::from(*p) == self)
+            .map_or("", leadflow_kernel::Permission::as_str)
+    }
+}
+
+/// Reads a request field typed as text strictly: poem-openapi would take a
+/// JSON number or boolean for a string (`42` → `"42"`); the document says
+/// `string`, so anything else is refused (400). Used as
+/// `#[oai(deserialize_with = "crate::api::dto::strict")]` on every text field
+/// of a request body.
+///
+/// # Errors
+/// When the value is present, not `null` where that is allowed, and not text.
+pub fn strict<T: StrictText>(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<T> {
+    T::strict(value)
+}
+
+/// The text shapes of request fields that [`strict`] reads.
+pub trait StrictText: Sized + poem_openapi::types::Type {
+    /// Reads the field.
+    ///
+    /// # Errors
+    /// When it is not text (or `null`/absent where those are allowed).
+    fn strict(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self>;
+}
+
+fn not_text<T: poem_openapi::types::Type>(value: serde_json::Value) -> poem_openapi::types::ParseResult<T> {
+    Err(poem_openapi::types::ParseError::custom(format!("expected a string, found {value}")))
+}
+
+impl StrictText for String {
+    fn strict(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::String(s)) => Ok(s),
+            Some(other) => not_text(other),
+            None => Err(poem_openapi::types::ParseError::custom("a required field is missing")),
+        }
+    }
+}
+
+impl StrictText for Option<String> {
+    fn strict(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s)),
+            Some(other) => not_text(other),
+        }
+    }
+}
+
+impl StrictText for MaybeUndefined<String> {
+    fn strict(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value {
+            None => Ok(MaybeUndefined::Undefined),
+            Some(serde_json::Value::Null) => Ok(MaybeUndefined::Null),
+            Some(serde_json::Value::String(s)) => Ok(MaybeUndefined::Value(s)),
+            Some(other) => not_text(other),
+        }
+    }
+}
+
+impl StrictText for Vec<String> {
+    fn strict(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value {
+            None => Err(poem_openapi::types::ParseError::custom("a required field is missing")),
+            Some(serde_json::Value::Array(items)) => items
+                .into_iter()
+                .map(|item| String::strict(Some(item)).map_err(poem_openapi::types::ParseError::propagate))
+                .collect(),
+            Some(other) => {
+                Err(poem_openapi::types::ParseError::custom(format!("expected an array, found {other}")))
+            }
+        }
+    }
 }

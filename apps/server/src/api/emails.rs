@@ -170,7 +170,7 @@ impl From<Email> for EmailDto {
 #[derive(Object)]
 #[oai(rename = "EmailPage")]
 pub struct EmailPage {
-    /// Newest first.
+    /// The items of this page, newest first.
     pub data: Vec<EmailDto>,
     /// Where the next page starts.
     pub pagination: KeysetPagination,
@@ -189,8 +189,10 @@ impl EmailsApi {
         /// Only emails of this kind.
         kind: Query<Option<EmailKindDto>>,
         /// 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
+        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<EmailPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;

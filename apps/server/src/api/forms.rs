@@ -7,15 +7,16 @@ use std::sync::Arc;
 use leadflow_leads::LeadInput;
 use leadflow_leads::forms::{FormInput, FormOutcome, FormRequest, LeadForm};
 use poem::Request;
+use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::{Form, Json};
-use poem_openapi::types::Example;
+use poem_openapi::types::{Example, ParseFromJSON};
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use crate::api::ApiTags;
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::security::{TenantAuth, client_ip};
 use crate::state::AppState;
 
@@ -87,15 +88,35 @@ impl From<LeadForm> for FormDto {
 #[oai(rename = "FormSettings", rename_all = "camelCase", example)]
 pub struct FormBody {
     /// What the form is called, 1–100 characters.
-    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: String,
     /// Browser origins (`https://host[:port]`, no path) allowed to post to
     /// the form, at most 20. Empty: only requests without `Origin`.
-    #[oai(default, validator(max_items = 20))]
+    #[oai(
+        default,
+        validator(
+            max_items = 20,
+            pattern = r"^[Hh][Tt][Tt][Pp]([Ss])?://[A-Za-z0-9.\[\]-][A-Za-z0-9.:\[\]-]{0,252}$"
+        )
+    )]
     pub allowed_origins: Vec<String>,
     /// Where to send a plain HTML form's visitor afterwards: an absolute
     /// http(s) URL of at most 2000 characters.
-    #[oai(nullable, validator(max_length = 2000))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            max_length = 2000,
+            pattern = r"^https?://[^\s/?#\u0000-\u001f\u007f-\u009f][^\s\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub redirect_url: Option<String>,
 }
 
@@ -118,36 +139,68 @@ impl From<FormBody> for FormInput {
 /// The organization's forms.
 #[derive(Object)]
 pub struct FormList {
-    /// Oldest first.
+    /// Every item, oldest first.
     pub data: Vec<FormDto>,
 }
 
 /// A lead, as a website's form sends it (JSON or `application/x-www-form-urlencoded`).
-#[derive(Object, serde::Deserialize)]
+#[derive(Object, serde::Deserialize, serde::Serialize)]
 #[oai(rename = "FormSubmission", example)]
 pub struct FormSubmissionBody {
     /// The visitor's email address.
-    #[oai(validator(min_length = 3, max_length = 254))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+        )
+    )]
     pub email: String,
     /// The visitor's name, 1–200 characters.
-    #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: String,
     /// Their company, at most 200 characters.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 200, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+    )]
     pub company: Option<String>,
     /// Their phone number, at most 32 characters.
-    #[oai(nullable, validator(max_length = 32))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 32, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+    )]
     pub phone: Option<String>,
     /// Their message, 1–5000 characters.
-    #[oai(validator(min_length = 1, max_length = 5000))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            min_length = 1,
+            max_length = 5000,
+            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub message: String,
     /// Where the lead came from (a campaign, a page), at most 100 characters.
-    #[oai(nullable, validator(max_length = 100))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 100, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+    )]
     pub source: Option<String>,
     /// The honeypot: the form hides this field from people, so it stays
     /// empty; bots fill it, and such a submission is answered like any other
     /// but stores nothing.
-    #[oai(nullable, validator(max_length = 2000))]
+    #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 2000))]
     pub website: Option<String>,
 }
 
@@ -323,7 +376,15 @@ impl FormsApi {
     ) -> ApiResult<SubmitResponse> {
         let (body, html_form) = match body {
             SubmissionPayload::Json(b) => (b.0, false),
-            SubmissionPayload::Form(b) => (b.0, true),
+            // A URL-encoded body is read by serde, which does not apply the
+            // schema's rules: it goes through the JSON reader, which does.
+            SubmissionPayload::Form(b) => {
+                let value = serde_json::to_value(&b.0)
+                    .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+                let checked = <FormSubmissionBody as ParseFromJSON>::parse_from_json(Some(value))
+                    .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.into_message()))?;
+                (checked, true)
+            }
         };
         let request = FormRequest {
             input: LeadInput {

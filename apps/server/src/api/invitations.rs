@@ -59,9 +59,9 @@ impl From<InvitationStatusDto> for InvitationStatus {
 #[derive(Object)]
 #[oai(rename = "Invitation", rename_all = "camelCase")]
 pub struct InvitationDto {
-    /// Id.
+    /// The invitation's id (a UUID v7, so ids sort by creation time).
     pub id: Uuid,
-    /// The organization.
+    /// The organization the invitation belongs to.
     pub organization_id: Uuid,
     /// Who is invited.
     pub email: String,
@@ -69,7 +69,7 @@ pub struct InvitationDto {
     pub role: RoleDto,
     /// Its state now.
     pub status: InvitationStatusDto,
-    /// Who invited.
+    /// The user who sent the invitation.
     #[oai(nullable)]
     pub invited_by: Option<Uuid>,
     /// When it expires.
@@ -99,7 +99,13 @@ fn dto(i: Invitation) -> InvitationDto {
 #[derive(Object)]
 pub struct CreateInvitationBody {
     /// The invitee's email.
-    #[oai(validator(max_length = 254))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+        )
+    )]
     pub email: String,
     /// The role they will have (only an owner invites owners).
     pub role: RoleDto,
@@ -109,7 +115,7 @@ pub struct CreateInvitationBody {
 /// also sent in the invitation email).
 #[derive(Object)]
 pub struct CreatedInvitationDto {
-    /// The invitation.
+    /// The invitation, as listed from now on.
     pub invitation: InvitationDto,
     /// The token, for `POST /invitations/accept` or registration.
     pub token: String,
@@ -118,7 +124,7 @@ pub struct CreatedInvitationDto {
 /// Invitations.
 #[derive(Object)]
 pub struct InvitationList {
-    /// Newest first.
+    /// The items of this page, newest first.
     pub data: Vec<InvitationDto>,
 }
 
@@ -126,7 +132,7 @@ pub struct InvitationList {
 #[derive(Object)]
 pub struct AcceptInvitationBody {
     /// The token from the invitation email.
-    #[oai(validator(max_length = 128))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(max_length = 128))]
     pub token: String,
 }
 

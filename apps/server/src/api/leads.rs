@@ -111,9 +111,9 @@ impl From<QualificationCategoryDto> for QualificationCategory {
 /// How a lead was qualified.
 #[derive(Object)]
 pub struct QualificationDto {
-    /// The category.
+    /// The qualification category.
     pub category: QualificationCategoryDto,
-    /// Why.
+    /// Why the lead got this category and score.
     pub reason: String,
     /// 0 to 100.
     pub score: u8,
@@ -123,28 +123,28 @@ pub struct QualificationDto {
 #[derive(Object)]
 #[oai(rename = "Lead", rename_all = "camelCase")]
 pub struct LeadDto {
-    /// Id.
+    /// The lead's id (a UUID v7, so ids sort by creation time).
     pub id: Uuid,
-    /// The organization.
+    /// The organization the lead belongs to.
     pub organization_id: Uuid,
     /// Contact email (lowercased).
     pub email: String,
-    /// Contact name.
+    /// The lead's name.
     pub name: String,
-    /// Company.
+    /// The lead's company, if given.
     #[oai(nullable)]
     pub company: Option<String>,
-    /// Phone.
+    /// The lead's phone number, if given.
     #[oai(nullable)]
     pub phone: Option<String>,
-    /// Their message.
+    /// What the lead wrote.
     pub message: String,
     /// Where it came from.
     #[oai(nullable)]
     pub source: Option<String>,
     /// Free-form data (a JSON object).
     pub metadata: BTreeMap<String, serde_json::Value>,
-    /// Status.
+    /// Where the lead is: pending, approved or rejected.
     pub status: LeadStatusDto,
     /// Qualification, once its workflow has qualified it.
     #[oai(nullable)]
@@ -152,9 +152,9 @@ pub struct LeadDto {
     /// The member working it.
     #[oai(nullable)]
     pub assignee_id: Option<Uuid>,
-    /// Submission time.
+    /// When the lead was submitted.
     pub created_at: chrono::DateTime<chrono::Utc>,
-    /// Last change.
+    /// When the lead last changed.
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Who submitted it (`null` for leads older than the record).
     #[oai(nullable)]
@@ -243,23 +243,55 @@ impl From<Lead> for LeadDto {
 /// A lead submission.
 #[derive(Object)]
 pub struct SubmitLeadBody {
-    /// Contact email.
-    #[oai(validator(max_length = 254))]
+    /// The contact email address.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+        )
+    )]
     pub email: String,
     /// Contact name, 1–200 characters.
-    #[oai(validator(max_length = 200))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: String,
     /// Company, at most 200 characters.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 200, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+    )]
     pub company: Option<String>,
     /// Phone, at most 32 characters.
-    #[oai(nullable, validator(max_length = 32))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 32, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+    )]
     pub phone: Option<String>,
     /// Their message, 1–5000 characters.
-    #[oai(validator(max_length = 5000))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            min_length = 1,
+            max_length = 5000,
+            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub message: String,
     /// Where it came from, at most 100 characters.
-    #[oai(nullable, validator(max_length = 100))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 100, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+    )]
     pub source: Option<String>,
     /// Free-form data, a JSON object of at most 16 KiB.
     #[oai(nullable)]
@@ -270,7 +302,7 @@ pub struct SubmitLeadBody {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct SubmittedDto {
-    /// The lead.
+    /// The lead in question.
     pub lead: LeadDto,
     /// Its processing workflow (`GET /workflows/{id}`).
     #[oai(nullable)]
@@ -287,23 +319,58 @@ enum SubmitResponse {
 /// Changes to a lead; absent fields stay, `null` clears an optional one.
 #[derive(Object)]
 pub struct UpdateLeadBody {
-    /// New email.
-    #[oai(nullable, validator(max_length = 254))]
+    /// The lead's new email address.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+        )
+    )]
     pub email: Option<String>,
-    /// New name.
-    #[oai(nullable, validator(max_length = 200))]
+    /// The lead's new name.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: Option<String>,
     /// New company, or `null`.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 200, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+    )]
     pub company: MaybeUndefined<String>,
     /// New phone, or `null`.
-    #[oai(nullable, validator(max_length = 32))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 32, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+    )]
     pub phone: MaybeUndefined<String>,
-    /// New message.
-    #[oai(nullable, validator(max_length = 5000))]
+    /// The lead's new message.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            min_length = 1,
+            max_length = 5000,
+            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub message: Option<String>,
     /// New source, or `null`.
-    #[oai(nullable, validator(max_length = 100))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 100, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+    )]
     pub source: MaybeUndefined<String>,
     /// New metadata (replaces the object).
     #[oai(nullable)]
@@ -322,7 +389,7 @@ pub struct AssignBody {
 /// A page of leads.
 #[derive(Object)]
 pub struct LeadPage {
-    /// Newest first.
+    /// The items of this page, newest first.
     pub data: Vec<LeadDto>,
     /// Where the next page starts.
     pub pagination: KeysetPagination,
@@ -332,9 +399,9 @@ pub struct LeadPage {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct LeadStatsDto {
-    /// Leads counted.
+    /// How many leads match the filters.
     pub total: u64,
-    /// Per status.
+    /// How many leads are in each status.
     pub by_status: BTreeMap<String, u64>,
     /// Per qualification category (`none`: not yet qualified).
     pub by_qualification: BTreeMap<String, u64>,
@@ -395,7 +462,9 @@ impl LeadsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: TenantAuth,
-        #[oai(name = "Idempotency-Key")] idempotency_key: Header<Option<String>>,
+        /// 1–255 visible ASCII characters; a retry with the same key and body answers the first response.
+        #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
+        idempotency_key: Header<Option<String>>,
         body: Json<SubmitLeadBody>,
     ) -> ApiResult<SubmitResponse> {
         let body = body.0;
@@ -441,8 +510,10 @@ impl LeadsApi {
         #[oai(name = "duplicateOf")]
         duplicate_of: Query<Option<Uuid>>,
         /// 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
+        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<LeadPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;

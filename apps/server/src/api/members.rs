@@ -23,13 +23,13 @@ pub struct MembersApi;
 #[derive(Object)]
 #[oai(rename = "Member", rename_all = "camelCase")]
 pub struct MemberDto {
-    /// The user.
+    /// The user in question.
     pub user_id: Uuid,
-    /// Their email.
+    /// The person's email address.
     pub email: String,
-    /// Their name.
+    /// The person's name.
     pub name: String,
-    /// Their role.
+    /// The person's role in the organization.
     pub role: RoleDto,
     /// When they joined.
     pub joined_at: chrono::DateTime<chrono::Utc>,
@@ -50,7 +50,7 @@ impl From<Member> for MemberDto {
 /// The members.
 #[derive(Object)]
 pub struct MemberList {
-    /// Oldest first.
+    /// Every item, oldest first.
     pub data: Vec<MemberDto>,
 }
 

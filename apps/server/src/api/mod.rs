@@ -8,6 +8,7 @@ pub mod billing;
 pub mod document;
 pub mod dto;
 pub mod emails;
+pub mod examples;
 pub mod forms;
 pub mod invitations;
 pub mod leads;

@@ -42,16 +42,37 @@ pub struct OrganizationsApi;
 #[oai(rename_all = "camelCase")]
 pub struct CreateOrganizationBody {
     /// Unique slug, `[a-z0-9-]`, 3–63 characters, not starting or ending with `-`.
-    #[oai(validator(max_length = 63))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(min_length = 3, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+    )]
     pub name: String,
     /// Name shown to people (defaults to the slug).
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub display_name: Option<String>,
-    /// Contact email.
-    #[oai(nullable, validator(max_length = 254))]
+    /// The contact email address.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+        )
+    )]
     pub email: Option<String>,
-    /// Contact phone.
-    #[oai(nullable, validator(max_length = 32))]
+    /// The contact phone number.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 32, pattern = r"^[0-9 +().-]{3,32}$")
+    )]
     pub phone: Option<String>,
     /// Free-form settings object (at most 16 KiB as JSON).
     #[oai(nullable)]
@@ -65,17 +86,39 @@ pub struct CreateOrganizationBody {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct UpdateOrganizationBody {
-    /// New slug.
-    #[oai(nullable, validator(max_length = 63))]
+    /// The organization's new slug.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(min_length = 3, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+    )]
     pub name: Option<String>,
     /// New display name.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub display_name: Option<String>,
     /// New contact email, or `null` to clear it.
-    #[oai(nullable, validator(max_length = 254))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            max_length = 254,
+            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+        )
+    )]
     pub email: MaybeUndefined<String>,
     /// New contact phone, or `null` to clear it.
-    #[oai(nullable, validator(max_length = 32))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(max_length = 32, pattern = r"^[0-9 +().-]{3,32}$")
+    )]
     pub phone: MaybeUndefined<String>,
     /// New settings (replaces the whole object).
     #[oai(nullable)]
@@ -85,7 +128,7 @@ pub struct UpdateOrganizationBody {
 /// A page of organizations.
 #[derive(Object)]
 pub struct OrganizationPage {
-    /// The organizations.
+    /// The organizations of this page.
     pub data: Vec<OrganizationDto>,
     /// Where this page sits.
     pub pagination: OffsetPagination,
@@ -95,7 +138,7 @@ pub struct OrganizationPage {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct OrganizationCounts {
-    /// Members.
+    /// People who belong to the organization.
     pub total_members: u64,
     /// Members per role.
     pub members_by_role: BTreeMap<String, u64>,
@@ -103,16 +146,16 @@ pub struct OrganizationCounts {
     pub pending_invitations: u64,
     /// API keys neither revoked nor expired.
     pub active_api_keys: u64,
-    /// Teams.
+    /// Teams of the organization.
     pub total_teams: u64,
-    /// Leads.
+    /// Leads of the organization, all time.
     pub total_leads: u64,
     /// Leads per status.
     pub leads_by_status: BTreeMap<String, u64>,
     /// The plan and the current period's usage.
     #[oai(nullable)]
     pub usage: Option<UsageCounts>,
-    /// Workflows.
+    /// Workflows of the organization, all time.
     pub total_workflows: u64,
     /// Workflows per status.
     pub workflows_by_status: BTreeMap<String, u64>,
@@ -122,8 +165,9 @@ pub struct OrganizationCounts {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct UsageCounts {
-    /// The plan.
-    pub plan: String,
+    /// The plan in force (`null` for a plan name outside today's catalogue).
+    #[oai(nullable)]
+    pub plan: Option<PlanDto>,
     /// Leads this period.
     pub leads: UsageDto,
     /// Members plus pending invitations.
@@ -133,9 +177,9 @@ pub struct UsageCounts {
 /// An organization with its counts.
 #[derive(Object)]
 pub struct OrganizationStatsDto {
-    /// The organization.
+    /// The organization the item belongs to.
     pub organization: OrganizationDto,
-    /// Its counts.
+    /// Its members, keys, teams, leads and usage.
     pub stats: OrganizationCounts,
 }
 
@@ -144,6 +188,35 @@ enum CreateResponse {
     /// The organization was created (the caller owns it unless a super admin).
     #[oai(status = 201)]
     Created(Json<OrganizationDto>),
+}
+
+/// How a list of organizations is sorted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename = "OrganizationSort")]
+pub enum OrganizationSortDto {
+    /// Newest first (the default).
+    #[oai(rename = "-createdAt")]
+    CreatedDesc,
+    /// Oldest first.
+    #[oai(rename = "createdAt")]
+    CreatedAsc,
+    /// By slug, a to z.
+    #[oai(rename = "name")]
+    NameAsc,
+    /// By slug, z to a.
+    #[oai(rename = "-name")]
+    NameDesc,
+}
+
+impl From<OrganizationSortDto> for OrganizationSort {
+    fn from(s: OrganizationSortDto) -> Self {
+        match s {
+            OrganizationSortDto::CreatedDesc => Self::CreatedDesc,
+            OrganizationSortDto::CreatedAsc => Self::CreatedAsc,
+            OrganizationSortDto::NameAsc => Self::NameAsc,
+            OrganizationSortDto::NameDesc => Self::NameDesc,
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -157,7 +230,7 @@ enum PurgeResponse {
 #[derive(Object)]
 pub struct PurgeBody {
     /// The organization's name, repeated exactly: a purge cannot be undone.
-    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 1, max_length = 100))]
     pub confirm: String,
 }
 
@@ -182,13 +255,17 @@ impl OrganizationsApi {
         tier: Query<Option<PlanDto>>,
         /// Case-insensitive part of the slug or display name.
         search: Query<Option<String>>,
-        sort: Query<Option<String>>,
+        /// The order: `-createdAt` (newest first, the default), `createdAt`, `name` or `-name` (by slug).
+        sort: Query<Option<OrganizationSortDto>>,
         /// 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
+        /// Items to skip, at most 1,000,000 (narrow the filters instead).
+        #[oai(validator(maximum(value = "1000000")))]
         offset: Query<Option<u64>>,
     ) -> ApiResult<Json<OrganizationPage>> {
         let mut errors = ValidationErrors::new();
-        let sort = sort.0.map_or(Some(OrganizationSort::default()), |s| errors.check("sort", s.parse()));
+        let sort = Some(sort.0.map_or_else(OrganizationSort::default, Into::into));
         let page = errors.check("limit", OffsetPage::new(limit.0, offset.0).map_err(|e| e.to_string()));
         let (Some(sort), Some(page)) = (sort, page) else { return Err(errors.into()) };
         let filter = OrganizationFilter {
@@ -338,7 +415,7 @@ impl OrganizationsApi {
                 workflows_by_status: stats.workflows_by_status,
                 leads_by_status: stats.leads_by_status,
                 usage: stats.usage.map(|u| UsageCounts {
-                    plan: u.plan,
+                    plan: PlanDto::parse(&u.plan),
                     leads: UsageDto {
                         used: u.leads_used,
                         limit: u.leads_limit,

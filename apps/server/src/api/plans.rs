@@ -21,9 +21,9 @@ pub struct SubscriptionsApi;
 #[derive(Object)]
 #[oai(rename = "Plan", rename_all = "camelCase")]
 pub struct PlanInfo {
-    /// Its id.
+    /// The plan's id.
     pub id: String,
-    /// Display name.
+    /// The plan's name as shown to people.
     pub name: String,
     /// Monthly price in cents; `null` for a custom price.
     #[oai(nullable)]
@@ -59,7 +59,7 @@ impl From<Plan> for PlanInfo {
 /// The plan catalogue.
 #[derive(Object)]
 pub struct PlanList {
-    /// Cheapest first.
+    /// Every plan, cheapest first.
     pub data: Vec<PlanInfo>,
 }
 
@@ -67,12 +67,12 @@ pub struct PlanList {
 #[derive(Object)]
 #[oai(rename = "Subscription", rename_all = "camelCase")]
 pub struct SubscriptionDto {
-    /// The organization.
+    /// The organization the item belongs to.
     pub organization_id: Uuid,
-    /// The plan.
-    pub plan: String,
-    /// `trialing`, `active`, `past_due` or `canceled` (a trial past its end is `past_due`).
-    pub status: String,
+    /// The plan in force.
+    pub plan: crate::api::dto::PlanDto,
+    /// Where the subscription is (a trial past its end is `past_due`).
+    pub status: crate::api::admin::SubscriptionStatusDto,
     /// End of the trial.
     #[oai(nullable)]
     pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -96,8 +96,8 @@ pub(crate) fn dto(s: Subscription) -> SubscriptionDto {
     let period = s.period(now);
     SubscriptionDto {
         organization_id: s.organization_id.as_uuid(),
-        plan: s.plan.as_str().to_owned(),
-        status: s.status(now).as_str().to_owned(),
+        plan: s.plan.into(),
+        status: s.status(now).into(),
         trial_ends_at: s.trial_ends_at,
         current_period_start: period.start,
         current_period_end: period.end,

@@ -59,9 +59,9 @@ impl From<ProposalStatus> for ProposalStatusDto {
 #[derive(Object)]
 #[oai(rename = "RoutingProposal", rename_all = "camelCase")]
 pub struct ProposalDto {
-    /// Its id.
+    /// The proposal's id.
     pub id: Uuid,
-    /// The lead.
+    /// The lead in question.
     pub lead_id: Uuid,
     /// The member proposed.
     pub user_id: Uuid,
@@ -74,7 +74,7 @@ pub struct ProposalDto {
     /// Who accepted or rejected it.
     #[oai(nullable)]
     pub decided_by: Option<Uuid>,
-    /// When.
+    /// When it happened.
     #[oai(nullable)]
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -97,9 +97,9 @@ impl From<Proposal> for ProposalDto {
 /// A page of proposals.
 #[derive(Object)]
 pub struct ProposalPage {
-    /// Newest first.
+    /// The items of this page, newest first.
     pub data: Vec<ProposalDto>,
-    /// Paging.
+    /// Where the next page starts.
     pub pagination: KeysetPagination,
 }
 
@@ -116,8 +116,10 @@ impl RoutingApi {
         auth: TenantAuth,
         status: Query<Option<ProposalStatusDto>>,
         /// 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
+        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<ProposalPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;

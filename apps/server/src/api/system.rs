@@ -14,11 +14,21 @@ use crate::state::AppState;
 /// Operations of the System tag.
 pub struct SystemApi;
 
+/// How the process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename = "HealthStatus", rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// The process answers (`/health`).
+    Ok,
+    /// The process answers and its database does (`/ready`).
+    Ready,
+}
+
 /// A health answer.
 #[derive(Object)]
 pub struct HealthDto {
-    /// `ok` or `ready`.
-    pub status: String,
+    /// `ok` from `/health`, `ready` from `/ready`.
+    pub status: HealthStatus,
 }
 
 #[OpenApi(tag = "ApiTags::System")]
@@ -26,14 +36,14 @@ impl SystemApi {
     /// Liveness: the process answers.
     #[oai(path = "/health", method = "get", operation_id = "health")]
     async fn health(&self) -> ApiResult<Json<HealthDto>> {
-        Ok(Json(HealthDto { status: "ok".into() }))
+        Ok(Json(HealthDto { status: HealthStatus::Ok }))
     }
 
     /// Readiness: the database answers (503 otherwise).
     #[oai(path = "/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> ApiResult<Json<HealthDto>> {
         if state.storage.is_reachable().await {
-            Ok(Json(HealthDto { status: "ready".into() }))
+            Ok(Json(HealthDto { status: HealthStatus::Ready }))
         } else {
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The database does not answer."))
         }

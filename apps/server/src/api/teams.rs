@@ -41,19 +41,19 @@ pub struct TeamsApi;
 #[derive(Object)]
 #[oai(rename = "Team", rename_all = "camelCase")]
 pub struct TeamDto {
-    /// Id.
+    /// The team's id (a UUID v7, so ids sort by creation time).
     pub id: Uuid,
     /// Name, unique in the organization.
     pub name: String,
-    /// Description.
+    /// What the team is for, if anyone said.
     #[oai(nullable)]
     pub description: Option<String>,
     /// Leader (sees the leads assigned to the team's members).
     #[oai(nullable)]
     pub leader_id: Option<Uuid>,
-    /// Creation time.
+    /// When the team was created.
     pub created_at: chrono::DateTime<chrono::Utc>,
-    /// Last change.
+    /// When the team last changed.
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -74,11 +74,11 @@ impl From<Team> for TeamDto {
 #[derive(Object)]
 #[oai(rename = "TeamMember", rename_all = "camelCase")]
 pub struct TeamMemberDto {
-    /// The user.
+    /// The user in question.
     pub user_id: Uuid,
-    /// Their email.
+    /// The person's email address.
     pub email: String,
-    /// Their name.
+    /// The person's name.
     pub name: String,
     /// When they were added.
     pub added_at: chrono::DateTime<chrono::Utc>,
@@ -96,14 +96,14 @@ pub struct TeamDetailDto {
     /// The team.
     #[oai(flatten)]
     pub team: TeamDto,
-    /// Its members.
+    /// The team's members, by name.
     pub members: Vec<TeamMemberDto>,
 }
 
 /// Teams.
 #[derive(Object)]
 pub struct TeamList {
-    /// By name.
+    /// Every team, sorted by name.
     pub data: Vec<TeamDto>,
 }
 
@@ -111,11 +111,17 @@ pub struct TeamList {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct CreateTeamBody {
-    /// Name, 1–100 characters.
-    #[oai(validator(max_length = 100))]
+    /// Name, 1–100 characters without control characters, unique in the organization.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        validator(
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: String,
     /// Description, at most 1000 characters.
-    #[oai(nullable, validator(max_length = 1000))]
+    #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 1000))]
     pub description: Option<String>,
     /// Leader, a member of the organization.
     #[oai(nullable)]
@@ -126,11 +132,18 @@ pub struct CreateTeamBody {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct UpdateTeamBody {
-    /// New name.
-    #[oai(nullable, validator(max_length = 100))]
+    /// New name, 1–100 characters without control characters.
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: Option<String>,
     /// New description, or `null`.
-    #[oai(nullable, validator(max_length = 1000))]
+    #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 1000))]
     pub description: MaybeUndefined<String>,
     /// New leader, or `null`.
     #[oai(nullable)]

@@ -25,6 +25,103 @@ use crate::state::AppState;
 /// Operations of the Webhooks tag.
 pub struct WebhooksApi;
 
+/// An event type an endpoint can subscribe to (`GET /webhooks/event-types` describes each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename = "WebhookEventType")]
+pub enum WebhookEventTypeDto {
+    /// `lead.created`.
+    #[oai(rename = "lead.created")]
+    LeadCreated,
+    /// `lead.updated`.
+    #[oai(rename = "lead.updated")]
+    LeadUpdated,
+    /// `lead.assigned`.
+    #[oai(rename = "lead.assigned")]
+    LeadAssigned,
+    /// `lead.deleted`.
+    #[oai(rename = "lead.deleted")]
+    LeadDeleted,
+    /// `workflow.approval_requested`.
+    #[oai(rename = "workflow.approval_requested")]
+    WorkflowApprovalRequested,
+    /// `workflow.completed`.
+    #[oai(rename = "workflow.completed")]
+    WorkflowCompleted,
+    /// `workflow.failed`.
+    #[oai(rename = "workflow.failed")]
+    WorkflowFailed,
+    /// `member.added`.
+    #[oai(rename = "member.added")]
+    MemberAdded,
+    /// `member.removed`.
+    #[oai(rename = "member.removed")]
+    MemberRemoved,
+    /// `member.role_changed`.
+    #[oai(rename = "member.role_changed")]
+    MemberRoleChanged,
+    /// `invitation.created`.
+    #[oai(rename = "invitation.created")]
+    InvitationCreated,
+    /// `invitation.accepted`.
+    #[oai(rename = "invitation.accepted")]
+    InvitationAccepted,
+    /// `subscription.updated`.
+    #[oai(rename = "subscription.updated")]
+    SubscriptionUpdated,
+    /// `organization.updated`.
+    #[oai(rename = "organization.updated")]
+    OrganizationUpdated,
+}
+
+impl WebhookEventTypeDto {
+    /// Every event type.
+    pub const ALL: [Self; 14] = [
+        Self::LeadCreated,
+        Self::LeadUpdated,
+        Self::LeadAssigned,
+        Self::LeadDeleted,
+        Self::WorkflowApprovalRequested,
+        Self::WorkflowCompleted,
+        Self::WorkflowFailed,
+        Self::MemberAdded,
+        Self::MemberRemoved,
+        Self::MemberRoleChanged,
+        Self::InvitationCreated,
+        Self::InvitationAccepted,
+        Self::SubscriptionUpdated,
+        Self::OrganizationUpdated,
+    ];
+
+    /// The wire name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::LeadCreated => "lead.created",
+            Self::LeadUpdated => "lead.updated",
+            Self::LeadAssigned => "lead.assigned",
+            Self::LeadDeleted => "lead.deleted",
+            Self::WorkflowApprovalRequested => "workflow.approval_requested",
+            Self::WorkflowCompleted => "workflow.completed",
+            Self::WorkflowFailed => "workflow.failed",
+            Self::MemberAdded => "member.added",
+            Self::MemberRemoved => "member.removed",
+            Self::MemberRoleChanged => "member.role_changed",
+            Self::InvitationCreated => "invitation.created",
+            Self::InvitationAccepted => "invitation.accepted",
+            Self::SubscriptionUpdated => "subscription.updated",
+            Self::OrganizationUpdated => "organization.updated",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == raw)
+    }
+}
+
+fn names(events: &[WebhookEventTypeDto]) -> Vec<String> {
+    events.iter().map(|e| e.as_str().to_owned()).collect()
+}
+
 /// A webhook endpoint.
 #[derive(Object)]
 #[oai(rename = "WebhookEndpoint", rename_all = "camelCase")]
@@ -37,7 +134,7 @@ pub struct EndpointDto {
     #[oai(nullable)]
     pub description: Option<String>,
     /// The event types it receives.
-    pub events: Vec<String>,
+    pub events: Vec<WebhookEventTypeDto>,
     /// Whether events are delivered to it.
     pub enabled: bool,
     /// Why Leadflow disabled it: `gone` (it answered 410) or `failing` (every attempt failed for 5 days).
@@ -58,7 +155,7 @@ impl From<WebhookEndpoint> for EndpointDto {
             id: e.id.as_uuid(),
             url: e.url,
             description: e.description,
-            events: e.events,
+            events: e.events.iter().filter_map(|name| WebhookEventTypeDto::parse(name)).collect(),
             enabled: e.enabled,
             disabled_reason: e.disabled_reason,
             failing_since: e.failing_since,
@@ -72,7 +169,7 @@ impl From<WebhookEndpoint> for EndpointDto {
 #[derive(Object)]
 #[oai(rename = "WebhookEndpointWithSecret")]
 pub struct EndpointWithSecretDto {
-    /// The endpoint.
+    /// The endpoint, as listed from now on.
     pub endpoint: EndpointDto,
     /// The signing secret (`whsec_` + base64), shown in this response only.
     pub secret: String,
@@ -91,13 +188,13 @@ pub struct SecretDto {
 #[oai(rename = "CreateWebhookEndpoint")]
 pub struct CreateBody {
     /// Where events are POSTed: an `https://` URL whose host resolves to public addresses.
-    #[oai(validator(min_length = 8, max_length = 2048))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 8, max_length = 2048))]
     pub url: String,
     /// The event types to receive (see `GET /webhooks/event-types`).
     #[oai(validator(min_items = 1, max_items = 14))]
-    pub events: Vec<String>,
+    pub events: Vec<WebhookEventTypeDto>,
     /// What the endpoint is for.
-    #[oai(nullable, validator(max_length = 500))]
+    #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 500))]
     pub description: Option<String>,
 }
 
@@ -106,13 +203,17 @@ pub struct CreateBody {
 #[oai(rename = "UpdateWebhookEndpoint")]
 pub struct UpdateBody {
     /// A new URL.
-    #[oai(nullable, validator(min_length = 8, max_length = 2048))]
+    #[oai(
+        deserialize_with = "crate::api::dto::strict",
+        nullable,
+        validator(min_length = 8, max_length = 2048)
+    )]
     pub url: Option<String>,
     /// New event types.
     #[oai(nullable, validator(min_items = 1, max_items = 14))]
-    pub events: Option<Vec<String>>,
+    pub events: Option<Vec<WebhookEventTypeDto>>,
     /// A new description; `null` clears it.
-    #[oai(nullable, validator(max_length = 500))]
+    #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 500))]
     pub description: MaybeUndefined<String>,
     /// `false` pauses deliveries; `true` resumes them (and clears why Leadflow disabled it).
     #[oai(nullable)]
@@ -181,7 +282,7 @@ pub struct DeliveryDto {
     pub payload: serde_json::Value,
     /// Where it is.
     pub status: DeliveryStatusDto,
-    /// Attempts made.
+    /// How many delivery attempts were made.
     pub attempts: u32,
     /// When the next attempt is due.
     #[oai(nullable)]
@@ -233,7 +334,7 @@ impl From<WebhookDelivery> for DeliveryDto {
 #[derive(Object)]
 #[oai(rename = "WebhookDeliveryPage")]
 pub struct DeliveryPage {
-    /// Newest first.
+    /// The items of this page, newest first.
     pub data: Vec<DeliveryDto>,
     /// Where the next page starts.
     pub pagination: KeysetPagination,
@@ -281,7 +382,7 @@ impl WebhooksApi {
         let body = body.0;
         let input = EndpointInput {
             url: Some(body.url),
-            events: Some(body.events),
+            events: Some(names(&body.events)),
             description: Some(body.description),
             enabled: None,
         };
@@ -324,7 +425,7 @@ impl WebhooksApi {
         let body = body.0;
         let input = EndpointInput {
             url: body.url,
-            events: body.events,
+            events: body.events.as_deref().map(names),
             description: maybe(body.description),
             enabled: body.enabled,
         };
@@ -377,8 +478,10 @@ impl WebhooksApi {
         /// Only deliveries in this status.
         status: Query<Option<DeliveryStatusDto>>,
         /// 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
+        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<DeliveryPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;

@@ -186,7 +186,7 @@ impl From<WorkflowStatusDto> for WorkflowStatus {
 #[derive(Object)]
 #[oai(rename = "WorkflowStep", rename_all = "camelCase")]
 pub struct StepDto {
-    /// Which step.
+    /// Which step this is.
     pub name: StepNameDto,
     /// Where it is.
     pub status: StepStatusDto,
@@ -223,11 +223,11 @@ pub struct TokenUsageDto {
 /// An outreach email.
 #[derive(Object)]
 pub struct EmailDto {
-    /// Recipient.
+    /// The email address it goes to.
     pub to: String,
-    /// Subject.
+    /// The email's subject line.
     pub subject: String,
-    /// Plain-text body.
+    /// The email's plain-text body.
     pub body: String,
 }
 
@@ -238,12 +238,12 @@ pub struct DecisionDto {
     /// The user who decided.
     #[oai(nullable)]
     pub by: Option<Uuid>,
-    /// Their email.
+    /// The person's email address.
     #[oai(nullable)]
     pub by_email: Option<String>,
-    /// When.
+    /// When it happened.
     pub at: chrono::DateTime<chrono::Utc>,
-    /// Their note.
+    /// The note the person left with the decision, if any.
     #[oai(nullable)]
     pub note: Option<String>,
     /// Approved or rejected.
@@ -254,9 +254,9 @@ pub struct DecisionDto {
 #[derive(Object)]
 #[oai(rename = "Workflow", rename_all = "camelCase")]
 pub struct WorkflowDto {
-    /// Id.
+    /// The workflow's id (a UUID v7, so ids sort by creation time).
     pub id: Uuid,
-    /// Its lead.
+    /// The lead the workflow processes.
     pub lead_id: Uuid,
     /// Where the workflow is.
     pub status: WorkflowStatusDto,
@@ -280,7 +280,7 @@ pub struct WorkflowDto {
     /// The last step error.
     #[oai(nullable)]
     pub last_error: Option<String>,
-    /// Creation.
+    /// When the workflow was created.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When it completed, failed or was cancelled.
     #[oai(nullable)]
@@ -340,7 +340,7 @@ impl From<Workflow> for WorkflowDto {
 /// A page of workflows.
 #[derive(Object)]
 pub struct WorkflowPage {
-    /// Newest first.
+    /// The items of this page, newest first.
     pub data: Vec<WorkflowDto>,
     /// Where the next page starts.
     pub pagination: KeysetPagination,
@@ -350,10 +350,10 @@ pub struct WorkflowPage {
 #[derive(Object)]
 pub struct EditedEmailBody {
     /// Subject, 1–300 characters.
-    #[oai(validator(max_length = 300))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(max_length = 300))]
     pub subject: String,
     /// Body, 1–20,000 characters.
-    #[oai(validator(max_length = 20000))]
+    #[oai(deserialize_with = "crate::api::dto::strict", validator(max_length = 20000))]
     pub body: String,
 }
 
@@ -361,7 +361,7 @@ pub struct EditedEmailBody {
 #[derive(Object)]
 pub struct ApproveBody {
     /// A note for the record.
-    #[oai(nullable, validator(max_length = 2000))]
+    #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 2000))]
     pub note: Option<String>,
     /// The email to send instead of the draft.
     #[oai(nullable)]
@@ -372,7 +372,7 @@ pub struct ApproveBody {
 #[derive(Object)]
 pub struct RejectBody {
     /// A note for the record.
-    #[oai(nullable, validator(max_length = 2000))]
+    #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 2000))]
     pub note: Option<String>,
 }
 
@@ -389,8 +389,10 @@ impl WorkflowsApi {
         status: Query<Option<WorkflowStatusDto>>,
         #[oai(name = "leadId")] lead_id: Query<Option<Uuid>>,
         /// 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
+        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<WorkflowPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
