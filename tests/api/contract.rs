@@ -176,3 +176,53 @@ fn descriptions_say_something_and_closed_sets_are_enums() {
         assert!(!summary.contains("[`"), "{method} {path}: a Rust doc link in the summary: {summary}");
     }
 }
+
+#[test]
+fn every_example_has_the_shape_of_its_schema() {
+    let doc = document();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut checked = 0;
+    for (name, schema) in schemas {
+        let (Some(example), Some(properties)) = (
+            schema.get("example").and_then(Value::as_object),
+            schema.get("properties").and_then(Value::as_object),
+        ) else {
+            continue;
+        };
+        for key in example.keys() {
+            assert!(properties.contains_key(key), "{name}: the example's {key} is not a property");
+        }
+        for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            assert!(example.contains_key(required), "{name}: the example lacks the required {required}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 35, "only {checked} examples");
+}
+
+/// The request examples that need no prior state are requests the server
+/// accepts as they stand (Swagger UI's "Try it out" starts from them).
+#[tokio::test]
+async fn the_request_examples_are_accepted() {
+    let app = crate::helpers::TestApp::spawn(leadflow_storage::testing::Engine::Sqlite).await.unwrap();
+    let doc = document();
+    let example = |name: &str| doc["components"]["schemas"][name]["example"].clone();
+    let registered = app.post("/api/v1/auth/register", None, example("RegisterBody")).await.expect(201);
+    let org = registered.body["organization"]["id"].as_str().unwrap().to_owned();
+    let login = app.post("/api/v1/auth/login", None, example("LoginBody")).await.expect(200);
+    let token = login.body["tokens"]["accessToken"].as_str().unwrap().to_owned();
+    for (path, schema, status) in [
+        ("/api/v1/leads", "SubmitLeadBody", 201),
+        ("/api/v1/api-keys", "CreateApiKeyBody", 201),
+        ("/api/v1/teams", "CreateTeamBody", 201),
+        ("/api/v1/invitations", "CreateInvitationBody", 201),
+        ("/api/v1/forms", "FormSettings", 201),
+        ("/api/v1/organizations", "CreateOrganizationBody", 201),
+        ("/api/v1/auth/password-reset/request", "PasswordResetRequestBody", 202),
+    ] {
+        app.post(path, Some(&token), example(schema)).await.expect(status);
+    }
+    app.patch(&format!("/api/v1/organizations/{org}"), &token, example("UpdateOrganizationBody"))
+        .await
+        .expect(200);
+}

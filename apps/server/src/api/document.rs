@@ -18,7 +18,7 @@
 //!   409 only on writes that can meet a limit or a conflict, 429 only where a
 //!   budget is counted; 400, 413, 500 and 503 can meet any request (a NUL in
 //!   the query, an oversized body, a bug, the database away).
-//! - Each request body's schema carries its example (`api/examples.rs`).
+//! - Each request body's schema and the main answers' carry an example (`api/examples.rs`).
 //! - Summaries are plain text (no Markdown backticks).
 //! - A creating operation links to the operations on what it created
 //!   (OpenAPI links), so clients and schemathesis can follow real ids.
@@ -186,12 +186,14 @@ fn trim_error_responses(document: &mut Value) {
     }
 }
 
-/// Puts each request body's example ([`super::examples`]) on its schema.
-fn add_request_examples(document: &mut Value) {
+/// Puts each example ([`super::examples`]: every request body, the main
+/// answers) on its schema.
+fn add_examples(document: &mut Value) {
     let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
         return;
     };
-    if let Value::Object(examples) = super::examples::request_examples() {
+    for examples in [super::examples::request_examples(), super::examples::response_examples()] {
+        let Value::Object(examples) = examples else { continue };
         for (name, example) in examples {
             if let Some(schema) = schemas.get_mut(&name).and_then(Value::as_object_mut) {
                 schema.entry("example").or_insert(example);
@@ -283,7 +285,7 @@ pub fn publish(raw: &str) -> String {
     normalize(&mut document);
     require_answered_fields(&mut document);
     trim_error_responses(&mut document);
-    add_request_examples(&mut document);
+    add_examples(&mut document);
     plain_summaries(&mut document);
     add_links(&mut document);
     serde_json::to_string_pretty(&document).unwrap_or_else(|_| raw.to_owned())
