@@ -19,45 +19,6 @@ use crate::state::AppState;
 /// Operations of the Admin tag.
 pub struct AdminApi;
 
-/// A subscription's status, as the super admin sets it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum SubscriptionStatusDto {
-    /// In its trial (give `trialEndsAt`).
-    Trialing,
-    /// Paid up.
-    Active,
-    /// A payment failed.
-    PastDue,
-    /// Ended.
-    Canceled,
-}
-
-impl From<leadflow_subscriptions::SubscriptionStatus> for SubscriptionStatusDto {
-    fn from(s: leadflow_subscriptions::SubscriptionStatus) -> Self {
-        use leadflow_subscriptions::SubscriptionStatus as S;
-        match s {
-            S::Trialing => Self::Trialing,
-            S::Active => Self::Active,
-            S::PastDue => Self::PastDue,
-            S::Canceled => Self::Canceled,
-        }
-    }
-}
-
-impl SubscriptionStatusDto {
-    /// The subscriptions context's name.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Trialing => "trialing",
-            Self::Active => "active",
-            Self::PastDue => "past_due",
-            Self::Canceled => "canceled",
-        }
-    }
-}
-
 /// An organization's subscription terms.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
@@ -66,7 +27,7 @@ pub struct SubscriptionTermsBody {
     pub plan: crate::api::dto::PlanDto,
     /// The status; default `active`.
     #[oai(nullable)]
-    pub status: Option<SubscriptionStatusDto>,
+    pub status: Option<crate::api::dto::SubscriptionStatusDto>,
     /// When the trial ends; only with `trialing`, and required there.
     #[oai(nullable)]
     pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,

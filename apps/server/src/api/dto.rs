@@ -402,3 +402,42 @@ impl StrictText for Vec<String> {
         }
     }
 }
+
+/// A subscription's status (as answered, and as the super admin sets it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SubscriptionStatusDto {
+    /// In its trial (give `trialEndsAt`).
+    Trialing,
+    /// Paid up.
+    Active,
+    /// A payment failed.
+    PastDue,
+    /// Ended.
+    Canceled,
+}
+
+impl From<leadflow_subscriptions::SubscriptionStatus> for SubscriptionStatusDto {
+    fn from(s: leadflow_subscriptions::SubscriptionStatus) -> Self {
+        use leadflow_subscriptions::SubscriptionStatus as S;
+        match s {
+            S::Trialing => Self::Trialing,
+            S::Active => Self::Active,
+            S::PastDue => Self::PastDue,
+            S::Canceled => Self::Canceled,
+        }
+    }
+}
+
+impl SubscriptionStatusDto {
+    /// The subscriptions context's name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trialing => "trialing",
+            Self::Active => "active",
+            Self::PastDue => "past_due",
+            Self::Canceled => "canceled",
+        }
+    }
+}

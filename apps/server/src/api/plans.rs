@@ -72,7 +72,7 @@ pub struct SubscriptionDto {
     /// The plan in force.
     pub plan: crate::api::dto::PlanDto,
     /// Where the subscription is (a trial past its end is `past_due`).
-    pub status: crate::api::admin::SubscriptionStatusDto,
+    pub status: crate::api::dto::SubscriptionStatusDto,
     /// End of the trial.
     #[oai(nullable)]
     pub trial_ends_at: Option<chrono::DateTime<chrono::Utc>>,
