@@ -11,8 +11,14 @@ http_tests! {
         assert_eq!(health.body["status"], "ok");
         let ready = app.call(Method::GET, "/ready", None, None).await.expect(200);
         assert_eq!(ready.body["status"], "ready");
-        let docs = app.call(Method::GET, "/docs", None, None).await.expect(200);
-        assert!(docs.text.contains("swagger"), "Swagger UI expected at /docs");
+        for path in ["/docs", "/docs/"] {
+            let docs = app.call(Method::GET, path, None, None).await.expect(200);
+            assert!(docs.text.contains("swagger"), "Swagger UI expected at {path}");
+            // It shows the published document (with its examples), not poem-openapi's raw one.
+            assert!(docs.text.contains("sam.doe@bigcorp.example"), "the published document in {path}");
+        }
+        let published = app.call(Method::GET, "/openapi.json", None, None).await.expect(200);
+        assert_eq!(published.body, serde_json::from_str::<serde_json::Value>(&leadflow_server::api::document()).unwrap());
     }
 
     async fn every_response_carries_a_request_id(app: TestApp) {

@@ -79,8 +79,10 @@ impl Application {
         // Swagger UI and /openapi.json show the published document (api::document).
         let published = api::document::published();
         let swagger = service.swagger_ui_html().replacen(&service.spec(), published, 1);
+        let swagger_slash = swagger.clone();
         Route::new()
             .at("/docs", poem::endpoint::make_sync(move |_| poem::web::Html(swagger.clone())))
+            .at("/docs/", poem::endpoint::make_sync(move |_| poem::web::Html(swagger_slash.clone())))
             .at(
                 "/openapi.json",
                 poem::endpoint::make_sync(move |_| {
