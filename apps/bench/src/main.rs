@@ -4,6 +4,7 @@
 //! ratios need: the framework ceiling (`GET /health`) and the database's own
 //! rate for the same queries, measured by a plain SQL loop at the same concurrency.
 
+mod cpu;
 mod load;
 mod model;
 mod receiver;
@@ -64,6 +65,9 @@ pub struct Args {
     /// list-leads, get-lead, submit-lead, login-storm, workflows, export.
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
+    /// Runs of each scenario; every figure of the table is the median of them (3 for the issue 15 table).
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
     /// Where to write `bench.md` and `bench.json`.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
@@ -79,6 +83,8 @@ pub struct Row {
     pub peak_rss_mb: f64,
     /// Anything the reader needs beside the figures.
     pub note: String,
+    /// CPU per request, and pgbench's rate for reference rows.
+    pub cpu: cpu::Cpu,
 }
 
 /// A new, empty database for the run (PostgreSQL: `leadflow_bench`, recreated).
@@ -117,7 +123,11 @@ async fn main() -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for (name, run) in SCENARIOS {
         if bench.args.scenarios.is_empty() || bench.args.scenarios.iter().any(|s| s == name) {
-            rows.push(run(&bench).await?);
+            let mut runs = Vec::new();
+            for _ in 0..bench.args.runs.max(1) {
+                runs.push(run(&bench).await?);
+            }
+            rows.push(median(runs));
         }
     }
     report(&bench.args, &rows)
@@ -143,30 +153,71 @@ async fn seed(args: Args) -> anyhow::Result<Bench> {
     Ok(Bench { args, binary, url, server, db, tenant, lead_ids })
 }
 
+/// The median of a figure's values (`None` when none was measured).
+fn middle(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
+}
+
+/// One row from several runs of a scenario: the run with the median rate,
+/// every other figure replaced by its own median.
+fn median(mut runs: Vec<Row>) -> Row {
+    let count = runs.len();
+    if count <= 1 {
+        return runs.pop().unwrap_or_else(|| Row {
+            scenario: String::new(),
+            stats: Stats::default(),
+            peak_rss_mb: 0.0,
+            note: String::new(),
+            cpu: cpu::Cpu::default(),
+        });
+    }
+    runs.sort_by(|a, b| a.stats.rate().total_cmp(&b.stats.rate()));
+    let p50 = middle(runs.iter().map(|r| r.stats.p50_ms).collect());
+    let p99 = middle(runs.iter().map(|r| r.stats.p99_ms).collect());
+    let server = middle(runs.iter().filter_map(|r| r.cpu.server_us).collect());
+    let database = middle(runs.iter().filter_map(|r| r.cpu.database_us).collect());
+    let pgbench = middle(runs.iter().filter_map(|r| r.cpu.pgbench).collect());
+    let rss = middle(runs.iter().map(|r| r.peak_rss_mb).collect());
+    let mut row = runs.swap_remove(count / 2);
+    row.stats.p50_ms = p50.unwrap_or(row.stats.p50_ms);
+    row.stats.p99_ms = p99.unwrap_or(row.stats.p99_ms);
+    row.peak_rss_mb = rss.unwrap_or(row.peak_rss_mb);
+    row.cpu = cpu::Cpu { server_us: server, database_us: database, pgbench };
+    row
+}
+
 fn rate_of<'a>(rows: &'a [Row], prefix: &str) -> Option<&'a Row> {
     rows.iter().find(|r| r.scenario.starts_with(prefix))
 }
 
 fn report(args: &Args, rows: &[Row]) -> anyhow::Result<()> {
     let mut md = format!(
-        "Engine: {}, concurrency {}, {} s per scenario, {} neighbours × {} leads, tenant {} leads; {} cores.\n\n\
-         | scenario | requests/s | p50 ms | p99 ms | errors | server peak RSS MB | note |\n|---|---:|---:|---:|---:|---:|---|\n",
+        "Engine: {}, concurrency {}, {} s per scenario, median of {} run(s) per figure, {} neighbours × {} leads, \
+         tenant {} leads; {} cores. CPU is user + system time from /proc per successful request.\n\n\
+         | scenario | requests/s | p50 ms | p99 ms | errors | server CPU µs/req | DB CPU µs/req | pgbench/s | server peak RSS MB | note |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
         args.engine,
         args.concurrency,
         args.duration,
+        args.runs.max(1),
         args.neighbours,
         args.neighbour_leads,
         args.tenant_leads,
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
     );
     for r in rows {
+        let figure = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}"));
         md.push_str(&format!(
-            "| {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |\n",
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} |\n",
             r.scenario,
             r.stats.rate(),
             r.stats.p50_ms,
             r.stats.p99_ms,
             r.stats.errors,
+            figure(r.cpu.server_us),
+            figure(r.cpu.database_us),
+            figure(r.cpu.pgbench),
             if r.peak_rss_mb > 0.0 { format!("{:.0}", r.peak_rss_mb) } else { "–".into() },
             r.note
         ));
@@ -187,6 +238,20 @@ fn report(args: &Args, rows: &[Row]) -> anyhow::Result<()> {
             ratios.push(json!({ "ratio": name, "percent": r }));
         }
     }
+    // Against pgbench running the same statement at the same concurrency (issue 15's yardstick).
+    for (name, a, b) in [
+        ("list-leads / pgbench db-list", "list-leads", "db-list"),
+        ("get-lead / pgbench db-get", "get-lead", "db-get"),
+        ("submit-lead / pgbench db-insert", "submit-lead", "db-insert"),
+    ] {
+        if let (Some(a), Some(pgbench)) = (rate_of(rows, a), rate_of(rows, b).and_then(|b| b.cpu.pgbench))
+            && pgbench > 0.0
+        {
+            let r = 100.0 * a.stats.rate() / pgbench;
+            md.push_str(&format!("\n- {name}: **{r:.1}%**"));
+            ratios.push(json!({ "ratio": name, "percent": r }));
+        }
+    }
     md.push('\n');
     println!("\n{md}");
     std::fs::create_dir_all(&args.out)?;
@@ -198,6 +263,8 @@ fn report(args: &Args, rows: &[Row]) -> anyhow::Result<()> {
         "rows": rows.iter().map(|r| json!({
             "scenario": r.scenario, "requestsPerSec": r.stats.rate(), "p50Ms": r.stats.p50_ms, "p99Ms": r.stats.p99_ms,
             "errors": r.stats.errors, "peakRssMb": r.peak_rss_mb, "note": r.note,
+            "serverCpuUsPerRequest": r.cpu.server_us, "databaseCpuUsPerRequest": r.cpu.database_us,
+            "pgbenchPerSec": r.cpu.pgbench,
         })).collect::<Vec<_>>(),
         "ratios": ratios,
     });

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::load::{self, Stats};
 use crate::seed::{self, Tenant};
 use crate::server::Server;
-use crate::{Args, Row, client};
+use crate::{Args, Row, client, cpu};
 
 /// What every scenario shares: the arguments, the seeded database and the
 /// server without workers that the request scenarios measure.
@@ -79,24 +79,51 @@ impl Bench {
     {
         let http = client(concurrency);
         let build = Arc::new(build);
+        let before = cpu::snapshot(Some(server.pid()), &self.db).await;
         let stats = load::run(concurrency, Duration::from_secs(self.args.duration), move |_, n| {
             let request = build(&http, n);
             async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
         })
         .await;
-        Row { scenario: name.into(), stats, peak_rss_mb: server.memory_mb().1, note: String::new() }
+        let after = cpu::snapshot(Some(server.pid()), &self.db).await;
+        let (server_us, database_us) = cpu::per_request(&before, &after, stats.ok);
+        Row {
+            scenario: name.into(),
+            stats,
+            peak_rss_mb: server.memory_mb().1,
+            note: String::new(),
+            cpu: cpu::Cpu { server_us, database_us, pgbench: None },
+        }
     }
 
     /// A scenario of plain SQL from a pool as large as the concurrency.
     async fn sql(&self, name: &str, make: impl Fn(u64) -> Statement + Send + Sync + 'static) -> Row {
         let db = self.db.clone();
         let make = Arc::new(make);
+        let before = cpu::snapshot(None, &self.db).await;
         let stats = load::run(self.args.concurrency, Duration::from_secs(self.args.duration), move |_, n| {
             let (db, statement) = (db.clone(), make(n));
             async move { db.execute_raw(statement).await.is_ok() }
         })
         .await;
-        Row { scenario: name.into(), stats, peak_rss_mb: 0.0, note: "reference: the database alone".into() }
+        let after = cpu::snapshot(None, &self.db).await;
+        let (_, database_us) = cpu::per_request(&before, &after, stats.ok);
+        Row {
+            scenario: name.into(),
+            stats,
+            peak_rss_mb: 0.0,
+            note: "reference: the database alone (sqlx loop)".into(),
+            cpu: cpu::Cpu { server_us: None, database_us, pgbench: None },
+        }
+    }
+
+    /// pgbench's rate for `script` at the bench's concurrency and duration
+    /// (PostgreSQL, and pgbench installed; otherwise `None`).
+    async fn pgbench(&self, script: String) -> Option<f64> {
+        if self.backend() != DatabaseBackend::Postgres {
+            return None;
+        }
+        cpu::pgbench(&self.url, &script, self.args.concurrency, self.args.duration).await
     }
 }
 
@@ -114,10 +141,17 @@ async fn db_list(b: &Bench) -> anyhow::Result<Row> {
         "SELECT * FROM leads WHERE organization_id = {} ORDER BY created_at DESC, id DESC LIMIT 50",
         b.param(1)
     );
-    Ok(b.sql("db-list (50 rows)", move |_| {
-        Statement::from_sql_and_values(backend, sql.clone(), [SqlValue::from(org)])
-    })
-    .await)
+    let mut row = b
+        .sql("db-list (50 rows)", move |_| {
+            Statement::from_sql_and_values(backend, sql.clone(), [SqlValue::from(org)])
+        })
+        .await;
+    row.cpu.pgbench = b
+        .pgbench(format!(
+            "SELECT * FROM leads WHERE organization_id = '{org}' ORDER BY created_at DESC, id DESC LIMIT 50;\n"
+        ))
+        .await;
+    Ok(row)
 }
 
 async fn list_leads(b: &Bench) -> anyhow::Result<Row> {
@@ -131,11 +165,17 @@ async fn list_leads(b: &Bench) -> anyhow::Result<Row> {
 async fn db_get(b: &Bench) -> anyhow::Result<Row> {
     let (backend, org, ids) = (b.backend(), b.tenant.id, b.lead_ids.clone());
     let sql = format!("SELECT * FROM leads WHERE organization_id = {} AND id = {}", b.param(1), b.param(2));
-    Ok(b.sql("db-get (1 row)", move |n| {
-        let id = Bench::lead(&ids, n);
-        Statement::from_sql_and_values(backend, sql.clone(), [SqlValue::from(org), SqlValue::from(id)])
-    })
-    .await)
+    let one = Bench::lead(&ids, 1);
+    let mut row = b
+        .sql("db-get (1 row)", move |n| {
+            let id = Bench::lead(&ids, n);
+            Statement::from_sql_and_values(backend, sql.clone(), [SqlValue::from(org), SqlValue::from(id)])
+        })
+        .await;
+    // pgbench reads one lead over and over (its scripts take no list of ids).
+    row.cpu.pgbench =
+        b.pgbench(format!("SELECT * FROM leads WHERE organization_id = '{org}' AND id = '{one}';\n")).await;
+    Ok(row)
 }
 
 async fn get_lead(b: &Bench) -> anyhow::Result<Row> {
@@ -158,17 +198,27 @@ async fn db_insert(b: &Bench) -> anyhow::Result<Row> {
         b.param(3),
         b.param(4)
     );
-    Ok(b.sql("db-insert (1 row)", move |_| {
-        let now = chrono::Utc::now();
-        let values = [
-            SqlValue::from(Uuid::now_v7()),
-            SqlValue::from(scratch.id),
-            SqlValue::from(now),
-            SqlValue::from(now),
-        ];
-        Statement::from_sql_and_values(backend, insert.clone(), values)
-    })
-    .await)
+    let mut row = b
+        .sql("db-insert (1 row)", move |_| {
+            let now = chrono::Utc::now();
+            let values = [
+                SqlValue::from(Uuid::now_v7()),
+                SqlValue::from(scratch.id),
+                SqlValue::from(now),
+                SqlValue::from(now),
+            ];
+            Statement::from_sql_and_values(backend, insert.clone(), values)
+        })
+        .await;
+    // pgbench's ids are random (gen_random_uuid, v4): its inserts land all over the index.
+    row.cpu.pgbench = b
+        .pgbench(format!(
+            "INSERT INTO leads (id, organization_id, email, name, message, metadata, status, created_at, updated_at) \
+             VALUES (gen_random_uuid(), '{}', 'x@y.example', 'X', 'm', '{{}}', 'pending', now(), now());\n",
+            scratch.id
+        ))
+        .await;
+    Ok(row)
 }
 
 async fn submit_lead(b: &Bench) -> anyhow::Result<Row> {
@@ -258,6 +308,7 @@ async fn workflows(b: &Bench) -> anyhow::Result<Row> {
     ];
     let (completed, elapsed, errors, rss) = drive_workflows(b, &env, "flows").await?;
     Ok(Row {
+        cpu: cpu::Cpu::default(),
         scenario: format!("workflows ({} workers, non-approval path)", b.args.workers),
         stats: Stats { ok: completed, errors, elapsed, p50_ms: 0.0, p99_ms: 0.0 },
         peak_rss_mb: rss,
@@ -285,6 +336,7 @@ async fn workflows_llm(b: &Bench) -> anyhow::Result<Row> {
     // Each workflow waits on one call at a time: calls in flight are workflows in flight.
     let in_flight = model.calls.mean_in_flight();
     Ok(Row {
+        cpu: cpu::Cpu::default(),
         scenario: format!("workflows-llm ({} workers, model at 200 ms per call)", b.args.workers),
         stats: Stats { ok: completed, errors, elapsed, p50_ms: 0.0, p99_ms: 0.0 },
         peak_rss_mb: rss,
@@ -386,6 +438,7 @@ async fn webhooks(b: &Bench) -> anyhow::Result<Row> {
         (h.value_at_quantile(0.5) as f64 / 1000.0, h.value_at_quantile(0.99) as f64 / 1000.0)
     });
     Ok(Row {
+        cpu: cpu::Cpu::default(),
         scenario: format!("webhooks ({} delivery workers, lag commit→receipt)", b.args.workers),
         stats: Stats {
             ok: delivered,
@@ -451,6 +504,7 @@ async fn webhooks_drain(b: &Bench) -> anyhow::Result<Row> {
     let delivered = r.ids.len() as u64;
     let elapsed = r.last.map_or(started.elapsed(), |last| last - started);
     Ok(Row {
+        cpu: cpu::Cpu::default(),
         scenario: format!("webhooks-drain ({} delivery workers, backlog of {queued})", b.args.workers),
         stats: Stats {
             ok: delivered,
@@ -494,6 +548,7 @@ async fn export(b: &Bench) -> anyhow::Result<Row> {
     peak = peak.max(hwm);
     let elapsed = started.elapsed();
     Ok(Row {
+        cpu: cpu::Cpu::default(),
         scenario: format!("export ({} leads, CSV)", b.args.export_leads),
         stats: Stats { ok: 1, errors: 0, elapsed, p50_ms: elapsed.as_secs_f64() * 1000.0, p99_ms: 0.0 },
         peak_rss_mb: peak,

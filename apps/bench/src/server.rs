@@ -79,6 +79,12 @@ impl Server {
         anyhow::bail!("the server did not become ready")
     }
 
+    /// Its process id.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Resident memory now and at its peak, in MB (Linux `/proc`).
     #[must_use]
     pub fn memory_mb(&self) -> (f64, f64) {
