@@ -143,7 +143,8 @@ async fn seed(args: Args) -> anyhow::Result<Bench> {
     let url = fresh_database(&args).await?;
     let server = Server::start(&binary, &url, &[("LEADFLOW_WORKERS", "0".into())]).await?;
     let mut options = ConnectOptions::new(url.clone());
-    options.max_connections(u32::try_from(args.concurrency).unwrap_or(64)).sqlx_logging(false);
+    // Seeding and /proc snapshots only; the SQL reference rows open their own pool.
+    options.max_connections(8).sqlx_logging(false);
     let db = Database::connect(options).await?;
     let tenant = seed::tenant(&server.base, "bench").await?;
     let t = Instant::now();

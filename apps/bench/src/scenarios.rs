@@ -29,7 +29,7 @@ pub struct Bench {
     pub url: String,
     /// The server the request scenarios measure (no workers).
     pub server: Server,
-    /// A pool as large as the concurrency, for the reference SQL and seeding.
+    /// A small pool for seeding and reading the database's backends.
     pub db: DatabaseConnection,
     /// The measured organization.
     pub tenant: Tenant,
@@ -56,6 +56,12 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("webhooks-drain", |b| Box::pin(webhooks_drain(b))),
     ("export", |b| Box::pin(export(b))),
 ];
+
+/// A slug not used before in this run (scenarios run several times with `--runs`).
+fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("{prefix}{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
 
 impl Bench {
     fn backend(&self) -> DatabaseBackend {
@@ -98,7 +104,20 @@ impl Bench {
 
     /// A scenario of plain SQL from a pool as large as the concurrency.
     async fn sql(&self, name: &str, make: impl Fn(u64) -> Statement + Send + Sync + 'static) -> Row {
-        let db = self.db.clone();
+        // A pool as large as the concurrency for this scenario only: closed
+        // afterwards, so that pgbench finds the connections it needs.
+        let mut options = sea_orm::ConnectOptions::new(self.url.clone());
+        options.max_connections(u32::try_from(self.args.concurrency).unwrap_or(64)).sqlx_logging(false);
+        let Ok(db) = sea_orm::Database::connect(options).await else {
+            return Row {
+                scenario: name.into(),
+                stats: load::Stats::default(),
+                peak_rss_mb: 0.0,
+                note: "the reference pool could not connect".into(),
+                cpu: cpu::Cpu::default(),
+            };
+        };
+        let reference = db.clone();
         let make = Arc::new(make);
         let before = cpu::snapshot(None, &self.db).await;
         let stats = load::run(self.args.concurrency, Duration::from_secs(self.args.duration), move |_, n| {
@@ -107,6 +126,7 @@ impl Bench {
         })
         .await;
         let after = cpu::snapshot(None, &self.db).await;
+        let _ = reference.close().await;
         let (_, database_us) = cpu::per_request(&before, &after, stats.ok);
         Row {
             scenario: name.into(),
@@ -188,7 +208,7 @@ async fn get_lead(b: &Bench) -> anyhow::Result<Row> {
 }
 
 async fn db_insert(b: &Bench) -> anyhow::Result<Row> {
-    let scratch = seed::tenant(&b.server.base, "scratch").await?;
+    let scratch = seed::tenant(&b.server.base, &unique("scratch")).await?;
     let backend = b.backend();
     let insert = format!(
         "INSERT INTO leads (id, organization_id, email, name, message, metadata, status, created_at, updated_at) \
@@ -222,7 +242,7 @@ async fn db_insert(b: &Bench) -> anyhow::Result<Row> {
 }
 
 async fn submit_lead(b: &Bench) -> anyhow::Result<Row> {
-    let submitter = seed::tenant(&b.server.base, "submit").await?;
+    let submitter = seed::tenant(&b.server.base, &unique("submit")).await?;
     let base = b.server.base.clone();
     let mut row = b
         .http(b.args.concurrency, &b.server, "submit-lead (quota+lead+workflow+audit)", move |c, n| {
@@ -522,7 +542,7 @@ async fn webhooks_drain(b: &Bench) -> anyhow::Result<Row> {
 
 /// One CSV export of a large organization, with the server's memory around it.
 async fn export(b: &Bench) -> anyhow::Result<Row> {
-    let exporter = seed::tenant(&b.server.base, "export").await?;
+    let exporter = seed::tenant(&b.server.base, &unique("export")).await?;
     let t = Instant::now();
     seed::leads(&b.db, exporter.id, b.args.export_leads, Duration::from_millis(10)).await?;
     println!("Seeded {} export leads in {:.1}s", b.args.export_leads, t.elapsed().as_secs_f64());
