@@ -78,6 +78,10 @@ const SESSION_ENDING: [&str; 3] = ["logout", "changePassword", "deactivateOrgani
 /// operations with a second owner: no server error, no answer outside its
 /// schema, no valid request refused and no invalid one accepted (it exits
 /// non-zero on any failure).
+///
+/// One worker: with several, schemathesis' threads parse Python ASTs at once
+/// (hypothesis' lambda descriptions), which CPython 3.11 can fail with "AST
+/// constructor recursion depth mismatch" — an error of the tool, seen once.
 async fn schemathesis_finds_no_failure(engine: Engine) {
     let Some(schemathesis) = tool("venv/bin/schemathesis") else { return };
     let Some(app) = TestApp::spawn(engine).await else { return };
@@ -90,7 +94,7 @@ async fn schemathesis_finds_no_failure(engine: Engine) {
             .arg("run")
             .arg(format!("{}/openapi.json", app.base))
             .args(["--header", &format!("Authorization: Bearer {token}")])
-            .args(["--max-examples", "10", "--workers", "2", "--seed", "20261201"])
+            .args(["--max-examples", "10", "--workers", "1", "--seed", "20261201"])
             .args(["--phases", "examples,coverage,fuzzing", "--no-color"]);
         for operation in SESSION_ENDING {
             command.arg(if only_session_ending {
