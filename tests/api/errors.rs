@@ -68,7 +68,11 @@ http_tests! {
 
     async fn unknown_routes_and_methods_are_problems(app: TestApp) {
         app.call(Method::GET, "/api/v1/nothing-here", None, None).await.expect_problem(404, "not_found");
-        app.call(Method::PUT, "/api/v1/auth/login", None, Some(json!({}))).await.expect_problem(405, "method_not_allowed");
+        let refused = app.call(Method::PUT, "/api/v1/auth/login", None, Some(json!({}))).await.expect_problem(405, "method_not_allowed");
+        // RFC 9110: a 405 says which methods the resource has (the most literal template wins).
+        assert_eq!(refused.headers["allow"], "POST");
+        let stats = app.call(Method::DELETE, "/api/v1/leads/stats", None, None).await.expect_problem(405, "method_not_allowed");
+        assert_eq!(stats.headers["allow"], "GET");
         app.post("/api/v1/auth/login", None, json!({ "email": "a@b.io" })).await.expect_problem(400, "validation_failed");
     }
 }
