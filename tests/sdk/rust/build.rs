@@ -1,7 +1,7 @@
 //! Generates the client from `docs/openapi.json` with progenitor.
 //!
 //! One adjustment, and only one: progenitor 0.11 takes a single request media
-//! type per operation (`todo!("more media types than expected")`), so an
+//! type per operation (it stops with "more media types than expected"), so an
 //! operation that also accepts `application/x-www-form-urlencoded` (the public
 //! form endpoint, for plain HTML forms) is generated with its JSON body only.
 
