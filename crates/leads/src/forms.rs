@@ -304,6 +304,22 @@ impl FormService {
         Ok(form)
     }
 
+    /// Issues a new publishable key for a form (`settings:manage`); the old
+    /// one stops working at once, the settings stay. Audited `form.updated`.
+    ///
+    /// # Errors
+    /// `NoOrganization`, `Forbidden`, `FormNotFound`, `Unexpected`.
+    pub async fn rotate_key(&self, actor: &Actor, id: Uuid) -> Result<LeadForm, LeadError> {
+        let scope = Self::scope(actor)?;
+        let form = self.forms.form(scope, id).await?.ok_or(LeadError::FormNotFound)?;
+        let settings = FormInput {
+            name: form.name,
+            allowed_origins: form.allowed_origins,
+            redirect_url: form.redirect_url,
+        };
+        self.update(actor, id, settings, true).await
+    }
+
     /// Deletes a form (`settings:manage`): its key stops working, its leads
     /// stay. Audited `form.deleted`.
     ///

@@ -330,13 +330,7 @@ impl FormsApi {
         auth: TenantAuth,
         id: Path<Uuid>,
     ) -> ApiResult<Json<FormDto>> {
-        let form = state.forms.get(auth.actor(), id.0).await?;
-        let settings = FormInput {
-            name: form.name,
-            allowed_origins: form.allowed_origins,
-            redirect_url: form.redirect_url,
-        };
-        Ok(Json(state.forms.update(auth.actor(), id.0, settings, true).await?.into()))
+        Ok(Json(state.forms.rotate_key(auth.actor(), id.0).await?.into()))
     }
 
     /// Delete a form (`settings:manage`)
