@@ -63,206 +63,148 @@ pub fn request_examples() -> Value {
 }
 
 /// Examples of the main answers (what Swagger UI shows under "Example Value"),
-/// by schema name: taken from a real run, with stable ids.
+/// by schema name: taken from a real run, with stable ids. Answers that embed
+/// another resource reuse its example.
 #[must_use]
 pub fn response_examples() -> Value {
-    // Parsed once per process, when the document is published.
-    serde_json::from_str(RESPONSE_EXAMPLES).unwrap_or(Value::Null)
+    let lead: Value = serde_json::from_str(LEAD).unwrap_or(Value::Null);
+    let organization: Value = serde_json::from_str(ORGANIZATION).unwrap_or(Value::Null);
+    let user: Value = serde_json::from_str(USER).unwrap_or(Value::Null);
+    let tokens: Value = serde_json::from_str(TOKENS).unwrap_or(Value::Null);
+    json!({
+        "SubmittedDto": { "lead": lead, "workflowId": "0193a2e1-2297-7481-b9de-406588b00184" },
+        "RegisteredDto": { "organization": organization, "role": "owner", "tokens": tokens, "user": user },
+        "Lead": lead,
+        "Organization": organization,
+        "User": user,
+        "Tokens": tokens,
+        "Workflow": serde_json::from_str::<Value>(WORKFLOW).unwrap_or(Value::Null),
+        "Problem": {"status": 400, "code": "validation_failed", "title": "The request is invalid", "detail": "email: is not a valid email address", "errors": [{"field": "email", "message": "is not a valid email address"}]}
+    })
 }
 
-const RESPONSE_EXAMPLES: &str = r#"{
-    "Lead": {
-        "assigneeId": null,
-        "company": "BigCorp Inc.",
-        "createdAt": "2026-12-01T09:30:00.172632+00:00",
-        "createdBy": {
-            "id": "0193a2e1-21f2-70d2-8f56-ccea788ee34f",
-            "type": "user"
-        },
-        "duplicateOf": null,
-        "email": "sam.doe@bigcorp.example",
-        "id": "0193a2e1-2294-75a1-a7e3-8f78b57dce63",
-        "message": "We would like a demo and pricing for 40 seats.",
-        "metadata": {
-            "utm_campaign": "spring-launch"
-        },
-        "name": "Sam Doe",
-        "organizationId": "0193a2e1-21f3-770e-8b3f-4761b0963ae2",
-        "phone": "+1 555 0100",
-        "qualification": null,
-        "source": "pricing-page",
-        "status": "pending",
-        "updatedAt": "2026-12-01T09:30:00.172632+00:00"
-    },
-    "SubmittedDto": {
-        "lead": {
-            "assigneeId": null,
-            "company": "BigCorp Inc.",
-            "createdAt": "2026-12-01T09:30:00.172632+00:00",
-            "createdBy": {
-                "id": "0193a2e1-21f2-70d2-8f56-ccea788ee34f",
-                "type": "user"
-            },
-            "duplicateOf": null,
-            "email": "sam.doe@bigcorp.example",
-            "id": "0193a2e1-2294-75a1-a7e3-8f78b57dce63",
-            "message": "We would like a demo and pricing for 40 seats.",
-            "metadata": {
-                "utm_campaign": "spring-launch"
-            },
-            "name": "Sam Doe",
-            "organizationId": "0193a2e1-21f3-770e-8b3f-4761b0963ae2",
-            "phone": "+1 555 0100",
-            "qualification": null,
-            "source": "pricing-page",
-            "status": "pending",
-            "updatedAt": "2026-12-01T09:30:00.172632+00:00"
-        },
-        "workflowId": "0193a2e1-2297-7481-b9de-406588b00184"
-    },
-    "Organization": {
-        "createdAt": "2026-12-01T09:29:58.010034+00:00",
-        "createdBy": "0193a2e1-21f2-70d2-8f56-ccea788ee34f",
-        "displayName": "Acme Inc.",
-        "email": null,
-        "id": "0193a2e1-21f3-770e-8b3f-4761b0963ae2",
-        "isActive": true,
-        "name": "acme",
-        "phone": null,
-        "settings": {},
-        "updatedAt": "2026-12-01T09:29:58.010034+00:00"
-    },
-    "User": {
-        "createdAt": "2026-12-01T09:29:58.010034+00:00",
-        "email": "ada@acme.example",
-        "emailVerifiedAt": null,
+const LEAD: &str = r#"{
+    "assigneeId": null,
+    "company": "BigCorp Inc.",
+    "createdAt": "2026-12-01T09:30:00.172632+00:00",
+    "createdBy": {
         "id": "0193a2e1-21f2-70d2-8f56-ccea788ee34f",
-        "isSuperAdmin": false,
-        "lastLoginAt": "2026-12-01T09:29:58.010034+00:00",
-        "name": "Ada Lovelace",
-        "username": null
+        "type": "user"
     },
-    "Tokens": {
-        "accessToken": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTkzYTJlMS0yMWYyIn0.NGtsWntlnGMUDW99U27H1d2CcCBo2CBqfmfabJ956GU",
-        "expiresIn": 3600,
-        "refreshToken": "AocLKH92WoHfUuktC9M5UtTdcrnkFFDjST6nYUYOGE0",
-        "tokenType": "Bearer"
+    "duplicateOf": null,
+    "email": "sam.doe@bigcorp.example",
+    "id": "0193a2e1-2294-75a1-a7e3-8f78b57dce63",
+    "message": "We would like a demo and pricing for 40 seats.",
+    "metadata": {
+        "utm_campaign": "spring-launch"
     },
-    "RegisteredDto": {
-        "organization": {
-            "createdAt": "2026-12-01T09:29:58.010034+00:00",
-            "createdBy": "0193a2e1-21f2-70d2-8f56-ccea788ee34f",
-            "displayName": "Acme Inc.",
-            "email": null,
-            "id": "0193a2e1-21f3-770e-8b3f-4761b0963ae2",
-            "isActive": true,
-            "name": "acme",
-            "phone": null,
-            "settings": {},
-            "updatedAt": "2026-12-01T09:29:58.010034+00:00"
+    "name": "Sam Doe",
+    "organizationId": "0193a2e1-21f3-770e-8b3f-4761b0963ae2",
+    "phone": "+1 555 0100",
+    "qualification": null,
+    "source": "pricing-page",
+    "status": "pending",
+    "updatedAt": "2026-12-01T09:30:00.172632+00:00"
+}"#;
+const ORGANIZATION: &str = r#"{
+    "createdAt": "2026-12-01T09:29:58.010034+00:00",
+    "createdBy": "0193a2e1-21f2-70d2-8f56-ccea788ee34f",
+    "displayName": "Acme Inc.",
+    "email": null,
+    "id": "0193a2e1-21f3-770e-8b3f-4761b0963ae2",
+    "isActive": true,
+    "name": "acme",
+    "phone": null,
+    "settings": {},
+    "updatedAt": "2026-12-01T09:29:58.010034+00:00"
+}"#;
+const USER: &str = r#"{
+    "createdAt": "2026-12-01T09:29:58.010034+00:00",
+    "email": "ada@acme.example",
+    "emailVerifiedAt": null,
+    "id": "0193a2e1-21f2-70d2-8f56-ccea788ee34f",
+    "isSuperAdmin": false,
+    "lastLoginAt": "2026-12-01T09:29:58.010034+00:00",
+    "name": "Ada Lovelace",
+    "username": null
+}"#;
+const TOKENS: &str = r#"{
+    "accessToken": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTkzYTJlMS0yMWYyIn0.NGtsWntlnGMUDW99U27H1d2CcCBo2CBqfmfabJ956GU",
+    "expiresIn": 3600,
+    "refreshToken": "AocLKH92WoHfUuktC9M5UtTdcrnkFFDjST6nYUYOGE0",
+    "tokenType": "Bearer"
+}"#;
+const WORKFLOW: &str = r#"{
+    "completedAt": null,
+    "createdAt": "2026-12-01T09:30:00.172632+00:00",
+    "currentStep": "await_approval",
+    "decision": null,
+    "emailDraft": {
+        "body": "Hi Sam,\n\nThank you for contacting Acme Inc. about a demo. We'd love to help you at BigCorp.\n\nCould we book 30 minutes this week? Reply with a time that suits you.\n\nBest regards,\nThe Acme Inc. team\n",
+        "subject": "Acme Inc. — about a demo",
+        "to": "sam.doe@bigcorp.example"
+    },
+    "id": "0193a2e1-2297-7481-b9de-406588b00184",
+    "lastError": null,
+    "leadId": "0193a2e1-2294-75a1-a7e3-8f78b57dce63",
+    "qualification": {
+        "category": "qualified",
+        "reason": "business domain bigcorp.example; asks about demo; asks about pricing",
+        "score": 100
+    },
+    "research": {
+        "company": "BigCorp",
+        "disposable": false,
+        "domain": "bigcorp.example",
+        "freeMail": false,
+        "intents": [
+            "demo",
+            "pricing"
+        ],
+        "summary": null,
+        "website": null
+    },
+    "status": "awaiting_approval",
+    "steps": [
+        {
+            "attempts": 1,
+            "error": null,
+            "fallback": null,
+            "finishedAt": "2026-12-01T09:30:00.193806+00:00",
+            "name": "research",
+            "startedAt": "2026-12-01T09:30:00.193713+00:00",
+            "status": "succeeded",
+            "usage": null
         },
-        "role": "owner",
-        "tokens": {
-            "accessToken": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTkzYTJlMS0yMWYyIn0.NGtsWntlnGMUDW99U27H1d2CcCBo2CBqfmfabJ956GU",
-            "expiresIn": 3600,
-            "refreshToken": "AocLKH92WoHfUuktC9M5UtTdcrnkFFDjST6nYUYOGE0",
-            "tokenType": "Bearer"
+        {
+            "attempts": 1,
+            "error": null,
+            "fallback": null,
+            "finishedAt": "2026-12-01T09:30:00.194519+00:00",
+            "name": "qualify",
+            "startedAt": "2026-12-01T09:30:00.194477+00:00",
+            "status": "succeeded",
+            "usage": null
         },
-        "user": {
-            "createdAt": "2026-12-01T09:29:58.010034+00:00",
-            "email": "ada@acme.example",
-            "emailVerifiedAt": null,
-            "id": "0193a2e1-21f2-70d2-8f56-ccea788ee34f",
-            "isSuperAdmin": false,
-            "lastLoginAt": "2026-12-01T09:29:58.010034+00:00",
-            "name": "Ada Lovelace",
-            "username": null
+        {
+            "attempts": 1,
+            "error": null,
+            "fallback": null,
+            "finishedAt": "2026-12-01T09:30:00.198063+00:00",
+            "name": "draft_email",
+            "startedAt": "2026-12-01T09:30:00.198012+00:00",
+            "status": "succeeded",
+            "usage": null
+        },
+        {
+            "attempts": 0,
+            "error": null,
+            "fallback": null,
+            "finishedAt": null,
+            "name": "await_approval",
+            "startedAt": "2026-12-01T09:30:00.198063+00:00",
+            "status": "waiting",
+            "usage": null
         }
-    },
-    "Workflow": {
-        "completedAt": null,
-        "createdAt": "2026-12-01T09:30:00.172632+00:00",
-        "currentStep": "await_approval",
-        "decision": null,
-        "emailDraft": {
-            "body": "Hi Sam,\n\nThank you for contacting Acme Inc. about a demo. We'd love to help you at BigCorp.\n\nCould we book 30 minutes this week? Reply with a time that suits you.\n\nBest regards,\nThe Acme Inc. team\n",
-            "subject": "Acme Inc. — about a demo",
-            "to": "sam.doe@bigcorp.example"
-        },
-        "id": "0193a2e1-2297-7481-b9de-406588b00184",
-        "lastError": null,
-        "leadId": "0193a2e1-2294-75a1-a7e3-8f78b57dce63",
-        "qualification": {
-            "category": "qualified",
-            "reason": "business domain bigcorp.example; asks about demo; asks about pricing",
-            "score": 100
-        },
-        "research": {
-            "company": "BigCorp",
-            "disposable": false,
-            "domain": "bigcorp.example",
-            "freeMail": false,
-            "intents": [
-                "demo",
-                "pricing"
-            ],
-            "summary": null,
-            "website": null
-        },
-        "status": "awaiting_approval",
-        "steps": [
-            {
-                "attempts": 1,
-                "error": null,
-                "fallback": null,
-                "finishedAt": "2026-12-01T09:30:00.193806+00:00",
-                "name": "research",
-                "startedAt": "2026-12-01T09:30:00.193713+00:00",
-                "status": "succeeded",
-                "usage": null
-            },
-            {
-                "attempts": 1,
-                "error": null,
-                "fallback": null,
-                "finishedAt": "2026-12-01T09:30:00.194519+00:00",
-                "name": "qualify",
-                "startedAt": "2026-12-01T09:30:00.194477+00:00",
-                "status": "succeeded",
-                "usage": null
-            },
-            {
-                "attempts": 1,
-                "error": null,
-                "fallback": null,
-                "finishedAt": "2026-12-01T09:30:00.198063+00:00",
-                "name": "draft_email",
-                "startedAt": "2026-12-01T09:30:00.198012+00:00",
-                "status": "succeeded",
-                "usage": null
-            },
-            {
-                "attempts": 0,
-                "error": null,
-                "fallback": null,
-                "finishedAt": null,
-                "name": "await_approval",
-                "startedAt": "2026-12-01T09:30:00.198063+00:00",
-                "status": "waiting",
-                "usage": null
-            }
-        ]
-    },
-    "Problem": {
-        "status": 400,
-        "code": "validation_failed",
-        "title": "The request is invalid",
-        "detail": "email: is not a valid email address",
-        "errors": [
-            {
-                "field": "email",
-                "message": "is not a valid email address"
-            }
-        ]
-    }
+    ]
 }"#;
