@@ -58,11 +58,15 @@ pub struct Args {
     /// Leads carried through their workflow in the `workflows` scenario.
     #[arg(long, default_value_t = 5000)]
     pub workflow_leads: usize,
+    /// Leads one tenant grows by, all at once, in the `growth` scenario.
+    #[arg(long, default_value_t = 50_000)]
+    pub growth_leads: usize,
     /// Workflow workers of the server.
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
-    /// Comma-separated scenarios (default: all): health, db-list, db-get, db-insert,
-    /// list-leads, get-lead, submit-lead, login-storm, workflows, export.
+    /// Comma-separated scenarios (default: all): health, db-list, list-leads, db-get, get-lead,
+    /// growth, db-insert, submit-lead, login-storm, workflows, workflows-engine, workflows-llm,
+    /// webhooks, webhooks-drain, export.
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<String>,
     /// Runs of each scenario; every figure of the table is the median of them (3 for the issue 15 table).

@@ -47,10 +47,12 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("list-leads", |b| Box::pin(list_leads(b))),
     ("db-get", |b| Box::pin(db_get(b))),
     ("get-lead", |b| Box::pin(get_lead(b))),
+    ("growth", |b| Box::pin(growth(b))),
     ("db-insert", |b| Box::pin(db_insert(b))),
     ("submit-lead", |b| Box::pin(submit_lead(b))),
     ("login-storm", |b| Box::pin(login_storm(b))),
     ("workflows", |b| Box::pin(workflows(b))),
+    ("workflows-engine", |b| Box::pin(workflows_engine(b))),
     ("workflows-llm", |b| Box::pin(workflows_llm(b))),
     ("webhooks", |b| Box::pin(webhooks(b))),
     ("webhooks-drain", |b| Box::pin(webhooks_drain(b))),
@@ -326,7 +328,7 @@ async fn workflows(b: &Bench) -> anyhow::Result<Row> {
         ("LEADFLOW_WORKER_POLL_MS", "5".into()),
         ("LEADFLOW_WORKER_BATCH", "64".into()),
     ];
-    let (completed, elapsed, errors, rss) = drive_workflows(b, &env, "flows").await?;
+    let (completed, elapsed, errors, rss) = drive_workflows(b, &env, "flows", Start::WithSubmissions).await?;
     Ok(Row {
         cpu: cpu::Cpu::default(),
         scenario: format!("workflows ({} workers, non-approval path)", b.args.workers),
@@ -334,6 +336,38 @@ async fn workflows(b: &Bench) -> anyhow::Result<Row> {
         peak_rss_mb: rss,
         note: format!("{completed} workflows from submission to completed"),
     })
+}
+
+/// The engine alone: the leads are submitted first (their workflows wait,
+/// the bench's server has no workers), then a server with workers starts and
+/// carries them all to completed; timed from its start to the last one.
+async fn workflows_engine(b: &Bench) -> anyhow::Result<Row> {
+    let env = [
+        ("LEADFLOW_WORKERS", b.args.workers.to_string()),
+        ("LEADFLOW_WORKER_POLL_MS", "5".into()),
+        ("LEADFLOW_WORKER_BATCH", "64".into()),
+    ];
+    let before = cpu::snapshot(None, &b.db).await;
+    let (completed, elapsed, errors, rss) =
+        drive_workflows(b, &env, "engine", Start::AfterSubmissions).await?;
+    let after = cpu::snapshot(None, &b.db).await;
+    let (_, database_us) = cpu::per_request(&before, &after, completed);
+    Ok(Row {
+        cpu: cpu::Cpu { server_us: None, database_us, pgbench: None },
+        scenario: format!("workflows-engine ({} workers, non-approval path, queued first)", b.args.workers),
+        stats: Stats { ok: completed, errors, elapsed, p50_ms: 0.0, p99_ms: 0.0 },
+        peak_rss_mb: rss,
+        note: format!("{completed} queued workflows carried to completed (DB CPU includes the submissions)"),
+    })
+}
+
+/// When the workers of [`drive_workflows`] start.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Before the first submission: the rate includes submitting.
+    WithSubmissions,
+    /// After the last submission: the rate is the engine's own.
+    AfterSubmissions,
 }
 
 /// The same, with `research` and `qualify` on a language model that takes
@@ -350,7 +384,8 @@ async fn workflows_llm(b: &Bench) -> anyhow::Result<Row> {
         ("LEADFLOW_LLM_BASE_URL", model.base_url.clone()),
         ("LEADFLOW_LLM_MODEL", "bench-model".into()),
     ];
-    let (completed, elapsed, errors, rss) = drive_workflows(b, &env, "llmflows").await?;
+    let (completed, elapsed, errors, rss) =
+        drive_workflows(b, &env, "llmflows", Start::WithSubmissions).await?;
     let calls = model.calls.done.load(std::sync::atomic::Ordering::SeqCst);
     let peak = model.calls.peak.load(std::sync::atomic::Ordering::SeqCst);
     // Each workflow waits on one call at a time: calls in flight are workflows in flight.
@@ -367,12 +402,14 @@ async fn workflows_llm(b: &Bench) -> anyhow::Result<Row> {
 }
 
 /// Starts a server with `env`, submits the bench's workflow leads to a new
-/// tenant, and waits until their workflows completed: (completed, elapsed
-/// from the first submission, submissions refused, peak RSS).
+/// tenant (through it, or first through the bench's server without workers),
+/// and waits until their workflows completed: (completed, elapsed from the
+/// first submission or from the workers' start, submissions refused, peak RSS).
 async fn drive_workflows(
     b: &Bench,
     env: &[(&str, String)],
     slug: &str,
+    start: Start,
 ) -> anyhow::Result<(u64, Duration, u64, f64)> {
     // Earlier scenarios left workflows no worker ran (their server had
     // none); park them, so that only this scenario's leads are worked.
@@ -380,11 +417,22 @@ async fn drive_workflows(
         "UPDATE workflows SET status = 'cancelled' WHERE status IN ('pending', 'running')",
     )
     .await?;
-    let flows = Server::start(&b.binary, &b.url, env).await?;
-    let owner = seed::tenant(&flows.base, slug).await?;
     let total = b.args.workflow_leads;
-    let started = Instant::now();
-    let accepted = submit_many(&flows.base, &owner.key, total, b.args.concurrency, slug, "gmail.com").await;
+    let slug = unique(slug);
+    let (flows, owner, started, accepted) = if start == Start::WithSubmissions {
+        let flows = Server::start(&b.binary, &b.url, env).await?;
+        let owner = seed::tenant(&flows.base, &slug).await?;
+        let started = Instant::now();
+        let accepted =
+            submit_many(&flows.base, &owner.key, total, b.args.concurrency, &slug, "gmail.com").await;
+        (flows, owner, started, accepted)
+    } else {
+        let owner = seed::tenant(&b.server.base, &slug).await?;
+        let accepted =
+            submit_many(&b.server.base, &owner.key, total, b.args.concurrency, &slug, "gmail.com").await;
+        let started = Instant::now();
+        (Server::start(&b.binary, &b.url, env).await?, owner, started, accepted)
+    };
     let count_sql = format!(
         "SELECT COUNT(*) AS n FROM workflows WHERE organization_id = {} AND status = 'completed'",
         b.param(1)
@@ -424,7 +472,7 @@ async fn webhooks(b: &Bench) -> anyhow::Result<Row> {
         ("LEADFLOW_DELIVERY_CONCURRENCY", "128".into()),
     ];
     let hooks = Server::start(&b.binary, &b.url, &env).await?;
-    let owner = seed::tenant(&hooks.base, "hooks").await?;
+    let owner = seed::tenant(&hooks.base, &unique("hooks")).await?;
     let created = client(1)
         .post(format!("{}/api/v1/webhooks", hooks.base))
         .header("authorization", &owner.bearer)
@@ -488,7 +536,7 @@ async fn webhooks_drain(b: &Bench) -> anyhow::Result<Row> {
         &[("LEADFLOW_WORKERS", "0".into()), ("LEADFLOW_WEBHOOK_ALLOW_PRIVATE", "true".into())],
     )
     .await?;
-    let owner = seed::tenant(&queued_only.base, "drain").await?;
+    let owner = seed::tenant(&queued_only.base, &unique("drain")).await?;
     let created = client(1)
         .post(format!("{}/api/v1/webhooks", queued_only.base))
         .header("authorization", &owner.bearer)
@@ -578,4 +626,92 @@ async fn export(b: &Bench) -> anyhow::Result<Row> {
             peak - before
         ),
     })
+}
+
+/// Reads of a tenant's leads just after it grew by `growth_leads`, with no
+/// ANALYZE in between (autovacuum off on `leads` for the scenario): a point
+/// read must stay a point read whatever the statistics say. One client, so
+/// the p50 is the read's own latency, not the queue's.
+async fn growth(b: &Bench) -> anyhow::Result<Row> {
+    let grower = seed::tenant(&b.server.base, &unique("grower")).await?;
+    let small = seed::leads(&b.db, grower.id, 1000, Duration::from_secs(60)).await?;
+    let postgres = b.backend() == DatabaseBackend::Postgres;
+    if postgres {
+        // The statistics now know the tenant as small, and stay that way.
+        b.db.execute_unprepared("ANALYZE leads").await?;
+        b.db.execute_unprepared("ALTER TABLE leads SET (autovacuum_enabled = false)").await?;
+    }
+    let analyzed_before = analyze_count(b).await;
+    let read = |ids: Arc<Vec<Uuid>>| {
+        let (base, bearer) = (b.server.base.clone(), grower.bearer.clone());
+        move |c: &reqwest::Client, n: u64| {
+            let id = Bench::lead(&ids, n);
+            c.get(format!("{base}/api/v1/leads/{id}")).header("authorization", &bearer)
+        }
+    };
+    let before = b.http(1, &b.server, "before", read(Arc::new(small))).await;
+    let t = Instant::now();
+    let grown = Arc::new(seed::leads(&b.db, grower.id, b.args.growth_leads, Duration::from_millis(1)).await?);
+    let seeded = t.elapsed();
+    let mut row = b
+        .http(
+            1,
+            &b.server,
+            &format!("read after growth (+{} leads, no ANALYZE)", b.args.growth_leads),
+            read(grown.clone()),
+        )
+        .await;
+    let analyzed_after = analyze_count(b).await;
+    let plan =
+        if postgres { point_read_plan(b, grower.id, Bench::lead(&grown, 1)).await } else { String::new() };
+    if postgres {
+        b.db.execute_unprepared("ALTER TABLE leads RESET (autovacuum_enabled)").await?;
+    }
+    let ratio = row.stats.p50_ms / before.stats.p50_ms.max(f64::EPSILON);
+    row.note = format!(
+        "1 client; p50 {:.3} ms before → {:.3} ms after (×{ratio:.2}); grown in {:.1} s; ANALYZE runs in between: {}; plan: {plan}",
+        before.stats.p50_ms,
+        row.stats.p50_ms,
+        seeded.as_secs_f64(),
+        match (analyzed_before, analyzed_after) {
+            (Some(a), Some(z)) => (z - a).to_string(),
+            _ => "–".into(),
+        },
+    );
+    Ok(row)
+}
+
+/// How often `leads` was analyzed, by hand or by autovacuum (PostgreSQL).
+async fn analyze_count(b: &Bench) -> Option<i64> {
+    let sql = "SELECT analyze_count + autoanalyze_count FROM pg_stat_user_tables WHERE relname = 'leads'";
+    let statement = Statement::from_string(b.backend(), sql);
+    let row = b.db.query_one_raw(statement).await.ok()??;
+    row.try_get_by_index::<i64>(0).ok()
+}
+
+/// The generic plan PostgreSQL takes for the service's point read
+/// (`organization_id` and `id`, as the repository asks, prepared as the
+/// driver prepares it), on one line.
+async fn point_read_plan(b: &Bench, organization: Uuid, id: Uuid) -> String {
+    use sea_orm::TransactionTrait as _;
+    let Ok(txn) = b.db.begin().await else { return "unknown".into() };
+    let mut plan = Vec::new();
+    for sql in [
+        "SET LOCAL plan_cache_mode = force_generic_plan".to_owned(),
+        "PREPARE lf_point(uuid, uuid) AS SELECT * FROM leads WHERE organization_id = $1 AND id = $2 LIMIT 1"
+            .to_owned(),
+        format!("EXPLAIN (COSTS OFF) EXECUTE lf_point('{organization}', '{id}')"),
+        "DEALLOCATE lf_point".to_owned(),
+    ] {
+        let Ok(rows) = txn.query_all_raw(Statement::from_string(b.backend(), sql)).await else {
+            return "unknown".into();
+        };
+        plan.extend(
+            rows.iter()
+                .filter_map(|r| r.try_get_by_index::<String>(0).ok())
+                .map(|line| line.trim().trim_start_matches("->").trim().to_owned()),
+        );
+    }
+    let _ = txn.rollback().await;
+    plan.join("; ")
 }

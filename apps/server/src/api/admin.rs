@@ -1,5 +1,6 @@
 //! `/api/v1/admin`: platform-wide views for the super admin.
 
+use crate::api::text::Cursor;
 use std::sync::Arc;
 
 use leadflow_auth::model::PlatformUser;
@@ -126,8 +127,8 @@ impl AdminApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `pagination.nextCursor` of the previous page.
-        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "crate::api::text::Conforms"))]
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<AdminUserPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
         let result = state.auth.users_across_organizations(&auth.0, search.0, page).await?;

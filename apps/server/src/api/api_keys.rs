@@ -1,5 +1,6 @@
 //! `/api/v1/api-keys`: credentials for machines.
 
+use crate::api::text::NonBlank;
 use std::sync::Arc;
 
 use leadflow_auth::api_keys::{ApiKey, ApiKeyInput};
@@ -65,11 +66,8 @@ fn dto(k: ApiKey) -> ApiKeyDto {
 #[oai(rename_all = "camelCase")]
 pub struct CreateApiKeyBody {
     /// A name for people, 1–100 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(min_length = 1, max_length = 100, pattern = r"^\s*\S")
-    )]
-    pub name: String,
+    #[oai(validator(min_length = 1, max_length = 100, custom = "crate::api::text::Conforms"))]
+    pub name: NonBlank,
     /// Permissions (`resource:action`), at least one, each one the creator holds.
     #[oai(validator(min_items = 1, max_items = 17))]
     pub scopes: Vec<crate::api::dto::PermissionDto>,
@@ -123,7 +121,7 @@ impl ApiKeysApi {
     ) -> ApiResult<CreateResponse> {
         let body = body.0;
         let input = ApiKeyInput {
-            name: body.name,
+            name: body.name.into(),
             scopes: body.scopes.iter().map(|p| p.as_str().to_owned()).collect(),
             expires_at: body.expires_at,
         };

@@ -1,5 +1,6 @@
 //! `/api/v1/audit-logs`: who changed what.
 
+use crate::api::text::Cursor;
 use std::sync::Arc;
 
 use leadflow_kernel::{AuditEntry, KeysetPage, OrganizationId, ValidationErrors};
@@ -122,8 +123,8 @@ impl AuditApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
-        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "crate::api::text::Conforms"))]
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<AuditPage>> {
         let mut errors = ValidationErrors::new();
         for (field, value) in

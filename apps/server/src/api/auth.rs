@@ -1,5 +1,6 @@
 //! `/api/v1/auth`: registration, sign-in, sessions.
 
+use crate::api::text::{Email, Line, Slug, Username};
 use std::sync::Arc;
 
 use leadflow_auth::{LoginInput, Me, OrganizationDraft, RegisterInput, Session};
@@ -25,21 +26,11 @@ pub struct AuthApi;
 #[oai(rename_all = "camelCase")]
 pub struct NewOrganizationBody {
     /// Unique slug: 3–63 characters of `[a-z0-9-]`, not starting or ending with `-`.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(min_length = 3, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$")
-    )]
-    pub name: String,
+    #[oai(validator(min_length = 3, max_length = 63, custom = "crate::api::text::Conforms"))]
+    pub name: Slug,
     /// Name shown to people (defaults to the slug).
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            max_length = 200,
-            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub display_name: Option<String>,
+    #[oai(nullable, validator(max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub display_name: Option<Line>,
 }
 
 /// A registration.
@@ -47,33 +38,17 @@ pub struct NewOrganizationBody {
 #[oai(rename_all = "camelCase")]
 pub struct RegisterBody {
     /// Email, unique case-insensitively.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            max_length = 254,
-            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-        )
-    )]
-    pub email: String,
+    #[oai(validator(max_length = 254, custom = "crate::api::text::Conforms"))]
+    pub email: Email,
     /// 10 to 256 characters.
     #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 10, max_length = 256))]
     pub password: String,
     /// The person's name, 1–200 characters without control characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            max_length = 200,
-            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub name: String,
+    #[oai(validator(max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub name: Line,
     /// Optional unique handle, 3–32 characters of `[a-z0-9_.-]`.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]{3,32}$")
-    )]
-    pub username: Option<String>,
+    #[oai(nullable, validator(min_length = 3, max_length = 32, custom = "crate::api::text::Conforms"))]
+    pub username: Option<Username>,
     /// Create this organization, owned by the new user.
     #[oai(nullable)]
     pub organization: Option<NewOrganizationBody>,
@@ -110,14 +85,8 @@ enum RegisterResponse {
 #[oai(rename_all = "camelCase")]
 pub struct LoginBody {
     /// The account's email address (any case).
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            max_length = 254,
-            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-        )
-    )]
-    pub email: String,
+    #[oai(validator(max_length = 254, custom = "crate::api::text::Conforms"))]
+    pub email: Email,
     /// The account's password.
     #[oai(deserialize_with = "crate::api::dto::strict", validator(min_length = 10, max_length = 256))]
     pub password: String,
@@ -245,14 +214,8 @@ pub struct ChangePasswordBody {
 #[derive(Object)]
 pub struct PasswordResetRequestBody {
     /// The account's email address.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            max_length = 254,
-            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-        )
-    )]
-    pub email: String,
+    #[oai(validator(max_length = 254, custom = "crate::api::text::Conforms"))]
+    pub email: Email,
 }
 
 /// A new password, with the token of a reset link.
@@ -352,13 +315,14 @@ impl AuthApi {
     ) -> ApiResult<RegisterResponse> {
         let body = body.0;
         let input = RegisterInput {
-            email: body.email,
+            email: body.email.into(),
             password: body.password,
-            name: body.name,
-            username: body.username,
-            organization: body
-                .organization
-                .map(|o| OrganizationDraft { name: o.name, display_name: o.display_name }),
+            name: body.name.into(),
+            username: body.username.map(String::from),
+            organization: body.organization.map(|o| OrganizationDraft {
+                name: o.name.into(),
+                display_name: o.display_name.map(String::from),
+            }),
             invitation_token: body.invitation_token,
             ip: client_ip(req),
         };
@@ -392,7 +356,7 @@ impl AuthApi {
     ) -> ApiResult<Json<SessionDto>> {
         let body = body.0;
         let input = LoginInput {
-            email: body.email,
+            email: body.email.into(),
             password: body.password,
             organization_id: body.organization_id.map(OrganizationId::from_uuid),
             ip: client_ip(req),

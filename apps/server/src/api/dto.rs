@@ -165,8 +165,9 @@ impl<T> From<&Paged<T>> for OffsetPagination {
 }
 
 /// Where the next keyset page starts.
-#[derive(Clone, Debug, Object)]
+#[derive(Clone, Debug, Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct KeysetPagination {
     /// The page size used for this answer.
     pub limit: u64,

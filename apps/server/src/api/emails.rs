@@ -1,6 +1,7 @@
 //! `/api/v1/emails`: the organization's email outbox — what was sent, what
 //! waits, what failed — and resending.
 
+use crate::api::text::Cursor;
 use std::sync::Arc;
 
 use leadflow_delivery::email::EmailFilter;
@@ -192,8 +193,8 @@ impl EmailsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
-        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "crate::api::text::Conforms"))]
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<EmailPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
         let filter = EmailFilter {

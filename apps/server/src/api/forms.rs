@@ -2,6 +2,7 @@
 //! the public submission endpoint a website posts to with the form's
 //! publishable key (CORS preflights are answered by [`crate::cors`]).
 
+use crate::api::text::{Email, FreeText, HttpUrl, Origin, Prose};
 use std::sync::Arc;
 
 use leadflow_leads::LeadInput;
@@ -88,36 +89,16 @@ impl From<LeadForm> for FormDto {
 #[oai(rename = "FormSettings", rename_all = "camelCase", example)]
 pub struct FormBody {
     /// What the form is called, 1–100 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            min_length = 1,
-            max_length = 100,
-            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub name: String,
+    #[oai(validator(min_length = 1, max_length = 100, custom = "crate::api::text::Conforms"))]
+    pub name: Prose,
     /// Browser origins (`https://host[:port]`, no path) allowed to post to
     /// the form, at most 20. Empty: only requests without `Origin`.
-    #[oai(
-        default,
-        validator(
-            max_items = 20,
-            pattern = r"^[Hh][Tt][Tt][Pp]([Ss])?://[A-Za-z0-9.\[\]-][A-Za-z0-9.:\[\]-]{0,252}$"
-        )
-    )]
-    pub allowed_origins: Vec<String>,
+    #[oai(default, validator(max_items = 20, custom = "crate::api::text::Conforms"))]
+    pub allowed_origins: Vec<Origin>,
     /// Where to send a plain HTML form's visitor afterwards: an absolute
     /// http(s) URL of at most 2000 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            max_length = 2000,
-            pattern = r"^https?://[^\s/?#\u0000-\u001f\u007f-\u009f][^\s\u0000-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub redirect_url: Option<String>,
+    #[oai(nullable, validator(max_length = 2000, custom = "crate::api::text::Conforms"))]
+    pub redirect_url: Option<HttpUrl>,
 }
 
 impl Example for FormBody {
@@ -132,7 +113,11 @@ impl Example for FormBody {
 
 impl From<FormBody> for FormInput {
     fn from(b: FormBody) -> Self {
-        Self { name: b.name, allowed_origins: b.allowed_origins, redirect_url: b.redirect_url }
+        Self {
+            name: b.name.into(),
+            allowed_origins: b.allowed_origins.into_iter().map(String::from).collect(),
+            redirect_url: b.redirect_url.map(String::from),
+        }
     }
 }
 
@@ -148,55 +133,23 @@ pub struct FormList {
 #[oai(rename = "FormSubmission", example)]
 pub struct FormSubmissionBody {
     /// The visitor's email address.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            max_length = 254,
-            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-        )
-    )]
-    pub email: String,
+    #[oai(validator(max_length = 254, custom = "crate::api::text::Conforms"))]
+    pub email: Email,
     /// The visitor's name, 1–200 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            min_length = 1,
-            max_length = 200,
-            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub name: String,
+    #[oai(validator(min_length = 1, max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub name: Prose,
     /// Their company, at most 200 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 200, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
-    )]
-    pub company: Option<String>,
+    #[oai(nullable, validator(max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub company: Option<FreeText>,
     /// Their phone number, at most 32 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 32, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
-    )]
-    pub phone: Option<String>,
+    #[oai(nullable, validator(max_length = 32, custom = "crate::api::text::Conforms"))]
+    pub phone: Option<FreeText>,
     /// Their message, 1–5000 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            min_length = 1,
-            max_length = 5000,
-            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub message: String,
+    #[oai(validator(min_length = 1, max_length = 5000, custom = "crate::api::text::Conforms"))]
+    pub message: Prose,
     /// Where the lead came from (a campaign, a page), at most 100 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 100, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
-    )]
-    pub source: Option<String>,
+    #[oai(nullable, validator(max_length = 100, custom = "crate::api::text::Conforms"))]
+    pub source: Option<FreeText>,
     /// The honeypot: the form hides this field from people, so it stays
     /// empty; bots fill it, and such a submission is answered like any other
     /// but stores nothing.
@@ -382,12 +335,12 @@ impl FormsApi {
         };
         let request = FormRequest {
             input: LeadInput {
-                email: body.email,
-                name: body.name,
-                company: body.company,
-                phone: body.phone,
-                message: body.message,
-                source: body.source,
+                email: body.email.into(),
+                name: body.name.into(),
+                company: body.company.map(String::from),
+                phone: body.phone.map(String::from),
+                message: body.message.into(),
+                source: body.source.map(String::from),
                 metadata: None,
             },
             website: body.website,

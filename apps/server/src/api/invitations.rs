@@ -1,5 +1,6 @@
 //! `/api/v1/invitations`: bringing people in by email.
 
+use crate::api::text::Email;
 use std::sync::Arc;
 
 use leadflow_auth::invitations::{Invitation, InvitationStatus};
@@ -99,14 +100,8 @@ fn dto(i: Invitation) -> InvitationDto {
 #[derive(Object)]
 pub struct CreateInvitationBody {
     /// The invitee's email.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            max_length = 254,
-            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-        )
-    )]
-    pub email: String,
+    #[oai(validator(max_length = 254, custom = "crate::api::text::Conforms"))]
+    pub email: Email,
     /// The role they will have (only an owner invites owners).
     pub role: RoleDto,
 }

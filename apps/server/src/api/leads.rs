@@ -1,5 +1,6 @@
 //! `/api/v1/leads`: capture, read, change, assign, count and export leads.
 
+use crate::api::text::{Cursor, Email, FreeText, IdempotencyKey, Prose};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 use crate::api::ApiTags;
 use crate::api::dto::{KeysetPagination, etag, if_match, maybe};
+use crate::api::payload::Serialized;
 use crate::problem::ApiResult;
 use crate::security::TenantAuth;
 use crate::state::AppState;
@@ -27,13 +29,13 @@ use crate::state::AppState;
 pub enum VersionedLead {
     /// The lead.
     #[oai(status = 200)]
-    Ok(Json<LeadDto>, #[oai(header = "ETag")] String),
+    Ok(Serialized<LeadDto>, #[oai(header = "ETag")] String),
 }
 
 impl From<leadflow_leads::Lead> for VersionedLead {
     fn from(lead: leadflow_leads::Lead) -> Self {
         let tag = etag(lead.updated_at);
-        Self::Ok(Json(lead.into()), tag)
+        Self::Ok(Serialized(lead.into()), tag)
     }
 }
 
@@ -41,8 +43,9 @@ impl From<leadflow_leads::Lead> for VersionedLead {
 pub struct LeadsApi;
 
 /// A lead's status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum LeadStatusDto {
     /// Submitted, not yet decided.
     Pending,
@@ -73,8 +76,9 @@ impl From<LeadStatusDto> for LeadStatus {
 }
 
 /// A qualification category.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum QualificationCategoryDto {
     /// Worth outreach now.
     Qualified,
@@ -109,7 +113,7 @@ impl From<QualificationCategoryDto> for QualificationCategory {
 }
 
 /// How a lead was qualified.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct QualificationDto {
     /// The qualification category.
     pub category: QualificationCategoryDto,
@@ -120,8 +124,9 @@ pub struct QualificationDto {
 }
 
 /// A lead.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename = "Lead", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct LeadDto {
     /// The lead's id (a UUID v7, so ids sort by creation time).
     pub id: Uuid,
@@ -153,8 +158,10 @@ pub struct LeadDto {
     #[oai(nullable)]
     pub assignee_id: Option<Uuid>,
     /// When the lead was submitted.
+    #[serde(serialize_with = "crate::api::payload::rfc3339")]
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When the lead last changed.
+    #[serde(serialize_with = "crate::api::payload::rfc3339")]
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Who submitted it (`null` for leads older than the record).
     #[oai(nullable)]
@@ -166,8 +173,9 @@ pub struct LeadDto {
 }
 
 /// The kind of principal that submitted a lead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum CreatorKindDto {
     /// A signed-in user.
     User,
@@ -180,11 +188,12 @@ pub enum CreatorKindDto {
 }
 
 /// Who submitted a lead.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename = "CreatedBy")]
 pub struct CreatedByDto {
     /// `user`, `api_key`, `form` or `system`.
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     pub kind: CreatorKindDto,
     /// The user's, API key's or form's id (`null` for `system`).
     #[oai(nullable)]
@@ -244,55 +253,23 @@ impl From<Lead> for LeadDto {
 #[derive(Object)]
 pub struct SubmitLeadBody {
     /// The contact email address.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            max_length = 254,
-            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-        )
-    )]
-    pub email: String,
+    #[oai(validator(max_length = 254, custom = "crate::api::text::Conforms"))]
+    pub email: Email,
     /// Contact name, 1–200 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            min_length = 1,
-            max_length = 200,
-            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub name: String,
+    #[oai(validator(min_length = 1, max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub name: Prose,
     /// Company, at most 200 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 200, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
-    )]
-    pub company: Option<String>,
+    #[oai(nullable, validator(max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub company: Option<FreeText>,
     /// Phone, at most 32 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 32, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
-    )]
-    pub phone: Option<String>,
+    #[oai(nullable, validator(max_length = 32, custom = "crate::api::text::Conforms"))]
+    pub phone: Option<FreeText>,
     /// Their message, 1–5000 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            min_length = 1,
-            max_length = 5000,
-            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub message: String,
+    #[oai(validator(min_length = 1, max_length = 5000, custom = "crate::api::text::Conforms"))]
+    pub message: Prose,
     /// Where it came from, at most 100 characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 100, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
-    )]
-    pub source: Option<String>,
+    #[oai(nullable, validator(max_length = 100, custom = "crate::api::text::Conforms"))]
+    pub source: Option<FreeText>,
     /// Free-form data, a JSON object of at most 16 KiB.
     #[oai(nullable)]
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
@@ -320,58 +297,23 @@ enum SubmitResponse {
 #[derive(Object)]
 pub struct UpdateLeadBody {
     /// The lead's new email address.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            max_length = 254,
-            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-        )
-    )]
-    pub email: Option<String>,
+    #[oai(nullable, validator(max_length = 254, custom = "crate::api::text::Conforms"))]
+    pub email: Option<Email>,
     /// The lead's new name.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            min_length = 1,
-            max_length = 200,
-            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub name: Option<String>,
+    #[oai(nullable, validator(min_length = 1, max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub name: Option<Prose>,
     /// New company, or `null`.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 200, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
-    )]
-    pub company: MaybeUndefined<String>,
+    #[oai(nullable, validator(max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub company: MaybeUndefined<FreeText>,
     /// New phone, or `null`.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 32, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
-    )]
-    pub phone: MaybeUndefined<String>,
+    #[oai(nullable, validator(max_length = 32, custom = "crate::api::text::Conforms"))]
+    pub phone: MaybeUndefined<FreeText>,
     /// The lead's new message.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            min_length = 1,
-            max_length = 5000,
-            pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub message: Option<String>,
+    #[oai(nullable, validator(min_length = 1, max_length = 5000, custom = "crate::api::text::Conforms"))]
+    pub message: Option<Prose>,
     /// New source, or `null`.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 100, pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
-    )]
-    pub source: MaybeUndefined<String>,
+    #[oai(nullable, validator(max_length = 100, custom = "crate::api::text::Conforms"))]
+    pub source: MaybeUndefined<FreeText>,
     /// New metadata (replaces the object).
     #[oai(nullable)]
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
@@ -387,7 +329,8 @@ pub struct AssignBody {
 }
 
 /// A page of leads.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LeadPage {
     /// The items of this page, newest first.
     pub data: Vec<LeadDto>,
@@ -463,18 +406,18 @@ impl LeadsApi {
         state: Data<&Arc<AppState>>,
         auth: TenantAuth,
         /// 1–255 visible ASCII characters; a retry with the same key and body answers the first response.
-        #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
-        idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key", validator(custom = "crate::api::text::Conforms"))]
+        idempotency_key: Header<Option<IdempotencyKey>>,
         body: Json<SubmitLeadBody>,
     ) -> ApiResult<SubmitResponse> {
         let body = body.0;
         let input = LeadInput {
-            email: body.email,
-            name: body.name,
-            company: body.company,
-            phone: body.phone,
-            message: body.message,
-            source: body.source,
+            email: body.email.into(),
+            name: body.name.into(),
+            company: body.company.map(String::from),
+            phone: body.phone.map(String::from),
+            message: body.message.into(),
+            source: body.source.map(String::from),
             metadata: body.metadata.map(object),
         };
         let Submission { lead, workflow_id, .. } =
@@ -513,15 +456,15 @@ impl LeadsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
-        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
-        cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<LeadPage>> {
+        #[oai(validator(custom = "crate::api::text::Conforms"))]
+        cursor: Query<Option<Cursor>>,
+    ) -> ApiResult<Serialized<LeadPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
         let mut filter =
             filter(status.0, qualification.0, assignee_id.0, search.0, created_from.0, created_to.0);
         filter.duplicate_of = duplicate_of.0.map(LeadId::from_uuid);
         let result = state.leads.list(auth.actor(), filter, team_id.0.map(TeamId::from_uuid), page).await?;
-        Ok(Json(LeadPage {
+        Ok(Serialized(LeadPage {
             data: result.items.into_iter().map(Into::into).collect(),
             pagination: KeysetPagination { limit: page.limit, next_cursor: result.next.map(|c| c.encode()) },
         }))
@@ -610,12 +553,12 @@ impl LeadsApi {
         let if_version = if_match(version.0.as_deref())?;
         let body = body.0;
         let changes = LeadChanges {
-            email: body.email,
-            name: body.name,
-            company: maybe(body.company),
-            phone: maybe(body.phone),
-            message: body.message,
-            source: maybe(body.source),
+            email: body.email.map(String::from),
+            name: body.name.map(String::from),
+            company: maybe(body.company.map_value(String::from)),
+            phone: maybe(body.phone.map_value(String::from)),
+            message: body.message.map(String::from),
+            source: maybe(body.source.map_value(String::from)),
             metadata: body.metadata.map(object),
         };
         Ok(VersionedLead::from(
@@ -665,5 +608,65 @@ impl LeadsApi {
     ) -> ApiResult<Json<LeadDto>> {
         let assignee = body.0.assignee_id.map(UserId::from_uuid);
         Ok(Json(state.leads.assign(auth.actor(), LeadId::from_uuid(id.0), assignee).await?.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+    use crate::api::payload::assert_same_json;
+
+    fn lead(nanos: u32, full: bool) -> LeadDto {
+        let at = chrono::Utc.timestamp_opt(1_764_633_600, nanos).single().expect("a time");
+        LeadDto {
+            id: Uuid::now_v7(),
+            organization_id: Uuid::now_v7(),
+            email: "sam@bigcorp.example".into(),
+            name: "Sam \"the\" Doe\n".into(),
+            company: full.then(|| "BigCorp".into()),
+            phone: full.then(|| "+1 555 0100".into()),
+            message: "Hello — ünïcode and \u{7f}".into(),
+            source: full.then(|| "web".into()),
+            metadata: if full {
+                BTreeMap::from([
+                    ("n".into(), serde_json::json!(1.5)),
+                    ("nested".into(), serde_json::json!({"a": [1, null]})),
+                ])
+            } else {
+                BTreeMap::new()
+            },
+            status: LeadStatusDto::Approved,
+            qualification: full.then(|| QualificationDto {
+                category: QualificationCategoryDto::FollowUp,
+                reason: "later".into(),
+                score: 55,
+            }),
+            assignee_id: full.then(Uuid::now_v7),
+            created_at: at,
+            updated_at: at + chrono::Duration::nanoseconds(1),
+            created_by: full
+                .then_some(CreatedByDto { kind: CreatorKindDto::ApiKey, id: Some(Uuid::now_v7()) }),
+            duplicate_of: full.then(Uuid::now_v7),
+        }
+    }
+
+    #[test]
+    fn a_lead_is_answered_by_serde_exactly_as_poem_openapi_would() {
+        for nanos in [0, 123_000_000, 123_456_000, 123_456_789] {
+            for full in [true, false] {
+                assert_same_json(&lead(nanos, full));
+            }
+        }
+        let page = LeadPage {
+            data: vec![lead(5_000, true), lead(0, false)],
+            pagination: KeysetPagination { limit: 50, next_cursor: Some("A".repeat(32)) },
+        };
+        assert_same_json(&page);
+        assert_same_json(&LeadPage {
+            data: vec![],
+            pagination: KeysetPagination { limit: 1, next_cursor: None },
+        });
     }
 }

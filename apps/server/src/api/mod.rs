@@ -14,10 +14,12 @@ pub mod invitations;
 pub mod leads;
 pub mod members;
 pub mod organizations;
+pub mod payload;
 pub mod plans;
 pub mod routing;
 pub mod system;
 pub mod teams;
+pub mod text;
 pub mod webhooks;
 pub mod workflows;
 

@@ -1,5 +1,6 @@
 //! `/api/v1/organizations`: the tenants.
 
+use crate::api::text::{Email, Line, Phone, Slug};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -42,38 +43,17 @@ pub struct OrganizationsApi;
 #[oai(rename_all = "camelCase")]
 pub struct CreateOrganizationBody {
     /// Unique slug, `[a-z0-9-]`, 3–63 characters, not starting or ending with `-`.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(min_length = 3, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$")
-    )]
-    pub name: String,
+    #[oai(validator(min_length = 3, max_length = 63, custom = "crate::api::text::Conforms"))]
+    pub name: Slug,
     /// Name shown to people (defaults to the slug).
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            max_length = 200,
-            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub display_name: Option<String>,
+    #[oai(nullable, validator(max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub display_name: Option<Line>,
     /// The contact email address.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            max_length = 254,
-            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-        )
-    )]
-    pub email: Option<String>,
+    #[oai(nullable, validator(max_length = 254, custom = "crate::api::text::Conforms"))]
+    pub email: Option<Email>,
     /// The contact phone number.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 32, pattern = r"^[0-9 +().-]{3,32}$")
-    )]
-    pub phone: Option<String>,
+    #[oai(nullable, validator(max_length = 32, custom = "crate::api::text::Conforms"))]
+    pub phone: Option<Phone>,
     /// Free-form settings object (at most 16 KiB as JSON).
     #[oai(nullable)]
     pub settings: Option<BTreeMap<String, serde_json::Value>>,
@@ -87,39 +67,17 @@ pub struct CreateOrganizationBody {
 #[oai(rename_all = "camelCase")]
 pub struct UpdateOrganizationBody {
     /// The organization's new slug.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(min_length = 3, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$")
-    )]
-    pub name: Option<String>,
+    #[oai(nullable, validator(min_length = 3, max_length = 63, custom = "crate::api::text::Conforms"))]
+    pub name: Option<Slug>,
     /// New display name.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            max_length = 200,
-            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub display_name: Option<String>,
+    #[oai(nullable, validator(max_length = 200, custom = "crate::api::text::Conforms"))]
+    pub display_name: Option<Line>,
     /// New contact email, or `null` to clear it.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            max_length = 254,
-            pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-        )
-    )]
-    pub email: MaybeUndefined<String>,
+    #[oai(nullable, validator(max_length = 254, custom = "crate::api::text::Conforms"))]
+    pub email: MaybeUndefined<Email>,
     /// New contact phone, or `null` to clear it.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(max_length = 32, pattern = r"^[0-9 +().-]{3,32}$")
-    )]
-    pub phone: MaybeUndefined<String>,
+    #[oai(nullable, validator(max_length = 32, custom = "crate::api::text::Conforms"))]
+    pub phone: MaybeUndefined<Phone>,
     /// New settings (replaces the whole object).
     #[oai(nullable)]
     pub settings: Option<BTreeMap<String, serde_json::Value>>,
@@ -292,10 +250,10 @@ impl OrganizationsApi {
     ) -> ApiResult<CreateResponse> {
         let body = body.0;
         let input = OrganizationInput {
-            name: body.name,
-            display_name: body.display_name,
-            email: body.email,
-            phone: body.phone,
+            name: body.name.into(),
+            display_name: body.display_name.map(String::from),
+            email: body.email.map(String::from),
+            phone: body.phone.map(String::from),
             settings: body.settings.map(map_value),
             plan: body.plan.map(|p| p.as_str().to_owned()),
         };
@@ -334,10 +292,10 @@ impl OrganizationsApi {
         let if_version = if_match(version.0.as_deref())?;
         let body = body.0;
         let changes = OrganizationChanges {
-            name: body.name,
-            display_name: body.display_name,
-            email: maybe(body.email),
-            phone: maybe(body.phone),
+            name: body.name.map(String::from),
+            display_name: body.display_name.map(String::from),
+            email: maybe(body.email.map_value(String::from)),
+            phone: maybe(body.phone.map_value(String::from)),
             settings: body.settings.map(map_value),
         };
         let organization = state

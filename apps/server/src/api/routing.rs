@@ -1,5 +1,6 @@
 //! `/api/v1/routing/proposals`: proposed assignees awaiting a decision.
 
+use crate::api::text::Cursor;
 use std::sync::Arc;
 
 use leadflow_kernel::KeysetPage;
@@ -119,8 +120,8 @@ impl RoutingApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
-        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "crate::api::text::Conforms"))]
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<ProposalPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
         let result = state.proposals.list(auth.actor(), status.0.map(Into::into), page).await?;

@@ -1,5 +1,6 @@
 //! `/api/v1/teams`: groups of members with an optional leader.
 
+use crate::api::text::Line;
 use std::sync::Arc;
 
 use leadflow_kernel::UserId;
@@ -112,14 +113,8 @@ pub struct TeamList {
 #[oai(rename_all = "camelCase")]
 pub struct CreateTeamBody {
     /// Name, 1–100 characters without control characters, unique in the organization.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        validator(
-            max_length = 100,
-            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub name: String,
+    #[oai(validator(max_length = 100, custom = "crate::api::text::Conforms"))]
+    pub name: Line,
     /// Description, at most 1000 characters.
     #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 1000))]
     pub description: Option<String>,
@@ -133,15 +128,8 @@ pub struct CreateTeamBody {
 #[oai(rename_all = "camelCase")]
 pub struct UpdateTeamBody {
     /// New name, 1–100 characters without control characters.
-    #[oai(
-        deserialize_with = "crate::api::dto::strict",
-        nullable,
-        validator(
-            max_length = 100,
-            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-        )
-    )]
-    pub name: Option<String>,
+    #[oai(nullable, validator(max_length = 100, custom = "crate::api::text::Conforms"))]
+    pub name: Option<Line>,
     /// New description, or `null`.
     #[oai(deserialize_with = "crate::api::dto::strict", nullable, validator(max_length = 1000))]
     pub description: MaybeUndefined<String>,
@@ -179,7 +167,7 @@ impl TeamsApi {
     ) -> ApiResult<CreateResponse> {
         let body = body.0;
         let input = TeamInput {
-            name: body.name,
+            name: body.name.into(),
             description: body.description,
             leader_id: body.leader_id.map(UserId::from_uuid),
         };
@@ -221,7 +209,7 @@ impl TeamsApi {
         let if_version = if_match(version.0.as_deref())?;
         let body = body.0;
         let changes = TeamChanges {
-            name: body.name,
+            name: body.name.map(String::from),
             description: maybe(body.description),
             leader_id: maybe(body.leader_id).map(|l| l.map(UserId::from_uuid)),
         };

@@ -1,6 +1,7 @@
 //! `/api/v1/webhooks`: endpoints that receive the organization's events,
 //! signed by the Standard Webhooks specification, with their delivery log.
 
+use crate::api::text::Cursor;
 use std::sync::Arc;
 
 use leadflow_delivery::webhooks::{EVENT_TYPES, EndpointInput};
@@ -481,8 +482,8 @@ impl WebhooksApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
-        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "crate::api::text::Conforms"))]
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<DeliveryPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
         let result = state

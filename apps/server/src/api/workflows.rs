@@ -1,5 +1,6 @@
 //! `/api/v1/workflows`: lead-processing workflows and the approval step.
 
+use crate::api::text::Cursor;
 use std::sync::Arc;
 
 use leadflow_kernel::{KeysetPage, LeadId};
@@ -392,8 +393,8 @@ impl WorkflowsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// The `nextCursor` of the previous page.
-        #[oai(validator(pattern = "^[A-Za-z0-9_-]{32}$"))]
-        cursor: Query<Option<String>>,
+        #[oai(validator(custom = "crate::api::text::Conforms"))]
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<WorkflowPage>> {
         let page = KeysetPage::new(limit.0, cursor.0.as_deref())?;
         let filter =

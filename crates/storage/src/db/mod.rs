@@ -69,13 +69,30 @@ impl std::ops::Deref for Change {
 /// row each time.
 pub(crate) async fn keyset_page<E, C1, C2>(
     db: &DatabaseConnection,
-    mut query: Select<E>,
-    (created_at, id): (C1, C2),
+    query: Select<E>,
+    columns: (C1, C2),
     page: KeysetPage,
     cursor_of: impl Fn(&E::Model) -> Cursor,
 ) -> Result<(Vec<E::Model>, Option<Cursor>), DbErr>
 where
     E: EntityTrait,
+    C1: ColumnTrait,
+    C2: ColumnTrait,
+{
+    keyset_page_as::<E, E::Model, C1, C2>(db, query, columns, page, cursor_of).await
+}
+
+/// [`keyset_page`] with the rows decoded as `M` (a faster decoding of `E`'s rows).
+pub(crate) async fn keyset_page_as<E, M, C1, C2>(
+    db: &DatabaseConnection,
+    mut query: Select<E>,
+    (created_at, id): (C1, C2),
+    page: KeysetPage,
+    cursor_of: impl Fn(&M) -> Cursor,
+) -> Result<(Vec<M>, Option<Cursor>), DbErr>
+where
+    E: EntityTrait,
+    M: sea_orm::FromQueryResult + Send,
     C1: ColumnTrait,
     C2: ColumnTrait,
 {
@@ -85,7 +102,13 @@ where
                 .lt(Expr::tuple([Expr::value(after.at), Expr::value(after.id)])),
         );
     }
-    let mut rows = query.order_by_desc(created_at).order_by_desc(id).limit(page.limit + 1).all(db).await?;
+    let mut rows = query
+        .order_by_desc(created_at)
+        .order_by_desc(id)
+        .limit(page.limit + 1)
+        .into_model::<M>()
+        .all(db)
+        .await?;
     let more = rows.len() as u64 > page.limit;
     rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
     let next = if more { rows.last().map(cursor_of) } else { None };

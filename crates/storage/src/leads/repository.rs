@@ -9,8 +9,9 @@ use leadflow_leads::ports::LeadRepository;
 use leadflow_leads::{Lead, LeadFilter, LeadStats, Visibility};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select};
 
+use super::rows::LeadRow;
 use super::{SeaOrmLeads, to_domain, to_row};
-use crate::db::{Change, contains_any, count_by, keyset_page, unexpected};
+use crate::db::{Change, contains_any, count_by, keyset_page_as, unexpected};
 use crate::entities::{idempotency_key, lead, workflow};
 
 /// The leads of `organization` that `visibility` allows and `filter` selects.
@@ -70,10 +71,11 @@ impl LeadRepository for SeaOrmLeads {
     ) -> anyhow::Result<Option<Lead>> {
         let row = visible(scope, &LeadFilter::default(), visibility)
             .filter(lead::Column::Id.eq(id.as_uuid()))
+            .into_model::<LeadRow>()
             .one(&self.db)
             .await
             .map_err(|e| unexpected(e, "reading lead"))?;
-        row.map(to_domain).transpose()
+        row.map(|r| to_domain(r.0)).transpose()
     }
 
     async fn page(
@@ -85,13 +87,15 @@ impl LeadRepository for SeaOrmLeads {
     ) -> anyhow::Result<KeysetPaged<Lead>> {
         use lead::Column as C;
         let query = visible(scope, filter, visibility);
-        let (rows, next) = keyset_page(&self.db, query, (C::CreatedAt, C::Id), page, |r| Cursor {
-            at: r.created_at,
-            id: r.id,
+        let (rows, next) = keyset_page_as(&self.db, query, (C::CreatedAt, C::Id), page, |r: &LeadRow| {
+            Cursor { at: r.0.created_at, id: r.0.id }
         })
         .await
         .map_err(|e| unexpected(e, "listing leads"))?;
-        Ok(KeysetPaged { items: rows.into_iter().map(to_domain).collect::<anyhow::Result<_>>()?, next })
+        Ok(KeysetPaged {
+            items: rows.into_iter().map(|r| to_domain(r.0)).collect::<anyhow::Result<_>>()?,
+            next,
+        })
     }
 
     async fn update(

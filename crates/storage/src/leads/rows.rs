@@ -88,3 +88,81 @@ pub(crate) fn to_domain(r: lead::Model) -> anyhow::Result<Lead> {
         duplicate_of: r.duplicate_of.map(LeadId::from_uuid),
     })
 }
+
+/// A row of `leads` decoded by position straight from the PostgreSQL driver.
+///
+/// sea-orm's derived decoding looks every column up by name and, for each
+/// `NULL` of an optional column, builds an error carrying the column's name
+/// formatted with `Debug` before turning it into `None`; on a page of 50
+/// leads with their empty optional columns that showed in the profile.
+/// Reads of leads (one lead, a page) decode through this type; SQLite and
+/// prefixed selects take sea-orm's own path.
+pub(crate) struct LeadRow(pub(crate) lead::Model);
+
+/// The columns of `leads` in the order `lead::Entity::find()` selects them.
+const COLUMNS: [&str; 19] = [
+    "id",
+    "organization_id",
+    "email",
+    "name",
+    "company",
+    "phone",
+    "message",
+    "source",
+    "metadata",
+    "status",
+    "qualification_category",
+    "qualification_reason",
+    "qualification_score",
+    "assignee_id",
+    "created_at",
+    "updated_at",
+    "created_by_type",
+    "created_by_id",
+    "duplicate_of",
+];
+
+impl sea_orm::FromQueryResult for LeadRow {
+    fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        use sea_orm::sqlx::Row as _;
+        let Some(row) = res.try_as_pg_row().filter(|row| pre.is_empty() && row.len() == COLUMNS.len()) else {
+            return <lead::Model as sea_orm::FromQueryResult>::from_query_result(res, pre).map(Self);
+        };
+        let decode = |e: sea_orm::sqlx::Error| sea_orm::DbErr::Type(format!("decoding a lead: {e}"));
+        Ok(Self(lead::Model {
+            id: row.try_get(0).map_err(decode)?,
+            organization_id: row.try_get(1).map_err(decode)?,
+            email: row.try_get(2).map_err(decode)?,
+            name: row.try_get(3).map_err(decode)?,
+            company: row.try_get(4).map_err(decode)?,
+            phone: row.try_get(5).map_err(decode)?,
+            message: row.try_get(6).map_err(decode)?,
+            source: row.try_get(7).map_err(decode)?,
+            metadata: row.try_get(8).map_err(decode)?,
+            status: row.try_get(9).map_err(decode)?,
+            qualification_category: row.try_get(10).map_err(decode)?,
+            qualification_reason: row.try_get(11).map_err(decode)?,
+            qualification_score: row.try_get(12).map_err(decode)?,
+            assignee_id: row.try_get(13).map_err(decode)?,
+            created_at: row.try_get(14).map_err(decode)?,
+            updated_at: row.try_get(15).map_err(decode)?,
+            created_by_type: row.try_get(16).map_err(decode)?,
+            created_by_id: row.try_get(17).map_err(decode)?,
+            duplicate_of: row.try_get(18).map_err(decode)?,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{IdenStatic as _, Iterable as _};
+
+    use super::COLUMNS;
+    use crate::entities::lead;
+
+    #[test]
+    fn the_positional_decoding_follows_the_entity_s_column_order() {
+        let columns: Vec<&str> = lead::Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(columns, COLUMNS);
+    }
+}
