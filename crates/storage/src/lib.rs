@@ -55,7 +55,8 @@ pub struct Storage {
 
 impl Storage {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`). SQLite
-    /// runs in WAL mode with `synchronous=NORMAL`, foreign keys on and a 5 s busy timeout.
+    /// runs in WAL mode with `synchronous=NORMAL`, foreign keys on, a 5 s busy timeout
+    /// and room for a whole page of rows between its thread and the caller.
     ///
     /// # Errors
     /// When the database cannot be reached or the URL is not understood.
@@ -73,6 +74,9 @@ impl Storage {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5))
+                    // A page of 100 rows (and its one extra row) crosses from
+                    // the connection's thread without waiting on the channel (default 50).
+                    .row_buffer_size(128)
             });
         let db =
             Database::connect(options).await.with_context(|| format!("connecting to {}", redact(url)))?;

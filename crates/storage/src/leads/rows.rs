@@ -89,14 +89,14 @@ pub(crate) fn to_domain(r: lead::Model) -> anyhow::Result<Lead> {
     })
 }
 
-/// A row of `leads` decoded by position straight from the PostgreSQL driver.
+/// A row of `leads` decoded by position straight from the driver's row.
 ///
 /// sea-orm's derived decoding looks every column up by name and, for each
 /// `NULL` of an optional column, builds an error carrying the column's name
 /// formatted with `Debug` before turning it into `None`; on a page of 50
 /// leads with their empty optional columns that showed in the profile.
-/// Reads of leads (one lead, a page) decode through this type; SQLite and
-/// prefixed selects take sea-orm's own path.
+/// Reads of leads (one lead, a page) decode through this type; a prefixed
+/// select takes sea-orm's own path.
 pub(crate) struct LeadRow(pub(crate) lead::Model);
 
 /// The columns of `leads` in the order `lead::Entity::find()` selects them.
@@ -122,14 +122,13 @@ const COLUMNS: [&str; 19] = [
     "duplicate_of",
 ];
 
-impl sea_orm::FromQueryResult for LeadRow {
-    fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+/// `lead::Model` from a driver row, column by position.
+macro_rules! decode_lead {
+    ($row:expr) => {{
         use sea_orm::sqlx::Row as _;
-        let Some(row) = res.try_as_pg_row().filter(|row| pre.is_empty() && row.len() == COLUMNS.len()) else {
-            return <lead::Model as sea_orm::FromQueryResult>::from_query_result(res, pre).map(Self);
-        };
+        let row = $row;
         let decode = |e: sea_orm::sqlx::Error| sea_orm::DbErr::Type(format!("decoding a lead: {e}"));
-        Ok(Self(lead::Model {
+        lead::Model {
             id: row.try_get(0).map_err(decode)?,
             organization_id: row.try_get(1).map_err(decode)?,
             email: row.try_get(2).map_err(decode)?,
@@ -149,7 +148,22 @@ impl sea_orm::FromQueryResult for LeadRow {
             created_by_type: row.try_get(16).map_err(decode)?,
             created_by_id: row.try_get(17).map_err(decode)?,
             duplicate_of: row.try_get(18).map_err(decode)?,
-        }))
+        }
+    }};
+}
+
+impl sea_orm::FromQueryResult for LeadRow {
+    fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        use sea_orm::sqlx::Row as _;
+        if pre.is_empty() {
+            if let Some(row) = res.try_as_pg_row().filter(|row| row.len() == COLUMNS.len()) {
+                return Ok(Self(decode_lead!(row)));
+            }
+            if let Some(row) = res.try_as_sqlite_row().filter(|row| row.len() == COLUMNS.len()) {
+                return Ok(Self(decode_lead!(row)));
+            }
+        }
+        <lead::Model as sea_orm::FromQueryResult>::from_query_result(res, pre).map(Self)
     }
 }
 

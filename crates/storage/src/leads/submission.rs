@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use leadflow_kernel::{AuditEntry, LeadId, TenantScope, WorkflowId};
 use leadflow_leads::Lead;
 use leadflow_leads::ports::{IdempotencyClaim, QuotaOutcome, SubmissionUnit, SubmissionUnits};
-use leadflow_subscriptions::{MeterOutcome, UsageMeter};
+use leadflow_subscriptions::{MeterOutcome, Subscription, UsageMeter};
 use sea_orm::{
     ColumnTrait, DatabaseTransaction, EntityTrait, IdenStatic as _, QueryFilter, QuerySelect, Set,
 };
@@ -16,19 +16,40 @@ use super::rows::{from_json, to_json};
 use super::{SeaOrmLeads, to_row};
 use crate::db::audit::insert_audit;
 use crate::db::{begin_write, unexpected};
-use crate::entities::{idempotency_key, lead, lead_original, organization};
-use crate::subscriptions::{count_unit, subscription_of};
+use crate::entities::{idempotency_key, lead, lead_original, organization, subscription};
+use crate::subscriptions::{count_unit, subscription_of, to_domain as subscription_domain};
 use crate::workflows::insert_workflow;
 
 /// One lead submission inside one database transaction.
 pub struct SeaOrmSubmission {
     txn: DatabaseTransaction,
+    /// The organization's subscription, once read (it is read with the
+    /// organization's settings, in the same statement: one round trip less).
+    subscription: Option<Option<Subscription>>,
+}
+
+/// The subscription row with the organization's settings beside it.
+#[derive(sea_orm::FromQueryResult)]
+struct SubscriptionAndSettings {
+    #[sea_orm(nested)]
+    subscription: subscription::Model,
+    organization_settings: Option<serde_json::Value>,
+}
+
+impl SeaOrmSubmission {
+    /// The scope's subscription: the one read with the settings, or read now.
+    async fn subscription(&mut self, scope: TenantScope) -> anyhow::Result<Option<Subscription>> {
+        match self.subscription.take() {
+            Some(read) => Ok(read),
+            None => subscription_of(&self.txn, scope).await,
+        }
+    }
 }
 
 #[async_trait]
 impl SubmissionUnits for SeaOrmLeads {
     async fn begin(&self) -> anyhow::Result<Box<dyn SubmissionUnit>> {
-        Ok(Box::new(SeaOrmSubmission { txn: begin_write(&self.db).await? }))
+        Ok(Box::new(SeaOrmSubmission { txn: begin_write(&self.db).await?, subscription: None }))
     }
 }
 
@@ -83,7 +104,7 @@ impl SubmissionUnit for SeaOrmSubmission {
 
     async fn take_quota(&mut self, scope: TenantScope, at: DateTime<Utc>) -> anyhow::Result<QuotaOutcome> {
         // The subscriptions context decides how the lead counts; its storage applies it.
-        let Some(subscription) = subscription_of(&self.txn, scope).await? else {
+        let Some(subscription) = self.subscription(scope).await? else {
             return Ok(QuotaOutcome::Closed);
         };
         let counted = count_unit(&self.txn, scope, UsageMeter::Leads, subscription.lead_policy(at)).await?;
@@ -95,15 +116,34 @@ impl SubmissionUnit for SeaOrmSubmission {
     }
 
     async fn organization_settings(&mut self, scope: TenantScope) -> anyhow::Result<serde_json::Value> {
-        let settings: Option<serde_json::Value> =
-            organization::Entity::find_by_id(scope.organization_id().as_uuid())
+        use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
+        let org = scope.organization_id().as_uuid();
+        // The subscription the quota needs later, and the settings, in one statement.
+        let settings = Query::select()
+            .column(organization::Column::Settings)
+            .from(organization::Entity)
+            .and_where(Expr::col((organization::Entity, organization::Column::Id)).eq(org))
+            .to_owned();
+        let row = subscription::Entity::find_by_id(org)
+            .column_as(Expr::SubQuery(None, Box::new(settings.into())), "organization_settings")
+            .into_model::<SubscriptionAndSettings>()
+            .one(&self.txn)
+            .await
+            .map_err(|e| unexpected(e, "reading the organization's settings and subscription"))?;
+        let Some(row) = row else {
+            // No subscription (the quota will say so): the settings alone.
+            self.subscription = Some(None);
+            let settings: Option<serde_json::Value> = organization::Entity::find_by_id(org)
                 .select_only()
                 .column(organization::Column::Settings)
                 .into_tuple()
                 .one(&self.txn)
                 .await
                 .map_err(|e| unexpected(e, "reading the organization's settings"))?;
-        Ok(settings.unwrap_or_default())
+            return Ok(settings.unwrap_or_default());
+        };
+        self.subscription = Some(Some(subscription_domain(row.subscription)?));
+        Ok(row.organization_settings.unwrap_or_default())
     }
 
     async fn claim_original(
@@ -141,7 +181,7 @@ impl SubmissionUnit for SeaOrmSubmission {
 
     async fn accepts_leads(&mut self, scope: TenantScope, at: DateTime<Utc>) -> anyhow::Result<bool> {
         // The subscriptions context decides; its storage reads the row.
-        Ok(subscription_of(&self.txn, scope).await?.is_some_and(|s| s.accepts_leads(at)))
+        Ok(self.subscription(scope).await?.is_some_and(|s| s.accepts_leads(at)))
     }
 
     async fn insert_lead(&mut self, scope: TenantScope, l: &Lead) -> anyhow::Result<()> {
