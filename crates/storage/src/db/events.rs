@@ -32,6 +32,35 @@ pub(crate) async fn publish_audited<C: ConnectionTrait>(conn: &C, entry: &AuditE
     Ok(())
 }
 
+/// Whether `entry` causes any webhook event (the delivery domain decides).
+pub(crate) fn has_events(entry: &AuditEntry) -> bool {
+    #[cfg(feature = "delivery")]
+    return entry.organization_id.is_some() && !leadflow_delivery::events::events_of(entry).is_empty();
+    #[cfg(not(feature = "delivery"))]
+    {
+        let _ = entry;
+        false
+    }
+}
+
+/// [`publish_audited`] with the organization's enabled endpoints already read.
+pub(crate) async fn publish_audited_to<C: ConnectionTrait>(
+    conn: &C,
+    entry: &AuditEntry,
+    endpoints: &[(Uuid, serde_json::Value)],
+) -> Result<(), DbErr> {
+    #[cfg(feature = "delivery")]
+    if let Some(organization) = entry.organization_id {
+        for (event_type, mut data) in leadflow_delivery::events::events_of(entry) {
+            publish_to(conn, organization.as_uuid(), endpoints, event_type, &mut data, entry.created_at)
+                .await?;
+        }
+    }
+    #[cfg(not(feature = "delivery"))]
+    let _ = (conn, entry, endpoints);
+    Ok(())
+}
+
 /// Queues `event_type` with `data` to every enabled endpoint of `organization` that subscribes to it.
 pub(crate) async fn publish<C: ConnectionTrait>(
     conn: &C,
@@ -49,12 +78,25 @@ pub(crate) async fn publish<C: ConnectionTrait>(
         .into_tuple()
         .all(conn)
         .await?;
+    publish_to(conn, organization, &endpoints, event_type, data, at).await
+}
+
+/// Queues `event_type` with `data` to those of `endpoints` (the enabled
+/// endpoints of `organization`, with the events each subscribes to) that subscribe to it.
+pub(crate) async fn publish_to<C: ConnectionTrait>(
+    conn: &C,
+    organization: Uuid,
+    endpoints: &[(Uuid, serde_json::Value)],
+    event_type: &str,
+    data: &mut Value,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let subscribed: Vec<Uuid> = endpoints
-        .into_iter()
+        .iter()
         .filter(|(_, events)| {
             events.as_array().is_some_and(|a| a.iter().any(|e| e.as_str() == Some(event_type)))
         })
-        .map(|(id, _)| id)
+        .map(|(id, _)| *id)
         .collect();
     if subscribed.is_empty() {
         return Ok(());
