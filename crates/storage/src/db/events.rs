@@ -2,7 +2,8 @@
 //! every audited change that is an event (`leadflow_delivery::events` decides
 //! which, and what it carries) becomes one `webhook_deliveries` row per enabled
 //! endpoint of its organization that subscribes to it. With no endpoint, an
-//! event costs one indexed read and writes nothing.
+//! event costs one indexed read and writes nothing; on PostgreSQL that read
+//! travels with the audit entry's insert (`db::audit::insert_audit`).
 
 // Without the `delivery` feature no event is published: the writers stay, unused.
 #![cfg_attr(not(feature = "delivery"), allow(dead_code, unused_imports))]
