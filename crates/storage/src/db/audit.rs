@@ -12,9 +12,10 @@ use crate::entities::audit_log;
 /// change), with the webhook events it causes ([`super::events`]).
 pub(crate) async fn insert_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntry) -> Result<(), DbErr> {
     let insert = audit_log::Entity::insert(row(entry));
+    let events = super::events::events_of(entry);
     if conn.get_database_backend() == DatabaseBackend::Postgres
         && let Some(organization) = entry.organization_id
-        && super::events::has_events(entry)
+        && !events.is_empty()
     {
         // One round trip for the entry and the endpoints its events go to: the
         // insert runs as a data-modifying CTE beside the endpoints' read.
@@ -31,10 +32,10 @@ pub(crate) async fn insert_audit<C: ConnectionTrait>(conn: &C, entry: &AuditEntr
             .iter()
             .map(|r| Ok((r.try_get_by_index::<Uuid>(0)?, r.try_get_by_index::<serde_json::Value>(1)?)))
             .collect::<Result<Vec<_>, DbErr>>()?;
-        return super::events::publish_audited_to(conn, entry, &endpoints).await;
+        return super::events::publish_events(conn, entry, events, Some(&endpoints)).await;
     }
     insert.exec_without_returning(conn).await?;
-    super::events::publish_audited(conn, entry).await
+    super::events::publish_events(conn, entry, events, None).await
 }
 
 /// The row of `entry`.

@@ -18,47 +18,36 @@ use uuid::Uuid;
 
 use crate::entities::{webhook_delivery, webhook_endpoint};
 
-/// Publishes the events `entry` causes (the delivery domain decides which),
-/// on `conn` (the change's transaction). Without the `delivery` feature there
-/// are no webhooks, and nothing to publish.
-pub(crate) async fn publish_audited<C: ConnectionTrait>(conn: &C, entry: &AuditEntry) -> Result<(), DbErr> {
+/// The events `entry` causes (the delivery domain decides which, and what
+/// they carry). Without the `delivery` feature there are no webhooks: none.
+pub(crate) fn events_of(entry: &AuditEntry) -> Vec<(&'static str, Value)> {
     #[cfg(feature = "delivery")]
-    if let Some(organization) = entry.organization_id {
-        for (event_type, mut data) in leadflow_delivery::events::events_of(entry) {
-            publish(conn, organization.as_uuid(), event_type, &mut data, entry.created_at).await?;
-        }
-    }
-    #[cfg(not(feature = "delivery"))]
-    let _ = (conn, entry);
-    Ok(())
-}
-
-/// Whether `entry` causes any webhook event (the delivery domain decides).
-pub(crate) fn has_events(entry: &AuditEntry) -> bool {
-    #[cfg(feature = "delivery")]
-    return entry.organization_id.is_some() && !leadflow_delivery::events::events_of(entry).is_empty();
+    return leadflow_delivery::events::events_of(entry);
     #[cfg(not(feature = "delivery"))]
     {
         let _ = entry;
-        false
+        Vec::new()
     }
 }
 
-/// [`publish_audited`] with the organization's enabled endpoints already read.
-pub(crate) async fn publish_audited_to<C: ConnectionTrait>(
+/// Publishes `events` (of `entry`, see [`events_of`]) on `conn`, the change's
+/// transaction: to `endpoints` when the organization's enabled endpoints were
+/// read already, else reading them.
+pub(crate) async fn publish_events<C: ConnectionTrait>(
     conn: &C,
     entry: &AuditEntry,
-    endpoints: &[(Uuid, serde_json::Value)],
+    events: Vec<(&'static str, Value)>,
+    endpoints: Option<&[(Uuid, Value)]>,
 ) -> Result<(), DbErr> {
-    #[cfg(feature = "delivery")]
-    if let Some(organization) = entry.organization_id {
-        for (event_type, mut data) in leadflow_delivery::events::events_of(entry) {
-            publish_to(conn, organization.as_uuid(), endpoints, event_type, &mut data, entry.created_at)
-                .await?;
+    let Some(organization) = entry.organization_id.map(|o| o.as_uuid()) else { return Ok(()) };
+    for (event_type, mut data) in events {
+        match endpoints {
+            Some(endpoints) => {
+                publish_to(conn, organization, endpoints, event_type, &mut data, entry.created_at).await?;
+            }
+            None => publish(conn, organization, event_type, &mut data, entry.created_at).await?,
         }
     }
-    #[cfg(not(feature = "delivery"))]
-    let _ = (conn, entry, endpoints);
     Ok(())
 }
 
