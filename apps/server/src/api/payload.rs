@@ -19,8 +19,11 @@ use serde::Serialize;
 /// A JSON answer serialized by serde from `T`, documented by `T`'s schema.
 pub struct Serialized<T>(pub T);
 
+/// The media type, as poem-openapi's `Json` answers it.
+const JSON: &str = "application/json; charset=utf-8";
+
 impl<T: Type> Payload for Serialized<T> {
-    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+    const CONTENT_TYPE: &'static str = JSON;
 
     fn check_content_type(content_type: &str) -> bool {
         content_type.starts_with("application/json")
@@ -38,17 +41,13 @@ impl<T: Type> Payload for Serialized<T> {
 impl<T: Serialize + Send> IntoResponse for Serialized<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::builder().content_type(Self::CONTENT_TYPE_STR).body(body),
+            Ok(body) => Response::builder().content_type(JSON).body(body),
             Err(error) => {
                 tracing::error!(%error, "serializing an answer");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         }
     }
-}
-
-impl<T> Serialized<T> {
-    const CONTENT_TYPE_STR: &'static str = "application/json; charset=utf-8";
 }
 
 impl<T: Type + Serialize + Send> ApiResponse for Serialized<T> {
@@ -81,20 +80,6 @@ pub fn rfc3339<S: serde::Serializer>(
     // chrono's RFC 3339 writer (a `strftime` format string is parsed again on
     // every call, which showed in the profile of a page of leads).
     serializer.serialize_str(&at.to_rfc3339())
-}
-
-/// [`rfc3339`] for an optional time (`null` when absent).
-///
-/// # Errors
-/// Never, but for the serializer's own.
-pub fn rfc3339_opt<S: serde::Serializer>(
-    at: &Option<chrono::DateTime<chrono::Utc>>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match at {
-        Some(at) => rfc3339(at, serializer),
-        None => serializer.serialize_none(),
-    }
 }
 
 /// Asserts that `value` serializes by serde exactly as poem-openapi's
