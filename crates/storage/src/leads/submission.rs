@@ -16,8 +16,8 @@ use super::rows::{from_json, to_json};
 use super::{SeaOrmLeads, to_row};
 use crate::db::audit::insert_audit;
 use crate::db::{begin_write, unexpected};
-use crate::entities::{idempotency_key, lead, lead_original, organization, subscription};
-use crate::subscriptions::{count_unit, subscription_of, to_domain as subscription_domain};
+use crate::entities::{idempotency_key, lead, lead_original, organization};
+use crate::subscriptions::{count_unit, subscription_of, subscription_with_settings};
 use crate::workflows::insert_workflow;
 
 /// One lead submission inside one database transaction.
@@ -26,14 +26,6 @@ pub struct SeaOrmSubmission {
     /// The organization's subscription, once read (it is read with the
     /// organization's settings, in the same statement: one round trip less).
     subscription: Option<Option<Subscription>>,
-}
-
-/// The subscription row with the organization's settings beside it.
-#[derive(sea_orm::FromQueryResult)]
-struct SubscriptionAndSettings {
-    #[sea_orm(nested)]
-    subscription: subscription::Model,
-    organization_settings: Option<serde_json::Value>,
 }
 
 impl SeaOrmSubmission {
@@ -116,34 +108,22 @@ impl SubmissionUnit for SeaOrmSubmission {
     }
 
     async fn organization_settings(&mut self, scope: TenantScope) -> anyhow::Result<serde_json::Value> {
-        use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
-        let org = scope.organization_id().as_uuid();
         // The subscription the quota needs later, and the settings, in one statement.
-        let settings = Query::select()
-            .column(organization::Column::Settings)
-            .from(organization::Entity)
-            .and_where(Expr::col((organization::Entity, organization::Column::Id)).eq(org))
-            .to_owned();
-        let row = subscription::Entity::find_by_id(org)
-            .column_as(Expr::SubQuery(None, Box::new(settings.into())), "organization_settings")
-            .into_model::<SubscriptionAndSettings>()
-            .one(&self.txn)
-            .await
-            .map_err(|e| unexpected(e, "reading the organization's settings and subscription"))?;
-        let Some(row) = row else {
-            // No subscription (the quota will say so): the settings alone.
-            self.subscription = Some(None);
-            let settings: Option<serde_json::Value> = organization::Entity::find_by_id(org)
+        if let Some((subscription, settings)) = subscription_with_settings(&self.txn, scope).await? {
+            self.subscription = Some(Some(subscription));
+            return Ok(settings.unwrap_or_default());
+        }
+        // No subscription (the quota will say so): the settings alone.
+        self.subscription = Some(None);
+        let settings: Option<serde_json::Value> =
+            organization::Entity::find_by_id(scope.organization_id().as_uuid())
                 .select_only()
                 .column(organization::Column::Settings)
                 .into_tuple()
                 .one(&self.txn)
                 .await
                 .map_err(|e| unexpected(e, "reading the organization's settings"))?;
-            return Ok(settings.unwrap_or_default());
-        };
-        self.subscription = Some(Some(subscription_domain(row.subscription)?));
-        Ok(row.organization_settings.unwrap_or_default())
+        Ok(settings.unwrap_or_default())
     }
 
     async fn claim_original(

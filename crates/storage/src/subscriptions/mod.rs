@@ -86,6 +86,42 @@ pub(crate) async fn subscription_of<C: ConnectionTrait>(
     row.map(to_domain).transpose()
 }
 
+/// The scope's subscription and, beside it in the same statement, the
+/// organization's settings (`organizations.settings`): the lead submission
+/// needs both and reads them in one round trip. `None` when the organization
+/// has no subscription (its settings are then not read).
+#[cfg(feature = "leads")]
+pub(crate) async fn subscription_with_settings<C: ConnectionTrait>(
+    conn: &C,
+    scope: TenantScope,
+) -> anyhow::Result<Option<(Subscription, Option<serde_json::Value>)>> {
+    use sea_orm::sea_query::{ExprTrait as _, Query};
+
+    use crate::entities::organization;
+
+    /// The subscription row with the settings beside it.
+    #[derive(sea_orm::FromQueryResult)]
+    struct WithSettings {
+        #[sea_orm(nested)]
+        subscription: subscription::Model,
+        organization_settings: Option<serde_json::Value>,
+    }
+
+    let org = scope.organization_id().as_uuid();
+    let settings = Query::select()
+        .column(organization::Column::Settings)
+        .from(organization::Entity)
+        .and_where(Expr::col((organization::Entity, organization::Column::Id)).eq(org))
+        .to_owned();
+    let row = subscription::Entity::find_by_id(org)
+        .column_as(Expr::SubQuery(None, Box::new(settings.into())), "organization_settings")
+        .into_model::<WithSettings>()
+        .one(conn)
+        .await
+        .map_err(|e| unexpected(e, "reading the subscription and the organization's settings"))?;
+    row.map(|r| Ok((to_domain(r.subscription)?, r.organization_settings))).transpose()
+}
+
 /// Reads the organization's plan terms inside a write transaction; on
 /// PostgreSQL the subscription row is locked (`FOR UPDATE`), which serialises
 /// every seat check of the organization. (On SQLite the `IMMEDIATE`
